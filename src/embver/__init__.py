@@ -1,0 +1,75 @@
+"""embver: version control and a microscope for embeddings.
+
+>>> import embver
+>>> store = embver.init("my-project")                       # doctest: +SKIP
+>>> space = store.space("stop-signs")                       # doctest: +SKIP
+>>> v = space.register(vectors, ids=ids, recipe=recipe)     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from embver.core import Bump, Context, Recipe, SemVer, derive_bump, parse_ref, parse_version
+from embver.errors import (
+    BumpConflictError,
+    DependencyError,
+    EmbverError,
+    ImmutabilityError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    RecipeError,
+    StoreError,
+    StoreNotFoundError,
+    StoreVersionError,
+    VerdictError,
+    VersionStringError,
+)
+from embver.store import Space, Store, Version, init, open
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Extraction": ("embver.extract", "Extraction"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Heavy subsystems (torch, umap, faiss) load only when their names are used.
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module 'embver' has no attribute {name!r}")
+
+
+__all__ = [
+    "Bump",
+    "BumpConflictError",
+    "Context",
+    "DependencyError",
+    "EmbverError",
+    "ImmutabilityError",
+    "IntegrityError",
+    "InvalidInputError",
+    "NotFoundError",
+    "Recipe",
+    "RecipeError",
+    "SemVer",
+    "Space",
+    "Store",
+    "StoreError",
+    "StoreNotFoundError",
+    "StoreVersionError",
+    "VerdictError",
+    "Version",
+    "VersionStringError",
+    "__version__",
+    "derive_bump",
+    "init",
+    "open",
+    "parse_ref",
+    "parse_version",
+]

@@ -1,0 +1,213 @@
+"""Turning user input (numpy, pandas, pyarrow, polars, lists) into checked arrays.
+
+Everything here raises :class:`~embver.errors.InvalidInputError` naming the
+problem *before* anything is written, so bad input leaves the store unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from embver.errors import InvalidInputError
+
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Checked input: ``ids`` (n,) strings and ``vectors`` (n, d) of the recipe's dtype."""
+
+    ids: pa.Array
+    vectors: np.ndarray
+    items: pa.Table | None
+
+
+def _is_polars(obj: Any) -> bool:
+    return type(obj).__module__.startswith("polars")
+
+
+def _is_pandas(obj: Any) -> bool:
+    return type(obj).__module__.startswith("pandas")
+
+
+def split_frame(vectors: Any, ids: Any) -> tuple[Any, Any]:
+    """Accept a frame with ``id`` and ``vector`` columns as vectors-with-ids."""
+    if _is_polars(vectors):
+        vectors = vectors.to_arrow()
+    if _is_pandas(vectors) and hasattr(vectors, "columns"):
+        vectors = pa.Table.from_pandas(vectors, preserve_index=False)
+    if isinstance(vectors, pa.Table):
+        if "vector" not in vectors.column_names:
+            raise InvalidInputError(
+                f"a table of vectors needs a 'vector' column; it has {vectors.column_names}"
+            )
+        if ids is None and "id" in vectors.column_names:
+            ids = vectors.column("id")
+        vectors = vectors.column("vector")
+    return vectors, ids
+
+
+def as_matrix(vectors: Any) -> np.ndarray:
+    """A 2-D float64-or-narrower array from arrays, lists, Arrow lists or pandas Series."""
+    if isinstance(vectors, pa.ChunkedArray):
+        vectors = vectors.combine_chunks()
+    if isinstance(vectors, pa.FixedSizeListArray):
+        return _check_numeric(vectors.values.to_numpy(zero_copy_only=False)).reshape(
+            len(vectors), vectors.type.list_size
+        )
+    if isinstance(vectors, (pa.ListArray, pa.LargeListArray)):
+        vectors = vectors.to_pylist()
+    if _is_polars(vectors):
+        vectors = vectors.to_numpy()
+    if _is_pandas(vectors):
+        vectors = vectors.to_list() if vectors.ndim == 1 else vectors.to_numpy()
+    if isinstance(vectors, np.ndarray) and vectors.dtype != object:
+        array = vectors
+    else:
+        array = _from_rows(vectors)
+    if array.ndim != 2:
+        raise InvalidInputError(
+            f"vectors must be a 2-D array of shape (n_items, dim), got shape {array.shape}"
+        )
+    return _check_numeric(array)
+
+
+def _from_rows(rows: Any) -> np.ndarray:
+    try:
+        lengths = {len(row) for row in rows}
+    except TypeError:
+        raise InvalidInputError(
+            "vectors must be a 2-D array or a sequence of equal-length rows of numbers"
+        ) from None
+    if len(lengths) > 1:
+        raise InvalidInputError(f"vectors are ragged: rows have lengths {sorted(lengths)[:5]}")
+    try:
+        return np.asarray([np.asarray(row) for row in rows])
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"vectors cannot be read as numbers: {exc}") from None
+
+
+def _check_numeric(array: np.ndarray) -> np.ndarray:
+    if array.dtype.kind not in "fiu":
+        raise InvalidInputError(
+            f"vectors must have a numeric dtype (float or int), got dtype {array.dtype}"
+        )
+    return array
+
+
+def as_ids(ids: Any, count: int) -> pa.Array:
+    """A string array of ``count`` unique, non-empty ids."""
+    if ids is None:
+        raise InvalidInputError("ids are required: pass ids=[...] with one string per vector")
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    if _is_polars(ids) or _is_pandas(ids):
+        ids = ids.to_list()
+    if isinstance(ids, np.ndarray):
+        ids = ids.tolist()
+    if isinstance(ids, (str, bytes)):
+        raise InvalidInputError("ids must be a sequence of strings, not a single string")
+    if not isinstance(ids, pa.Array):
+        bad = next((i for i in ids if not isinstance(i, str)), None) if ids is not None else None
+        if bad is not None:
+            raise InvalidInputError(
+                f"ids must be strings; found {bad!r} of type {type(bad).__name__} "
+                "(convert with [str(i) for i in ids])"
+            )
+        ids = pa.array(list(ids), type=pa.string())
+    elif not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
+        raise InvalidInputError(f"ids must be strings, got Arrow type {ids.type}")
+    return _check_ids(ids.cast(pa.string()), count)
+
+
+def _check_ids(ids: pa.Array, count: int) -> pa.Array:
+    import pyarrow.compute as pc
+
+    if len(ids) != count:
+        raise InvalidInputError(f"got {len(ids)} ids for {count} vectors; they must match 1:1")
+    if ids.null_count:
+        raise InvalidInputError(f"ids contain {ids.null_count} null value(s)")
+    if pc.any(pc.equal(pc.utf8_length(ids), 0)).as_py():
+        raise InvalidInputError("ids contain an empty string; every id must be non-empty")
+    unique = pc.unique(ids)
+    if len(unique) != len(ids):
+        counts = pc.value_counts(ids)
+        duplicated = [
+            row["values"] for row in counts.to_pylist() if row["counts"] > 1
+        ][:5]
+        raise InvalidInputError(
+            f"ids contain {len(ids) - len(unique)} duplicate(s), e.g. {duplicated}"
+        )
+    return ids
+
+
+def check_vectors(array: np.ndarray, ids: pa.Array, dim: int, dtype: str) -> np.ndarray:
+    """Cast to ``dtype`` and refuse empty input, wrong width and non-finite values."""
+    if array.shape[0] == 0:
+        raise InvalidInputError("no vectors given: the set of vectors is empty")
+    if array.shape[1] != dim:
+        raise InvalidInputError(
+            f"vectors have dimension {array.shape[1]} but the recipe says dim={dim}"
+        )
+    finite = np.isfinite(array).all(axis=1)
+    if not finite.all():
+        row = int(np.argmin(finite))
+        raise InvalidInputError(
+            f"vectors contain NaN or inf in {int((~finite).sum())} row(s), first at id "
+            f"{ids[row].as_py()!r} (row {row})"
+        )
+    if dtype == "float16" and np.abs(array).max() > _FLOAT16_MAX:
+        raise InvalidInputError(f"vectors exceed the float16 range (±{_FLOAT16_MAX:g})")
+    return np.ascontiguousarray(array, dtype=np.dtype(dtype))
+
+
+ITEM_FIELDS = ("text", "label", "uri")
+
+
+def item_table(
+    ids: pa.Array,
+    texts: Sequence[Any] | None = None,
+    labels: Sequence[Any] | None = None,
+    uris: Sequence[Any] | None = None,
+    metadata: Sequence[Mapping[str, Any]] | Any | None = None,
+) -> pa.Table:
+    """The item rows for ``ids`` (id, text, label, uri, metadata as JSON text)."""
+    import json
+
+    columns: dict[str, Any] = {"id": ids}
+    for name, values in zip(ITEM_FIELDS, (texts, labels, uris), strict=True):
+        columns[name] = _item_column(name, values, len(ids))
+    if _is_pandas(metadata) and hasattr(metadata, "to_dict"):
+        metadata = metadata.to_dict(orient="records")
+    if metadata is not None:
+        metadata = list(metadata)
+        if len(metadata) != len(ids):
+            raise InvalidInputError(f"got {len(metadata)} metadata rows for {len(ids)} ids")
+        try:
+            encoded = [json.dumps(m, sort_keys=True, default=_json_default) for m in metadata]
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"metadata is not JSON-serialisable: {exc}") from None
+        columns["metadata"] = pa.array(encoded, type=pa.string())
+    else:
+        columns["metadata"] = pa.nulls(len(ids), type=pa.string())
+    return pa.table(columns)
+
+
+def _item_column(name: str, values: Sequence[Any] | None, count: int) -> pa.Array:
+    if values is None:
+        return pa.nulls(count, type=pa.string())
+    values = list(values)
+    if len(values) != count:
+        raise InvalidInputError(f"got {len(values)} {name}s for {count} ids; they must match 1:1")
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{value!r} of type {type(value).__name__}")

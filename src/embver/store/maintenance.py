@@ -1,0 +1,113 @@
+"""verify (re-hash everything) and gc (remove data no catalog row references)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from embver.errors import IntegrityError
+from embver.store import schema
+from embver.store import vectors as vector_data
+
+if TYPE_CHECKING:
+    from embver.store.store import Store
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` checked and what it found wrong."""
+
+    checked: int = 0
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "corrupt": len(self.problems), "problems": self.problems}
+
+
+def verify(store: Store) -> VerifyReport:
+    """Re-read and re-hash every version's vectors against the catalog."""
+    report = VerifyReport()
+    for space in store.spaces():
+        for version in store.versions(space.name):
+            report.checked += 1
+            for problem in _version_problems(version):
+                report.problems.append({"ref": version.ref, "problem": problem})
+    return report
+
+
+def _version_problems(version: Any) -> list[str]:
+    try:
+        table = version.to_arrow()
+    except IntegrityError as exc:
+        return [str(exc)]
+    problems = vector_data.rehash(table, version.segments)
+    if vector_data.content_hash(version.segments) != version.content_hash:
+        problems.append("content hash does not match the segment hashes")
+    return problems
+
+
+@dataclass
+class GcReport:
+    """What ``gc`` removed (or would remove with ``dry_run``)."""
+
+    removed: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"removed": self.removed, "dry_run": self.dry_run}
+
+
+def gc(store: Store, grace_seconds: float = 3600.0, dry_run: bool = False) -> GcReport:
+    """Remove vector datasets and artifact files that no catalog row references.
+
+    Only local data roots are swept; files younger than ``grace_seconds`` are
+    kept because a writer may be about to commit them.
+    """
+    report = GcReport(dry_run=dry_run)
+    root = store.location.data_uri
+    if "://" in root or not Path(root).exists():
+        return report
+    referenced = _referenced(store)
+    cutoff = time.time() - grace_seconds
+    for candidate in _candidates(Path(root)):
+        relative = candidate.relative_to(root).as_posix()
+        if relative in referenced or candidate.stat().st_mtime > cutoff:
+            continue
+        report.removed.append(relative)
+        if not dry_run:
+            _remove(candidate)
+    return report
+
+
+def _referenced(store: Store) -> set[str]:
+    with store.engine.connect() as connection:
+        data = {row[0] for row in connection.execute(sa.select(schema.versions.c.data_uri))}
+        files = {
+            row[0]
+            for row in connection.execute(sa.select(schema.artifacts.c.data_uri))
+            if row[0] is not None
+        }
+    return data | files
+
+
+def _candidates(root: Path) -> list[Path]:
+    datasets = list(root.glob("spaces/*/versions/*.lance"))
+    files = list(root.glob("artifacts/*/*.bin"))
+    return datasets + files
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()

@@ -1,0 +1,97 @@
+"""Catalog tables (SQLAlchemy Core). Changes go through an Alembic migration."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+spaces = sa.Table(
+    "spaces",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="plain"),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("meta", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+versions = sa.Table(
+    "versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("spaces.id"), nullable=False),
+    sa.Column("major", sa.Integer, nullable=False),
+    sa.Column("minor", sa.Integer, nullable=False),
+    sa.Column("patch", sa.Integer, nullable=False),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=True),
+    sa.Column("bump", sa.String(8), nullable=False),
+    sa.Column("reasons", sa.JSON, nullable=False, default=list),
+    sa.Column("recipe", sa.JSON, nullable=False),
+    sa.Column("identity_hash", sa.String(64), nullable=False),
+    sa.Column("dim", sa.Integer, nullable=False),
+    sa.Column("dtype", sa.String(16), nullable=False),
+    sa.Column("metric", sa.String(16), nullable=False),
+    sa.Column("data_uri", sa.Text, nullable=False),
+    sa.Column("lance_version", sa.Integer, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("segments", sa.JSON, nullable=False, default=list),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("verdict", sa.JSON, nullable=True),
+    sa.Column("author", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("space_id", "major", "minor", "patch", name="uq_version_number"),
+)
+
+aliases = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("spaces.id"), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+alias_events = sa.Table(
+    "alias_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("space_id", sa.Integer, sa.ForeignKey("spaces.id"), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("from_version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=True),
+    sa.Column("to_version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=True),
+    sa.Column("actor", sa.String(200), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+edges = sa.Table(
+    "edges",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("child_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=False),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("meta", sa.JSON, nullable=False, default=dict),
+)
+
+artifacts = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("meta", sa.JSON, nullable=False, default=dict),
+    sa.Column("data_uri", sa.Text, nullable=True),
+    sa.Column("version_ids", sa.JSON, nullable=False, default=list),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("kind", "key", name="uq_artifact_key"),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=True),
+)

@@ -1,0 +1,240 @@
+"""A space: a named embedding, its item table and its versions; registration lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+
+from embver.core import Bump, Recipe, allocate_number, bump_reasons, check_declared_bump, derive_bump
+from embver.errors import ImmutabilityError, RecipeError, VerdictError
+from embver.store import inputs, schema
+from embver.store import vectors as vector_data
+from embver.store.catalog import write_transaction
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from embver.store.store import Store
+    from embver.store.version import Version
+
+
+def coerce_recipe(recipe: Recipe | Mapping[str, Any] | None) -> Recipe:
+    """A :class:`Recipe` from a Recipe or a mapping (as read from YAML/JSON)."""
+    if isinstance(recipe, Recipe):
+        return recipe
+    if recipe is None:
+        raise RecipeError("a recipe is required: pass recipe=embver.Recipe(...) or a mapping")
+    return Recipe.from_dict(recipe)
+
+
+class Space:
+    """A named embedding that others consume (e.g. ``stop-signs``)."""
+
+    def __init__(self, store: Store, row: Any) -> None:
+        self._store = store
+        self.id = int(row["id"])
+        self.name = str(row["name"])
+        self.kind = str(row["kind"])
+
+    def __repr__(self) -> str:
+        return f"<Space {self.name}>"
+
+    def versions(self) -> list[Version]:
+        return self._store.versions(self.name)
+
+    def get(self, selector: str = "latest") -> Version:
+        return self._store.get(f"{self.name}@{selector}")
+
+    def items(self, ids: Sequence[str] | None = None) -> pd.DataFrame:
+        return self._store.items(self.name, ids=ids)
+
+    def register(
+        self,
+        vectors: Any,
+        ids: Any = None,
+        recipe: Recipe | Mapping[str, Any] | None = None,
+        *,
+        parent: str | Version | None = None,
+        bump: Bump | str | None = None,
+        texts: Sequence[Any] | None = None,
+        labels: Sequence[Any] | None = None,
+        uris: Sequence[Any] | None = None,
+        metadata: Any = None,
+        author: str | None = None,
+        edges: Sequence[tuple[int, str, dict[str, Any]]] = (),
+    ) -> Version:
+        """Register ``vectors`` (n, dim) for ``ids`` under ``recipe``.
+
+        The bump is derived from the recipe against ``parent`` (default: the
+        space's latest version); a recipe equal to an existing version's appends
+        the new ids to that version. ``edges`` adds lineage edges
+        ``(version_id, kind, meta)`` (composites use kind ``"component"``).
+        """
+        recipe = coerce_recipe(recipe)
+        if author and not recipe.context.author:
+            recipe = recipe.with_context(author=author)
+        batch = self._check_input(vectors, ids, recipe, texts, labels, uris, metadata)
+        existing = self._store.find_identity(self, recipe.identity_hash)
+        if existing is not None:
+            return self._append(existing, batch)
+        parent_version = self._resolve_parent(parent)
+        parent_recipe = parent_version.recipe if parent_version else None
+        derived = derive_bump(parent_recipe, recipe)
+        reasons = bump_reasons(parent_recipe, recipe)
+        check_declared_bump(bump, derived, reasons)
+        verdict = self._patch_verdict(parent_version, batch) if derived == Bump.PATCH else None
+        data_rel = f"spaces/{self.name}/versions/{uuid.uuid4().hex}.lance"
+        table = vector_data.to_table(batch.ids, batch.vectors, recipe.dtype)
+        lance_version = vector_data.write_dataset(self._store.data_path(data_rel), table)
+        segment = vector_data.Segment(len(batch.ids), vector_data.hash_segment(batch.ids, batch.vectors))
+        self._store.add_items(self.name, batch.items)
+        row = {
+            "bump": derived.name.lower(),
+            "reasons": reasons,
+            "recipe": recipe.to_dict(),
+            "identity_hash": recipe.identity_hash,
+            "dim": recipe.dim,
+            "dtype": recipe.dtype,
+            "metric": recipe.metric,
+            "data_uri": data_rel,
+            "lance_version": lance_version,
+            "count": segment.rows,
+            "segments": [segment.to_dict()],
+            "content_hash": vector_data.content_hash([segment]),
+            "verdict": verdict,
+            "author": recipe.context.author,
+        }
+        return self._commit_new(row, parent_version, derived, edges)
+
+    # -- steps -------------------------------------------------------------
+    def _check_input(
+        self, vectors: Any, ids: Any, recipe: Recipe, texts: Any, labels: Any, uris: Any, metadata: Any
+    ) -> inputs.Batch:
+        vectors, ids = inputs.split_frame(vectors, ids)
+        matrix = inputs.as_matrix(vectors)
+        id_array = inputs.as_ids(ids, matrix.shape[0])
+        matrix = inputs.check_vectors(matrix, id_array, recipe.dim, recipe.dtype)
+        items = inputs.item_table(id_array, texts, labels, uris, metadata)
+        return inputs.Batch(ids=id_array, vectors=matrix, items=items)
+
+    def _resolve_parent(self, parent: str | Version | None) -> Version | None:
+        from embver.store.version import Version
+
+        if isinstance(parent, Version):
+            if parent.space != self.name:
+                raise RecipeError(f"parent {parent.ref} belongs to another space than {self.name!r}")
+            return parent
+        if parent is not None:
+            return self._store.get(str(parent) if "@" in str(parent) else f"{self.name}@{parent}")
+        versions = self._store.versions(self.name)
+        return versions[-1] if versions else None
+
+    def _patch_verdict(self, parent: Version | None, batch: inputs.Batch) -> dict[str, Any] | None:
+        """Measure the drop-in promise of a PATCH on the items it shares with its parent."""
+        if parent is None or parent.dim != batch.vectors.shape[1]:
+            return None
+        try:
+            from embver.compare.verdict import patch_verdict
+        except ImportError:
+            return None
+        old_table = parent.to_arrow()
+        shared_old, shared_new = _shared_positions(old_table.column("id").combine_chunks(), batch.ids)
+        if len(shared_old) < 20:
+            return None
+        old = vector_data.vectors_of(old_table)[shared_old].astype(np.float32)
+        new = batch.vectors[shared_new].astype(np.float32)
+        verdict = patch_verdict(old, new, parent.metric, seed=0)
+        result: dict[str, Any] = verdict.to_dict()
+        if verdict.label == "breaking" and self._store.settings.get("strict", False):
+            raise VerdictError(
+                f"strict mode: this PATCH of {parent.ref} is breaking, so it was refused; "
+                f"measured: {result}"
+            )
+        return result
+
+    def _commit_new(
+        self,
+        row: dict[str, Any],
+        parent: Version | None,
+        derived: Bump,
+        edges: Sequence[tuple[int, str, dict[str, Any]]],
+    ) -> Version:
+        spaces, versions = schema.spaces, schema.versions
+        now = dt.datetime.now(dt.timezone.utc)
+        with write_transaction(self._store.engine) as connection:
+            # Locks the space row on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the lock.
+            connection.execute(sa.select(spaces.c.id).where(spaces.c.id == self.id).with_for_update())
+            taken = [
+                _semver(r)
+                for r in connection.execute(
+                    sa.select(versions.c.major, versions.c.minor, versions.c.patch).where(
+                        versions.c.space_id == self.id
+                    )
+                )
+            ]
+            number = allocate_number(parent.number if parent else None, derived, taken)
+            values = {
+                **row,
+                "space_id": self.id,
+                "major": number.major,
+                "minor": number.minor,
+                "patch": number.patch,
+                "parent_id": parent.id if parent else None,
+                "created_at": now,
+            }
+            version_id = connection.execute(versions.insert().values(**values)).inserted_primary_key[0]
+            lineage = [(parent.id, "parent", {})] if parent else []
+            for source_id, kind, meta in [*lineage, *edges]:
+                connection.execute(
+                    schema.edges.insert().values(
+                        child_id=version_id, parent_id=source_id, kind=kind, meta=meta
+                    )
+                )
+        return self._store.version_by_id(version_id)
+
+    def _append(self, existing: Version, batch: inputs.Batch) -> Version:
+        """Append ids new to ``existing``; ids it has must come with identical vectors."""
+        table = existing.to_arrow()
+        stored_ids = table.column("id").combine_chunks()
+        old_pos, new_pos = _shared_positions(stored_ids, batch.ids)
+        if len(old_pos):
+            stored = vector_data.vectors_of(table)[old_pos]
+            differs = np.any(stored != batch.vectors[new_pos], axis=1)
+            if differs.any():
+                first = batch.ids[int(new_pos[int(np.argmax(differs))])].as_py()
+                raise ImmutabilityError(
+                    f"{int(differs.sum())} id(s) already in {existing.ref} come with different "
+                    f"vectors (e.g. {first!r}); registered vectors are immutable — register a new "
+                    "version (change the recipe) instead"
+                )
+        fresh = np.setdiff1d(np.arange(len(batch.ids)), new_pos)
+        if len(fresh) == 0:
+            return self._store.mark_appended(existing)
+        ids = batch.ids.take(pa.array(fresh))
+        matrix = batch.vectors[fresh]
+        self._store.add_items(self.name, batch.items.take(pa.array(fresh)) if batch.items else None)
+        segment = vector_data.Segment(len(ids), vector_data.hash_segment(ids, matrix))
+        return self._store.append_segment(existing, ids, matrix, segment)
+
+
+def _shared_positions(stored: pa.Array, incoming: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in ``stored``, in ``incoming``) of the ids both contain."""
+    import pyarrow.compute as pc
+
+    found = pc.index_in(incoming, value_set=stored)
+    mask = found.is_valid().to_numpy(zero_copy_only=False)
+    new_pos = np.flatnonzero(mask)
+    old_pos = found.filter(found.is_valid()).to_numpy(zero_copy_only=False).astype(np.int64)
+    return old_pos, new_pos
+
+
+def _semver(row: Any) -> Any:
+    from embver.core import SemVer
+
+    return SemVer(int(row[0]), int(row[1]), int(row[2]))

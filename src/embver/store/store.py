@@ -1,0 +1,410 @@
+"""The store: catalog + vector data + artifacts, and the operations across spaces."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+
+from embver.core import Ref, SemVer, parse_ref, validate_alias_name, validate_space_name
+from embver.errors import NotFoundError
+from embver.store import schema
+from embver.store import vectors as vector_data
+from embver.store.artifacts import Artifacts
+from embver.store.catalog import create_catalog_engine, migrate, write_transaction
+from embver.store.location import StoreLocation, create_location, discover
+from embver.store.space import Space
+from embver.store.version import Version
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def init(
+    path: str | os.PathLike[str] = ".", catalog: str | None = None, data: str | None = None
+) -> Store:
+    """Create a store in ``path/.embver/`` (SQLite + local Lance unless URLs are given)."""
+    root = create_location(path, catalog, data)
+    return Store(StoreLocation.read(root))
+
+
+def open(path: str | os.PathLike[str] | None = None) -> Store:  # noqa: A001 - public API name
+    """Open the store at ``path``, ``$EMBVER_STORE``, or the nearest ``.embver/`` upward."""
+    return Store(StoreLocation.read(discover(path)))
+
+
+class Store:
+    """Everything embver keeps: spaces, versions, aliases, lineage, items, artifacts."""
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+        self.engine = create_catalog_engine(location.catalog_url)
+        migrate(self.engine)
+        self.artifacts = Artifacts(self)
+
+    def __repr__(self) -> str:
+        return f"<Store {self.location.root}>"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- paths -------------------------------------------------------------
+    def data_path(self, relative: str) -> str:
+        """The URI of ``relative`` under the data root (a local path or an object-store URL)."""
+        return f"{self.location.data_uri.rstrip('/')}/{relative}"
+
+    def _filesystem(self) -> tuple[Any, str]:
+        import pyarrow.fs as pafs
+
+        root = self.location.data_uri
+        if "://" not in root:
+            Path(root).mkdir(parents=True, exist_ok=True)
+            return pafs.LocalFileSystem(), str(Path(root).resolve())
+        return pafs.FileSystem.from_uri(root)  # type: ignore[no-any-return]
+
+    def write_bytes(self, relative: str, payload: bytes) -> None:
+        fs, base = self._filesystem()
+        path = f"{base}/{relative}"
+        fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        with fs.open_output_stream(path) as stream:
+            stream.write(payload)
+
+    def read_bytes(self, relative: str) -> bytes:
+        fs, base = self._filesystem()
+        try:
+            with fs.open_input_stream(f"{base}/{relative}") as stream:
+                return stream.read()  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            raise NotFoundError(f"stored file {relative!r} is missing; run `embver verify`") from None
+
+    # -- spaces ------------------------------------------------------------
+    def space(self, name: str, create: bool = True, kind: str = "plain") -> Space:
+        """The space ``name``, created on first use unless ``create=False``."""
+        validate_space_name(name)
+        row = self._space_row(name)
+        if row is None:
+            if not create:
+                raise NotFoundError(f"space {name!r} does not exist; known: {self.space_names()}")
+            row = self._create_space(name, kind)
+        return Space(self, row)
+
+    def _space_row(self, name: str) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                sa.select(schema.spaces).where(schema.spaces.c.name == name)
+            ).mappings().first()
+
+    def _create_space(self, name: str, kind: str) -> Any:
+        try:
+            with write_transaction(self.engine) as connection:
+                if self._space_row_in(connection, name) is None:
+                    connection.execute(
+                        schema.spaces.insert().values(
+                            name=name, kind=kind, meta={}, created_at=_now()
+                        )
+                    )
+        except sa.exc.IntegrityError:
+            pass  # created concurrently by another writer
+        return self._space_row(name)
+
+    @staticmethod
+    def _space_row_in(connection: Any, name: str) -> Any:
+        return connection.execute(
+            sa.select(schema.spaces.c.id).where(schema.spaces.c.name == name)
+        ).first()
+
+    def spaces(self) -> list[Space]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(schema.spaces).order_by(schema.spaces.c.name)).mappings()
+            return [Space(self, row) for row in rows]
+
+    def space_names(self) -> list[str]:
+        return [s.name for s in self.spaces()]
+
+    # -- versions ------------------------------------------------------------
+    def versions(self, space: str) -> list[Version]:
+        """All versions of ``space``, ordered by number."""
+        space_obj = self.space(space, create=False)
+        v = schema.versions
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(v).where(v.c.space_id == space_obj.id).order_by(v.c.major, v.c.minor, v.c.patch)
+            ).mappings().all()
+        return [Version(self, row, space) for row in rows]
+
+    def version_by_id(self, version_id: int) -> Version:
+        v, s = schema.versions, schema.spaces
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(v, s.c.name.label("space_name")).join(s, s.c.id == v.c.space_id).where(v.c.id == version_id)
+            ).mappings().first()
+        if row is None:
+            raise NotFoundError(f"version id {version_id} does not exist")
+        data = dict(row)
+        return Version(self, data, data.pop("space_name"))
+
+    def get(self, ref: str | Ref) -> Version:
+        """The version a reference names: ``space@1.2.3``, ``@alias``, ``@latest``, ``@1.2``."""
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        if parsed.kind == "alias":
+            return self._by_alias(parsed)
+        versions = self.versions(parsed.space)
+        if parsed.kind == "version":
+            found = [x for x in versions if x.number == parsed.version]
+        elif parsed.kind == "prefix":
+            found = [x for x in versions if x.number.as_tuple()[: len(parsed.prefix)] == parsed.prefix]
+        else:
+            found = versions
+        if not found:
+            raise NotFoundError(
+                f"no version matches {parsed}; {parsed.space} has "
+                f"{[str(x.number) for x in versions] or 'no versions yet'}"
+            )
+        return found[-1]
+
+    def _by_alias(self, ref: Ref) -> Version:
+        space = self.space(ref.space, create=False)
+        a = schema.aliases
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(a.c.version_id).where(a.c.space_id == space.id, a.c.name == ref.alias)
+            ).first()
+        if row is None:
+            known = sorted(self.aliases(ref.space))
+            raise NotFoundError(f"alias {ref.alias!r} does not exist in space {ref.space!r}; known: {known}")
+        return self.version_by_id(row[0])
+
+    def find_identity(self, space: Space, identity_hash: str) -> Version | None:
+        v = schema.versions
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(v).where(v.c.space_id == space.id, v.c.identity_hash == identity_hash)
+            ).mappings().first()
+        return Version(self, row, space.name) if row else None
+
+    def mark_appended(self, version: Version) -> Version:
+        fresh = self.version_by_id(version.id)
+        fresh._row["_appended"] = True
+        return fresh
+
+    def append_segment(
+        self, version: Version, ids: pa.Array, matrix: np.ndarray, segment: vector_data.Segment
+    ) -> Version:
+        """Append rows to ``version``'s dataset and record the segment, under the catalog lock."""
+        v = schema.versions
+        with write_transaction(self.engine) as connection:
+            row = connection.execute(
+                sa.select(v).where(v.c.id == version.id).with_for_update()
+            ).mappings().one()
+            uri = self.data_path(row["data_uri"])
+            _discard_uncommitted(uri, row["lance_version"])
+            table = vector_data.to_table(ids, matrix, row["dtype"])
+            lance_version = vector_data.write_dataset(uri, table, mode="append")
+            segments = [vector_data.Segment(**s) for s in row["segments"]] + [segment]
+            connection.execute(
+                v.update()
+                .where(v.c.id == version.id)
+                .values(
+                    lance_version=lance_version,
+                    count=row["count"] + segment.rows,
+                    segments=[s.to_dict() for s in segments],
+                    content_hash=vector_data.content_hash(segments),
+                )
+            )
+        return self.mark_appended(version)
+
+    def set_verdict(self, version: Version, verdict: dict[str, Any] | None) -> None:
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                schema.versions.update().where(schema.versions.c.id == version.id).values(verdict=verdict)
+            )
+
+    # -- items -----------------------------------------------------------------
+    def _items_uri(self, space: str) -> str:
+        return self.data_path(f"spaces/{space}/items.lance")
+
+    def add_items(self, space: str, items: pa.Table | None) -> None:
+        """Add item rows whose ids the space does not have yet."""
+        import lance
+        import pyarrow.compute as pc
+
+        if items is None or items.num_rows == 0:
+            return
+        uri = self._items_uri(space)
+        try:
+            dataset = lance.dataset(uri)
+        except (ValueError, OSError, FileNotFoundError):
+            dataset = None
+        if dataset is not None:
+            known = dataset.to_table(columns=["id"]).column("id")
+            items = items.filter(pc.invert(pc.is_in(items.column("id"), value_set=known.combine_chunks())))
+            if items.num_rows == 0:
+                return
+        lance.write_dataset(items, uri, mode="append" if dataset is not None else "create")
+
+    def items(self, space: str, ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Item rows of ``space`` (id, text, label, uri, metadata as dicts)."""
+        import lance
+        import pandas as pd
+
+        self.space(space, create=False)
+        try:
+            table = lance.dataset(self._items_uri(space)).to_table()
+        except (ValueError, OSError, FileNotFoundError):
+            table = None
+        columns = ["id", "text", "label", "uri", "metadata"]
+        frame = table.to_pandas() if table is not None else pd.DataFrame(columns=columns)
+        frame = frame.drop_duplicates("id", keep="first")
+        frame["metadata"] = [json.loads(m) if isinstance(m, str) else {} for m in frame["metadata"]]
+        if ids is not None:
+            frame = frame.set_index("id").reindex(list(ids)).reset_index()
+        return frame.reset_index(drop=True)
+
+    # -- aliases -----------------------------------------------------------------
+    def set_alias(
+        self, space: str, name: str, target: str | Version, reason: str | None = None, actor: str | None = None
+    ) -> Version:
+        """Point alias ``name`` of ``space`` at ``target``, recording who, why and from where."""
+        validate_alias_name(name)
+        version = target if isinstance(target, Version) else self.get(
+            target if "@" in str(target) else f"{space}@{target}"
+        )
+        if version.space != space:
+            raise NotFoundError(f"{version.ref} is not a version of space {space!r}")
+        space_obj = self.space(space, create=False)
+        a = schema.aliases
+        with write_transaction(self.engine) as connection:
+            current = connection.execute(
+                sa.select(a.c.version_id).where(a.c.space_id == space_obj.id, a.c.name == name)
+            ).first()
+            if current is None:
+                connection.execute(a.insert().values(space_id=space_obj.id, name=name, version_id=version.id, updated_at=_now()))
+            else:
+                connection.execute(
+                    a.update().where(a.c.space_id == space_obj.id, a.c.name == name).values(version_id=version.id, updated_at=_now())
+                )
+            self._alias_event(connection, space_obj.id, name, current[0] if current else None, version.id, actor, reason)
+        return version
+
+    def remove_alias(self, space: str, name: str, reason: str | None = None, actor: str | None = None) -> None:
+        space_obj = self.space(space, create=False)
+        a = schema.aliases
+        with write_transaction(self.engine) as connection:
+            current = connection.execute(
+                sa.select(a.c.version_id).where(a.c.space_id == space_obj.id, a.c.name == name)
+            ).first()
+            if current is None:
+                raise NotFoundError(f"alias {name!r} does not exist in space {space!r}")
+            connection.execute(a.delete().where(a.c.space_id == space_obj.id, a.c.name == name))
+            self._alias_event(connection, space_obj.id, name, current[0], None, actor, reason)
+
+    @staticmethod
+    def _alias_event(connection: Any, space_id: int, name: str, old: int | None, new: int | None, actor: str | None, reason: str | None) -> None:
+        connection.execute(
+            schema.alias_events.insert().values(
+                space_id=space_id, name=name, from_version_id=old, to_version_id=new,
+                actor=actor or _default_actor(), reason=reason, at=_now(),
+            )
+        )
+
+    def aliases(self, space: str) -> dict[str, str]:
+        """Alias name → version number string for ``space``."""
+        space_obj = self.space(space, create=False)
+        a, v = schema.aliases, schema.versions
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(a.c.name, v.c.major, v.c.minor, v.c.patch).join(v, v.c.id == a.c.version_id).where(a.c.space_id == space_obj.id)
+            ).all()
+        return {row[0]: str(SemVer(row[1], row[2], row[3])) for row in rows}
+
+    def aliases_of(self, version: Version) -> list[str]:
+        a = schema.aliases
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(a.c.name).where(a.c.version_id == version.id).order_by(a.c.name)).all()
+        return [row[0] for row in rows]
+
+    def alias_history(self, space: str, name: str | None = None) -> list[dict[str, Any]]:
+        """Every move of ``space``'s aliases (or of alias ``name``), oldest first."""
+        space_obj = self.space(space, create=False)
+        e = schema.alias_events
+        query = sa.select(e).where(e.c.space_id == space_obj.id).order_by(e.c.id)
+        if name is not None:
+            query = query.where(e.c.name == name)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        numbers = self._numbers_by_id(space)
+        return [
+            {
+                "alias": row["name"],
+                "from": numbers.get(row["from_version_id"]),
+                "to": numbers.get(row["to_version_id"]),
+                "actor": row["actor"],
+                "reason": row["reason"],
+                "at": row["at"].isoformat(),
+            }
+            for row in rows
+        ]
+
+    def _numbers_by_id(self, space: str) -> dict[int, str]:
+        return {x.id: str(x.number) for x in self.versions(space)}
+
+    # -- lineage ---------------------------------------------------------------
+    def edges(self, version: Version, direction: str = "up") -> list[dict[str, Any]]:
+        """Lineage edges of ``version``: ``up`` to its parents/components, ``down`` to children."""
+        e = schema.edges
+        column, other = (e.c.child_id, e.c.parent_id) if direction == "up" else (e.c.parent_id, e.c.child_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(e).where(column == version.id).order_by(e.c.id)).mappings().all()
+        result = []
+        for row in rows:
+            target = self.version_by_id(row[other.name])
+            result.append({"kind": row["kind"], "ref": target.ref, "version_id": target.id, "meta": dict(row["meta"] or {})})
+        return result
+
+    # -- settings --------------------------------------------------------------
+    @property
+    def settings(self) -> dict[str, Any]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(schema.settings)).all()
+        return {row[0]: row[1] for row in rows}
+
+    def set_setting(self, key: str, value: Any) -> None:
+        table = schema.settings
+        with write_transaction(self.engine) as connection:
+            connection.execute(table.delete().where(table.c.key == key))
+            connection.execute(table.insert().values(key=key, value=value))
+
+
+def _discard_uncommitted(uri: str, lance_version: int) -> None:
+    """Roll a dataset back to the catalog's version if an interrupted append went past it."""
+    import lance
+
+    dataset = lance.dataset(uri)
+    if dataset.version != lance_version:
+        lance.dataset(uri, version=lance_version).restore()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _default_actor() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
