@@ -1,0 +1,396 @@
+"""The ``embver`` command line: parses, calls the API, prints (text or ``--json``)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any
+
+import click
+
+from embver.errors import EmbverError
+
+# Subpackages contribute commands through `<module>.COMMANDS` (a list of click commands).
+_COMMAND_MODULES: list[str] = []
+
+
+class _Context:
+    def __init__(self, store_path: str | None) -> None:
+        self.store_path = store_path
+        self._store: Any = None
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            import embver
+
+            self._store = embver.open(self.store_path)
+        return self._store
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+
+
+def emit(data: Any, as_json: bool, text: str | None = None) -> None:
+    """Print ``data`` as JSON, or ``text`` (default: JSON anyway) for people."""
+    if as_json or text is None:
+        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    else:
+        click.echo(text)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--store",
+    "store_path",
+    envvar="EMBVER_STORE",
+    default=None,
+    help="Store folder (default: $EMBVER_STORE, else the nearest .embver/ upward).",
+)
+@click.version_option(package_name="embver")
+@click.pass_context
+def cli(ctx: click.Context, store_path: str | None) -> None:
+    """embver — version control and a microscope for embeddings."""
+    ctx.obj = _Context(store_path)
+
+
+@cli.command()
+@click.argument("path", default=".", required=False)
+@click.option("--catalog", default=None, help="SQLAlchemy URL of the catalog (default: SQLite in the store).")
+@click.option("--data", default=None, help="Data root URI for vectors (default: data/ in the store).")
+def init(path: str, catalog: str | None, data: str | None) -> None:
+    """Create a store in PATH/.embver/ (default: the working directory)."""
+    import embver
+
+    store = embver.init(path, catalog=catalog, data=data)
+    click.echo(f"created store {store.location.root}")
+
+
+@cli.command()
+@json_option
+@pass_ctx
+def spaces(ctx: _Context, as_json: bool) -> None:
+    """List spaces with their version counts and aliases."""
+    rows = []
+    for space in ctx.store.spaces():
+        versions = ctx.store.versions(space.name)
+        rows.append({
+            "space": space.name,
+            "kind": space.kind,
+            "versions": len(versions),
+            "latest": str(versions[-1].number) if versions else None,
+            "aliases": ctx.store.aliases(space.name),
+        })
+    text = "\n".join(
+        f"{r['space']:<24} {r['versions']:>3} versions  latest {r['latest']}  "
+        + " ".join(f"{k}→{v}" for k, v in r["aliases"].items())
+        for r in rows
+    ) or "no spaces yet"
+    emit(rows, as_json, text)
+
+
+@cli.command(name="import")
+@click.argument("space")
+@click.argument("file", type=click.Path())
+@click.option("--ids", "ids_path", type=click.Path(), help="Ids file for .npy input (one per line).")
+@click.option("--id-col", default="id", show_default=True, help="Id column of .parquet/.csv input.")
+@click.option("--recipe", "recipe_path", type=click.Path(), help="Recipe as a YAML or JSON file.")
+@click.option("--architecture", help="Architecture fingerprint or identifier.")
+@click.option("--extraction", help="Extraction fingerprint or identifier.")
+@click.option("--weights", help="Weights fingerprint or identifier.")
+@click.option("--metric", type=click.Choice(["cosine", "l2", "dot"]), help="Distance metric.")
+@click.option("--dtype", type=click.Choice(["float32", "float16"]), help="Stored dtype.")
+@click.option("--parent", help="Parent version (default: the space's latest).")
+@click.option("--bump", type=click.Choice(["major", "minor", "patch"]), help="Declared bump (checked).")
+@click.option("--author", help="Author recorded in the recipe context.")
+@json_option
+@pass_ctx
+def import_(ctx: _Context, space: str, file: str, ids_path: str | None, id_col: str, recipe_path: str | None,
+            as_json: bool, **flags: Any) -> None:
+    """Register vectors from FILE (.npy + --ids, .parquet, .csv) as a version of SPACE."""
+    from embver.store.files import read_recipe_file, read_vectors_file
+
+    vectors, ids, items = read_vectors_file(file, ids_path, id_col)
+    recipe = read_recipe_file(recipe_path) if recipe_path else {}
+    for key in ("architecture", "extraction", "weights", "metric", "dtype"):
+        if flags.get(key):
+            recipe[key] = flags[key]
+    if "dim" not in recipe:
+        recipe["dim"] = _width(vectors)
+    version = ctx.store.space(space).register(
+        vectors, ids=ids, recipe=recipe, parent=flags.get("parent"), bump=flags.get("bump"),
+        texts=items.get("text"), labels=items.get("label"), uris=items.get("uri"), author=flags.get("author"),
+    )
+    data = version.to_dict()
+    data["appended"] = version.appended
+    emit(data, as_json, _registered_text(version))
+
+
+def _width(vectors: Any) -> int:
+    from embver.store.inputs import as_matrix
+
+    return int(as_matrix(vectors).shape[1])
+
+
+def _registered_text(version: Any) -> str:
+    if version.appended:
+        return f"appended to {version.ref} (same recipe): now {version.count} items"
+    lines = [f"registered {version.ref} ({version.count} × {version.dim}), {version.bump.name}"]
+    lines += [f"  {reason}" for reason in version.reasons]
+    if version.verdict:
+        lines.append(f"  verdict: {version.verdict.get('label')}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("space")
+@json_option
+@pass_ctx
+def log(ctx: _Context, space: str, as_json: bool) -> None:
+    """Show SPACE's version tree: number, bump, parent, aliases, date, author, verdict."""
+    from embver.core.lineage import Node, render_tree
+
+    versions = ctx.store.versions(space)
+    rows = [_log_row(ctx.store, v) for v in versions]
+    nodes = [Node(v.id, v.parent_id, _log_label(row)) for v, row in zip(versions, rows, strict=True)]
+    emit(rows, as_json, "\n".join(render_tree(nodes)) or f"{space} has no versions yet")
+
+
+def _log_row(store: Any, version: Any) -> dict[str, Any]:
+    parent = version.parent
+    return {
+        "version": str(version.number),
+        "bump": str(version.bump),
+        "parent": str(parent.number) if parent else None,
+        "aliases": version.aliases,
+        "created_at": version.created_at.isoformat(),
+        "author": version.author,
+        "count": version.count,
+        "dim": version.dim,
+        "verdict": (version.verdict or {}).get("label"),
+        "components": [e["ref"] for e in store.edges(version) if e["kind"] == "component"],
+    }
+
+
+def _log_label(row: dict[str, Any]) -> str:
+    parts = [row["version"], f"[{row['bump']}]"]
+    if row["aliases"]:
+        parts.append("(" + ", ".join(row["aliases"]) + ")")
+    if row["verdict"]:
+        parts.append(f"verdict={row['verdict']}")
+    parts.append(f"{row['count']}×{row['dim']}")
+    parts.append(row["created_at"][:19].replace("T", " "))
+    if row["author"]:
+        parts.append(row["author"])
+    if row["components"]:
+        parts.append("← " + ", ".join(row["components"]))
+    return "  ".join(parts)
+
+
+@cli.command()
+@click.argument("ref")
+@json_option
+@pass_ctx
+def show(ctx: _Context, ref: str, as_json: bool) -> None:
+    """Show one version: recipe, counts, hash, lineage, verdict."""
+    version = ctx.store.get(ref)
+    data = version.to_dict()
+    data["lineage"] = ctx.store.edges(version)
+    emit(data, as_json, _show_text(data))
+
+
+def _show_text(data: dict[str, Any]) -> str:
+    recipe = data["recipe"]
+    lines = [
+        f"{data['ref']}  [{data['bump']}]  parent {data['parent'] or '—'}  aliases {', '.join(data['aliases']) or '—'}",
+        f"  items {data['count']}  dim {data['dim']}  dtype {data['dtype']}  metric {data['metric']}",
+        f"  content hash {data['content_hash']}",
+        f"  architecture {recipe['architecture']}",
+        f"  extraction   {recipe['extraction']}",
+        f"  weights      {recipe['weights']}",
+        f"  created {data['created_at']} by {data['author'] or '—'}",
+    ]
+    lines += [f"  why: {reason}" for reason in data["reasons"]]
+    if data["verdict"]:
+        lines.append(f"  verdict: {json.dumps(data['verdict'], default=str)}")
+    lines += [f"  {e['kind']}: {e['ref']}" for e in data["lineage"] if e["kind"] != "parent"]
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("a")
+@click.argument("b")
+@json_option
+@pass_ctx
+def diff(ctx: _Context, a: str, b: str, as_json: bool) -> None:
+    """Diff the recipes of A and B and say which bump B implies against A."""
+    from embver.core import bump_reasons, canonical_json, derive_bump
+
+    va, vb = ctx.store.get(a), ctx.store.get(b)
+    changes = _dict_diff(va.recipe.to_dict(), vb.recipe.to_dict())
+    bump = derive_bump(va.recipe, vb.recipe)
+    data = {"a": va.ref, "b": vb.ref, "bump": str(bump), "reasons": bump_reasons(va.recipe, vb.recipe), "changes": changes}
+    text = [f"{va.ref} → {vb.ref}: {bump.name}"] + [f"  {r}" for r in data["reasons"]]
+    text += [f"  {c['field']}: {canonical_json(c['a'])} → {canonical_json(c['b'])}" for c in changes]
+    emit(data, as_json, "\n".join(text))
+
+
+def _dict_diff(a: Any, b: Any, prefix: str = "") -> list[dict[str, Any]]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[dict[str, Any]] = []
+        for key in sorted(set(a) | set(b)):
+            out += _dict_diff(a.get(key), b.get(key), f"{prefix}{key}.")
+        return out
+    return [] if a == b else [{"field": prefix.rstrip("."), "a": a, "b": b}]
+
+
+@cli.group()
+def alias() -> None:
+    """Move, remove and list aliases (movable names on versions)."""
+
+
+@alias.command(name="set")
+@click.argument("space")
+@click.argument("name")
+@click.argument("version")
+@click.option("--reason", help="Why the alias moves (kept in its history).")
+@pass_ctx
+def alias_set(ctx: _Context, space: str, name: str, version: str, reason: str | None) -> None:
+    """Point alias NAME of SPACE at VERSION."""
+    target = ctx.store.set_alias(space, name, version, reason=reason)
+    click.echo(f"{space}@{name} → {target.number}")
+
+
+@alias.command(name="rm")
+@click.argument("space")
+@click.argument("name")
+@click.option("--reason", help="Why the alias is removed.")
+@pass_ctx
+def alias_rm(ctx: _Context, space: str, name: str, reason: str | None) -> None:
+    """Remove alias NAME of SPACE (its history stays)."""
+    ctx.store.remove_alias(space, name, reason=reason)
+    click.echo(f"removed {space}@{name}")
+
+
+@alias.command(name="history")
+@click.argument("space")
+@click.argument("name", required=False)
+@json_option
+@pass_ctx
+def alias_history(ctx: _Context, space: str, name: str | None, as_json: bool) -> None:
+    """Every move of SPACE's aliases (or of alias NAME), oldest first."""
+    events = ctx.store.alias_history(space, name)
+    text = "\n".join(
+        f"{e['at'][:19]}  {e['alias']}: {e['from'] or '∅'} → {e['to'] or '∅'}  by {e['actor']}"
+        + (f"  ({e['reason']})" if e["reason"] else "")
+        for e in events
+    ) or "no alias moves yet"
+    emit(events, as_json, text)
+
+
+@alias.command(name="list")
+@click.argument("space")
+@json_option
+@pass_ctx
+def alias_list(ctx: _Context, space: str, as_json: bool) -> None:
+    """Current aliases of SPACE."""
+    aliases = ctx.store.aliases(space)
+    emit(aliases, as_json, "\n".join(f"{k} → {v}" for k, v in sorted(aliases.items())) or "no aliases")
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output .parquet or .npy file.")
+@pass_ctx
+def export(ctx: _Context, ref: str, output: str) -> None:
+    """Export REF's ids and vectors to Parquet, or to .npy plus OUTPUT.ids.txt."""
+    from embver.store.export import export_version
+
+    written = export_version(ctx.store.get(ref), output)
+    click.echo("wrote " + ", ".join(written))
+
+
+@cli.command()
+@json_option
+@pass_ctx
+def verify(ctx: _Context, as_json: bool) -> None:
+    """Re-hash every version's vectors; exit 1 if anything is corrupt or missing."""
+    from embver.store import verify as run_verify
+
+    report = run_verify(ctx.store)
+    text = f"checked {report.checked} versions: {len(report.problems)} corrupt"
+    text += "".join(f"\n  {p['ref']}: {p['problem']}" for p in report.problems)
+    emit(report.to_dict(), as_json, text)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--grace", default=3600.0, show_default=True, help="Keep files younger than this many seconds.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@json_option
+@pass_ctx
+def gc(ctx: _Context, grace: float, dry_run: bool, as_json: bool) -> None:
+    """Remove vector data and files left by interrupted writes."""
+    from embver.store import gc as run_gc
+
+    report = run_gc(ctx.store, grace_seconds=grace, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    emit(report.to_dict(), as_json, f"{verb} {len(report.removed)} orphan(s)" + "".join(f"\n  {r}" for r in report.removed))
+
+
+@cli.command()
+@click.argument("key")
+@click.argument("value", required=False)
+@json_option
+@pass_ctx
+def config(ctx: _Context, key: str, value: str | None, as_json: bool) -> None:
+    """Read or set a store setting (e.g. `embver config strict true`)."""
+    if value is not None:
+        ctx.store.set_setting(key, json.loads(value) if value in ("true", "false") or value.isdigit() else value)
+    emit({key: ctx.store.settings.get(key)}, as_json, f"{key} = {ctx.store.settings.get(key)}")
+
+
+@cli.command()
+@click.argument("path", default="embver-demo", required=False)
+@pass_ctx
+def demo(ctx: _Context, path: str) -> None:
+    """Run the embver story in a fresh folder PATH and print the version tree."""
+    from embver.demo import run_demo
+
+    run_demo(path, echo=click.echo)
+
+
+def _load_plugins() -> None:
+    for module_name in _COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_load_plugins()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning embver errors into one-line messages (exit 2)."""
+    try:
+        cli.main(args=argv, prog_name="embver", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except EmbverError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

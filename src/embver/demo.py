@@ -1,0 +1,55 @@
+"""``embver demo``: the stop-sign story on a generated embedding, in a fresh folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import embver
+from embver.core import Recipe
+from embver.core.lineage import Node, render_tree
+
+
+def _clustered(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points in 5 Gaussian clusters of width 0.3 around unit centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(5, dim))
+    labels = rng.integers(0, 5, size=n)
+    return centres[labels] + 0.3 * rng.normal(size=(n, dim)), labels
+
+
+def run_demo(path: str | Path, echo: Callable[[str], None] = print, n: int = 2000) -> embver.Store:
+    """Create a store in ``path`` and register the story's versions; return the store."""
+    store = embver.init(path)
+    space = store.space("stop-signs")
+    vectors, labels = _clustered(n, 64, seed=0)
+    ids = [f"sign-{i:05d}" for i in range(n)]
+    texts = [f"stop sign photo {i} (kind {k})" for i, k in enumerate(labels)]
+    base = Recipe(architecture="cnn-64:a1", extraction="avgpool:e1", weights="run-5:w1", dim=64)
+    rng = np.random.default_rng(1)
+    steps = [
+        ("fifth try", base, vectors, {}),
+        ("retrained with more data", _with(base, weights="run-6:w2"), vectors + 0.02 * rng.normal(size=vectors.shape), {}),
+        ("max pooling instead", _with(base, extraction="maxpool:e2"), np.abs(vectors), {"parent": "1.0.0"}),
+        ("new architecture, 32-d", _with(base, architecture="vit-32:a2", dim=32), vectors[:, :32] @ rng.normal(size=(32, 32)), {}),
+    ]
+    for story, recipe, matrix, extra in steps:
+        version = space.register(matrix, ids=ids, recipe=recipe, texts=texts, labels=labels.tolist(), **extra)
+        echo(f"{story:<28} → {version.ref}  [{version.bump.name}]  {'; '.join(version.reasons)}")
+    store.set_alias("stop-signs", "best", "1.0.0", reason="the fifth try was the best")
+    echo(f"alias best → {store.get('stop-signs@best').number}")
+    echo("")
+    versions = store.versions("stop-signs")
+    nodes = [Node(v.id, v.parent_id, f"{v.number} [{v.bump}] {' '.join(v.aliases)}") for v in versions]
+    for line in render_tree(nodes):
+        echo(line)
+    echo(f"\nstore: {store.location.root}  (try: cd {Path(path)} && embver log stop-signs)")
+    return store
+
+
+def _with(recipe: Recipe, **changes: object) -> Recipe:
+    from dataclasses import replace
+
+    return replace(recipe, **changes)  # type: ignore[arg-type]
