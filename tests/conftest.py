@@ -32,3 +32,26 @@ def rng():
 
 def make_ids(n: int, prefix: str = "item") -> list[str]:
     return [f"{prefix}-{i:06d}" for i in range(n)]
+
+
+def _snapshot(store) -> dict[str, str]:
+    """sha256 of every file under the store's folder (SQLite's shared-memory index excluded).
+
+    The engine is disposed first so SQLite checkpoints its WAL into the main file.
+    """
+    import hashlib
+    from pathlib import Path
+
+    store.engine.dispose()
+    root = Path(store.location.root)
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.endswith("-shm")
+    }
+
+
+@pytest.fixture
+def store_snapshot():
+    """A function returning a byte-level snapshot of a store's folder."""
+    return _snapshot

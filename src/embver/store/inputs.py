@@ -113,13 +113,18 @@ def as_ids(ids: Any, count: int) -> pa.Array:
     if isinstance(ids, (str, bytes)):
         raise InvalidInputError("ids must be a sequence of strings, not a single string")
     if not isinstance(ids, pa.Array):
-        bad = next((i for i in ids if not isinstance(i, str)), None) if ids is not None else None
-        if bad is not None:
+        try:
+            ids = list(ids)
+        except TypeError:
+            raise InvalidInputError(f"ids must be a sequence of strings, got {type(ids).__name__}") from None
+        bad_positions = [n for n, i in enumerate(ids) if not isinstance(i, str)]
+        if bad_positions:
+            bad = ids[bad_positions[0]]
             raise InvalidInputError(
                 f"ids must be strings; found {bad!r} of type {type(bad).__name__} "
                 "(convert with [str(i) for i in ids])"
             )
-        ids = pa.array(list(ids), type=pa.string())
+        ids = pa.array(ids, type=pa.string())
     elif not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
         raise InvalidInputError(f"ids must be strings, got Arrow type {ids.type}")
     return _check_ids(ids.cast(pa.string()), count)
