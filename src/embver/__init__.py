@@ -32,6 +32,9 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Extraction": ("embver.extract", "Extraction"),
+    "Concat": ("embver.composite", "Concat"),
+    "Mean": ("embver.composite", "Mean"),
+    "LearnedProjection": ("embver.composite", "LearnedProjection"),
 }
 
 

@@ -12,7 +12,7 @@ import click
 from embver.errors import EmbverError
 
 # Subpackages contribute commands through `<module>.COMMANDS` (a list of click commands).
-_COMMAND_MODULES: list[str] = []
+_COMMAND_MODULES: list[str] = ["embver.composite.commands"]
 
 
 class _Context:

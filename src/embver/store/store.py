@@ -374,6 +374,27 @@ class Store:
             result.append({"kind": row["kind"], "ref": target.ref, "version_id": target.id, "meta": dict(row["meta"] or {})})
         return result
 
+    # -- composites (embver.composite) ---------------------------------------------
+    def composite(
+        self, name: str, components: Sequence[Any], combiner: Any = "concat", **options: Any
+    ) -> Version:
+        """Define the composite ``name`` from pinned components and build its version."""
+        from embver.composite import define
+
+        return define(self, name, components, combiner, **options)
+
+    def rebuild(self, name: str, recursive: bool = False) -> Version:
+        """Register composite ``name``'s version for what its pins resolve to now."""
+        from embver.composite import rebuild
+
+        return rebuild(self, name, recursive=recursive)
+
+    def impact(self, ref: str) -> Any:
+        """Every composite that ``ref`` reaches, with the bump a rebuild would produce."""
+        from embver.composite import impact
+
+        return impact(self, ref)
+
     # -- settings --------------------------------------------------------------
     @property
     def settings(self) -> dict[str, Any]:

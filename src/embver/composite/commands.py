@@ -1,0 +1,191 @@
+"""CLI: ``embver composite define|show|list``, ``embver impact``, ``embver rebuild``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+# The CLI imports this module while it loads, so the decorators here do not import it back.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+pass_ctx = click.pass_obj
+
+
+def emit(data: Any, as_json: bool, text: str | None = None) -> None:
+    from embver.cli import emit as cli_emit
+
+    cli_emit(data, as_json, text)
+
+
+def _registered_text(version: Any) -> str:
+    from embver.cli import _registered_text as cli_registered_text
+
+    return cli_registered_text(version)
+
+
+@click.group()
+def composite() -> None:
+    """Define and inspect composite spaces (embeddings built from other spaces)."""
+
+
+@composite.command(name="define")
+@click.argument("name")
+@click.option(
+    "-c",
+    "--component",
+    "components",
+    multiple=True,
+    required=True,
+    help="A component as SPACE@PIN or NAME=SPACE@PIN; an exact version stays, an alias or "
+    "latest follows. Repeat, in order.",
+)
+@click.option(
+    "--combiner",
+    type=click.Choice(["concat", "mean", "projection"]),
+    default="concat",
+    show_default=True,
+)
+@click.option(
+    "--normalize",
+    default="l2",
+    show_default=True,
+    help="Per-component normalisation: l2 or none (or a comma list).",
+)
+@click.option(
+    "--weights", default=None, help="Per-component weights, comma-separated (default all 1)."
+)
+@click.option("--dim", type=int, default=None, help="Output dimension of --combiner projection.")
+@click.option(
+    "--method",
+    type=click.Choice(["pca"]),
+    default="pca",
+    show_default=True,
+    help="How a projection is fitted.",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["drop", "zero", "error"]),
+    default="drop",
+    show_default=True,
+    help="Items missing in a component: drop them, zero-fill (mask recorded) or refuse.",
+)
+@click.option(
+    "--metric", type=click.Choice(["cosine", "l2", "dot"]), default="cosine", show_default=True
+)
+@json_option
+@pass_ctx
+def define_command(
+    ctx: Any,
+    name: str,
+    components: tuple[str, ...],
+    combiner: str,
+    normalize: str,
+    weights: str | None,
+    dim: int | None,
+    method: str,
+    missing: str,
+    metric: str,
+    as_json: bool,
+) -> None:
+    """Define composite NAME from components and build its first (or next) version."""
+    from embver.composite import Concat, LearnedProjection, Mean
+
+    norm: str | list[str] = normalize.split(",") if "," in normalize else normalize
+    weight_values = [float(w) for w in weights.split(",")] if weights else None
+    chosen: Any
+    if combiner == "projection":
+        if dim is None:
+            raise click.BadParameter("--combiner projection needs --dim", param_hint="--dim")
+        chosen = LearnedProjection(dim, method, normalize=norm, weights=weight_values)
+    else:
+        chosen = (Concat if combiner == "concat" else Mean)(normalize=norm, weights=weight_values)
+    version = ctx.store.composite(name, list(components), chosen, missing=missing, metric=metric)
+    emit(_version_data(version), as_json, _registered_text(version))
+
+
+@composite.command(name="show")
+@click.argument("name")
+@json_option
+@pass_ctx
+def show_command(ctx: Any, name: str, as_json: bool) -> None:
+    """Show composite NAME's definition and what each pin resolves to now."""
+    from embver.composite import load_definition
+
+    definition = load_definition(ctx.store, name)
+    data = definition.to_meta()
+    data["name"] = name
+    for component in data["components"]:
+        component["resolves_to"] = _resolves_to(
+            ctx.store, f"{component['space']}@{component['pin']}"
+        )
+    lines = [
+        f"{name}: {definition.combiner!r}, missing={definition.missing}, metric={definition.metric}"
+    ]
+    lines += [
+        f"  {c['name']}: {c['space']}@{c['pin']} → {c['resolves_to'] or 'gone'}"
+        for c in data["components"]
+    ]
+    emit(data, as_json, "\n".join(lines))
+
+
+@composite.command(name="list")
+@json_option
+@pass_ctx
+def list_command(ctx: Any, as_json: bool) -> None:
+    """List composite spaces and their components' pins."""
+    from embver.composite import all_definitions
+
+    rows: list[dict[str, Any]] = [
+        {
+            "name": d.name,
+            "components": [c.ref for c in d.components],
+            "combiner": d.combiner.config(),
+        }
+        for d in all_definitions(ctx.store)
+    ]
+    text = "\n".join(
+        f"{r['name']:<24} {r['combiner']['kind']:<10} " + ", ".join(r["components"]) for r in rows
+    )
+    emit(rows, as_json, text or "no composites yet")
+
+
+@click.command()
+@click.argument("ref")
+@json_option
+@pass_ctx
+def impact(ctx: Any, ref: str, as_json: bool) -> None:
+    """List every composite REF (SPACE@VERSION) reaches, the bump a rebuild gives, its verdict."""
+    result = ctx.store.impact(ref)
+    emit(result.to_dict(), as_json, result.to_text())
+
+
+@click.command()
+@click.argument("name")
+@click.option("--recursive", is_flag=True, help="Rebuild composite components first.")
+@json_option
+@pass_ctx
+def rebuild(ctx: Any, name: str, recursive: bool, as_json: bool) -> None:
+    """Register composite NAME's next version: alias pins follow their alias, version pins stay."""
+    version = ctx.store.rebuild(name, recursive=recursive)
+    emit(_version_data(version), as_json, _registered_text(version))
+
+
+def _version_data(version: Any) -> dict[str, Any]:
+    data: dict[str, Any] = version.to_dict()
+    data["appended"] = version.appended
+    data["components"] = [
+        e["ref"] for e in version._store.edges(version) if e["kind"] == "component"
+    ]
+    return data
+
+
+def _resolves_to(store: Any, ref: str) -> str | None:
+    from embver.errors import NotFoundError
+
+    try:
+        return str(store.get(ref).ref)
+    except NotFoundError:
+        return None
+
+
+COMMANDS = [composite, impact, rebuild]
