@@ -1,0 +1,353 @@
+"""Comparing two versions of the same items: every figure, in one :class:`Comparison`.
+
+:func:`compare_arrays` works on paired arrays; :func:`embver.compare.api.compare`
+matches two stored versions by item id and calls it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+
+from embver.compare import clusters as cluster_mod
+from embver.compare.dropin import cross_retrieval, per_item_cosine, random_pair_cosine
+from embver.compare.migration import fit_migration
+from embver.compare.neighbors import as_float32, canonical_metric, knn, prepare
+from embver.compare.neighbourhood import (
+    chance_jaccard,
+    chance_overlap,
+    overlap_scores,
+    top_movers,
+)
+from embver.compare.stats import bootstrap_mean_interval, fisher_interval, summarize
+from embver.compare.structure import (
+    centred_moments,
+    linear_cka_from_moments,
+    pairwise_spearman,
+    procrustes_from_moments,
+)
+from embver.compare.trust import MAX_ITEMS as TRUST_ITEMS
+from embver.compare.trust import continuity, trustworthiness
+from embver.errors import InvalidInputError
+
+#: beyond this many items, neighbourhood figures use this many sampled queries
+SAMPLE_THRESHOLD: Final = 10_000
+PAIRS: Final = 100_000
+MOVERS: Final = 10
+MOVER_NEIGHBOURS: Final = 5
+
+
+@dataclass
+class Comparison:
+    """A report on two versions over the items they share; see :meth:`to_dict`."""
+
+    old: str
+    new: str
+    n_shared: int
+    dims: tuple[int, int]
+    metrics: tuple[str, str]
+    ks: tuple[int, ...]
+    seed: int
+    n_queries: int
+    sampled: bool
+    only_old: dict[str, Any] = field(default_factory=lambda: {"count": 0, "examples": []})
+    only_new: dict[str, Any] = field(default_factory=lambda: {"count": 0, "examples": []})
+    neighbourhood: dict[str, Any] = field(default_factory=dict)
+    movers: list[dict[str, Any]] = field(default_factory=list)
+    structure: dict[str, Any] = field(default_factory=dict)
+    clusters: dict[str, Any] | None = None
+    same_space: dict[str, Any] | None = None
+    migration: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return {
+            "old": self.old,
+            "new": self.new,
+            "n_shared": self.n_shared,
+            "dims": list(self.dims),
+            "metrics": list(self.metrics),
+            "ks": list(self.ks),
+            "seed": self.seed,
+            "n_queries": self.n_queries,
+            "sampled": self.sampled,
+            "only_old": self.only_old,
+            "only_new": self.only_new,
+            "neighbourhood": self.neighbourhood,
+            "movers": self.movers,
+            "structure": self.structure,
+            "clusters": self.clusters,
+            "same_space": self.same_space,
+            "migration": self.migration,
+            "timings": self.timings,
+        }
+
+    def to_text(self) -> str:
+        """A readable multi-line rendering."""
+        from embver.compare.render import render_text
+
+        return render_text(self.to_dict())
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_markdown_(self) -> str:
+        return "```\n" + self.to_text() + "\n```"
+
+
+def check_ks(ks: int | Sequence[int], n: int) -> tuple[int, ...]:
+    """Validate neighbour counts against n items; return them sorted and unique."""
+    values = (ks,) if isinstance(ks, (int, np.integer)) else tuple(ks)
+    if not values:
+        raise InvalidInputError("k is empty; give at least one neighbour count, e.g. k=(10, 50)")
+    for k in values:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InvalidInputError(f"k={k!r} must be a positive integer")
+        if k > n - 2:
+            raise InvalidInputError(
+                f"k={k} is too large for {n} shared items; use k ≤ {max(n - 2, 0)}"
+            )
+    return tuple(sorted({int(k) for k in values}))
+
+
+def choose_queries(n: int, sample: int | None, seed: int) -> np.ndarray:
+    """Rows used as queries: all when n ≤ threshold (or sample ≥ n), else a seeded sample."""
+    if sample is not None and (
+        isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or sample < 1
+    ):
+        raise InvalidInputError(f"sample={sample!r} must be a positive number of queries or None")
+    size = (n if n <= SAMPLE_THRESHOLD else SAMPLE_THRESHOLD) if sample is None else min(sample, n)
+    if size >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 4)
+
+
+def compare_arrays(
+    old: np.ndarray,
+    new: np.ndarray,
+    *,
+    ids: Sequence[str] | None = None,
+    metric_old: str = "cosine",
+    metric_new: str = "cosine",
+    k: int | Sequence[int] = (10, 50),
+    sample: int | None = None,
+    seed: int = 0,
+    names: tuple[str, str] = ("old", "new"),
+    clusters: bool = True,
+    migration: bool = True,
+    map_kinds: tuple[str, ...] = ("procrustes", "ridge", "mlp"),
+) -> Comparison:
+    """Compare two versions of the same n items.
+
+    Parameters
+    ----------
+    old : array of shape (n, d_old)
+    new : array of shape (n, d_new)
+        Vectors of the same items, rows paired; dimensions may differ.
+    ids : sequence of n str, optional
+        Item ids, used to name the items that changed most.
+    metric_old, metric_new : {"cosine", "dot", "l2"}
+    k : int or sequence of int
+        Neighbour counts for the neighbourhood figures.
+    sample : int, optional
+        Query items for neighbourhood figures; default all up to 10k items,
+        10k sampled queries beyond (neighbours are always exact over all items).
+    seed : int
+        Seeds every sample, bootstrap, clustering and map fit.
+    clusters, migration : bool
+        Whether to cluster both versions and to fit migration maps.
+    """
+    old = as_float32(old, "old")
+    new = as_float32(new, "new")
+    n = old.shape[0]
+    if new.shape[0] != n:
+        raise InvalidInputError(f"old has {n} rows but new has {new.shape[0]}; pair the same items")
+    if ids is not None and len(ids) != n:
+        raise InvalidInputError(f"ids has {len(ids)} entries for {n} items")
+    ks = check_ks(k, n)
+    m_old, m_new = canonical_metric(metric_old), canonical_metric(metric_new)
+    queries = choose_queries(n, sample, seed)
+    labels = np.asarray(ids if ids is not None else [str(i) for i in range(n)], dtype=object)
+    timer = _Timer()
+    report = Comparison(
+        old=names[0],
+        new=names[1],
+        n_shared=n,
+        dims=(old.shape[1], new.shape[1]),
+        metrics=(m_old, m_new),
+        ks=ks,
+        seed=seed,
+        n_queries=int(queries.size),
+        sampled=bool(queries.size < n),
+    )
+    with timer.step("neighbours"):
+        base_old, base_new = prepare(old, m_old), prepare(new, m_new)
+        nb_old = knn(base_old, ks[-1], query_ids=queries, metric=m_old, prepared=True)
+        nb_new = knn(base_new, ks[-1], query_ids=queries, metric=m_new, prepared=True)
+    with timer.step("neighbourhood"):
+        report.neighbourhood = _neighbourhood(nb_old, nb_new, ks, n, seed)
+        report.movers = _movers(nb_old, nb_new, ks[0], queries, labels)
+    with timer.step("structure"):
+        report.structure = _structure(old, new, m_old, m_new, ks[0], seed)
+    if clusters:
+        with timer.step("clusters"):
+            report.clusters = _clusters(old, new, m_old, m_new, seed)
+    if old.shape[1] == new.shape[1] and m_old == m_new:
+        with timer.step("same_space"):
+            report.same_space = _same_space(old, new, base_old, queries, nb_old, m_old, seed)
+    if migration and n >= 2 * (ks[0] + 4):
+        with timer.step("migration"):
+            fitted = fit_migration(
+                old, new, metric_old=m_old, metric_new=m_new, kinds=map_kinds, k=ks[0], seed=seed
+            )
+            report.migration = fitted.to_dict()
+    report.timings = timer.seconds
+    return report
+
+
+def _neighbourhood(
+    nb_old: np.ndarray, nb_new: np.ndarray, ks: tuple[int, ...], n: int, seed: int
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in ks:
+        overlap, jaccard = overlap_scores(nb_old, nb_new, k)
+        out[str(k)] = {
+            "overlap": summarize(overlap, seed=seed).to_dict(),
+            "jaccard": summarize(jaccard, seed=seed).to_dict(),
+            "chance_overlap": chance_overlap(k, n),
+            "chance_jaccard": chance_jaccard(k, n),
+        }
+    return out
+
+
+def _movers(
+    nb_old: np.ndarray, nb_new: np.ndarray, k: int, queries: np.ndarray, labels: np.ndarray
+) -> list[dict[str, Any]]:
+    _, jaccard = overlap_scores(nb_old, nb_new, k)
+    rows = top_movers(jaccard, MOVERS)
+    return [
+        {
+            "id": str(labels[queries[r]]),
+            "jaccard": float(jaccard[r]),
+            "old_neighbours": [str(x) for x in labels[nb_old[r, :MOVER_NEIGHBOURS]]],
+            "new_neighbours": [str(x) for x in labels[nb_new[r, :MOVER_NEIGHBOURS]]],
+        }
+        for r in rows
+    ]
+
+
+def _structure(
+    old: np.ndarray, new: np.ndarray, m_old: str, m_new: str, k: int, seed: int
+) -> dict[str, Any]:
+    # CKA and Procrustes see the vectors as the metric does: cosine spaces are normalised
+    x = prepare(old, m_old) if m_old == "cosine" else old
+    y = prepare(new, m_new) if m_new == "cosine" else new
+    moments = centred_moments(x, y)
+    rng = np.random.default_rng(seed)
+    n = old.shape[0]
+    sample = np.sort(rng.choice(n, min(n, TRUST_ITEMS), replace=False))
+    null = _null_structure(x[sample], y[sample], rng)
+    rho, pairs = pairwise_spearman(old, new, metric_x=m_old, metric_y=m_new, seed=seed, pairs=PAIRS)
+    tk = min(k, (sample.size - 1) // 2)
+    out: dict[str, Any] = {
+        "cka": linear_cka_from_moments(moments),
+        "cka_debiased": linear_cka_from_moments(moments, debiased=True),
+        "procrustes_angle": procrustes_from_moments(moments),
+        "spearman": {
+            "rho": rho,
+            "ci": list(fisher_interval(rho, pairs)),
+            "pairs": pairs,
+            "chance": 0.0,
+        },
+        "null": null,
+        "trust_sample": int(sample.size),
+        "trust_k": int(tk),
+    }
+    if tk >= 1:
+        xs, ys = old[sample], new[sample]
+        out["trustworthiness"] = trustworthiness(xs, ys, k=tk, metric_x=m_old, metric_y=m_new)
+        out["continuity"] = continuity(xs, ys, k=tk, metric_x=m_old, metric_y=m_new)
+        shuffled = ys[rng.permutation(sample.size)]
+        out["null"]["trustworthiness"] = trustworthiness(
+            xs, shuffled, k=tk, metric_x=m_old, metric_y=m_new
+        )
+    return out
+
+
+def _null_structure(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+    """Figures for the same data with pairing destroyed (rows of y shuffled): a noise floor."""
+    moments = centred_moments(x, y[rng.permutation(y.shape[0])])
+    return {
+        "cka": linear_cka_from_moments(moments),
+        "cka_debiased": linear_cka_from_moments(moments, debiased=True),
+        "procrustes_angle": procrustes_from_moments(moments),
+        "n": int(x.shape[0]),
+    }
+
+
+def _clusters(
+    old: np.ndarray, new: np.ndarray, m_old: str, m_new: str, seed: int
+) -> dict[str, Any]:
+    n = old.shape[0]
+    rows = np.arange(n)
+    if n > cluster_mod.CLUSTER_SAMPLE:
+        rows = np.sort(
+            np.random.default_rng(seed).choice(n, cluster_mod.CLUSTER_SAMPLE, replace=False)
+        )
+    labels_old, labels_new = cluster_mod.cluster_both(
+        old[rows], new[rows], metric_old=m_old, metric_new=m_new, seed=seed
+    )
+    result = cluster_mod.compare_clusterings(labels_old, labels_new).to_dict()
+    result["method"] = f"UMAP(5-d) + HDBSCAN on {rows.size} items"
+    result["n_items"] = int(rows.size)
+    result["chance_ari"] = 0.0
+    result["chance_ami"] = 0.0
+    return result
+
+
+def _same_space(
+    old: np.ndarray,
+    new: np.ndarray,
+    base_old: np.ndarray,
+    queries: np.ndarray,
+    nb_old: np.ndarray,
+    metric: str,
+    seed: int,
+) -> dict[str, Any]:
+    cosine = per_item_cosine(old, new)
+    noise = random_pair_cosine(old, new, pairs=min(PAIRS, 10 * old.shape[0]), seed=seed)
+    k = min(10, nb_old.shape[1])
+    cross = cross_retrieval(base_old, new, queries, nb_old, k=k, metric=metric)
+    hit = cross.self_hit.astype(np.float64)
+    low, high = bootstrap_mean_interval(hit, seed=seed)
+    return {
+        "cosine": summarize(cosine, seed=seed).to_dict(),
+        "cosine_random_pairs": {
+            "mean": float(noise.mean()),
+            "p95": float(np.percentile(noise, 95)),
+        },
+        "cr_at_k": summarize(cross.overlap, seed=seed).to_dict(),
+        "cr_k": k,
+        "cr_chance": k / (old.shape[0] - 1),
+        "self_hit_at_1": {"mean": float(hit.mean()), "ci_low": low, "ci_high": high},
+        "self_hit_chance": 1 / old.shape[0],
+    }

@@ -1,0 +1,121 @@
+"""Readable text for a comparison (the dict of :meth:`Comparison.to_dict`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _summary(s: dict[str, Any]) -> str:
+    return (
+        f"mean {s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]  "
+        f"median {s['median']:.3f}  p5 {s['p5']:.3f}"
+    )
+
+
+def _header(d: dict[str, Any]) -> list[str]:
+    lines = [
+        f"compare {d['old']} → {d['new']}",
+        f"  shared items {d['n_shared']}   dims {d['dims'][0]} → {d['dims'][1]}   "
+        f"metrics {d['metrics'][0]} → {d['metrics'][1]}",
+    ]
+    for side in ("only_old", "only_new"):
+        info = d[side]
+        if info["count"]:
+            examples = ", ".join(info["examples"][:5])
+            lines.append(f"  {side.replace('_', ' in ')}: {info['count']} (e.g. {examples})")
+    queries = f"{d['n_queries']} sampled queries" if d["sampled"] else "every item as query"
+    lines.append(
+        f"  neighbourhood over {queries}; exact neighbours against all items; seed {d['seed']}"
+    )
+    return lines
+
+
+def _neighbourhood(d: dict[str, Any]) -> list[str]:
+    lines = ["", "neighbourhood (per item; 95% bootstrap interval of the mean)"]
+    for k, row in d["neighbourhood"].items():
+        lines.append(
+            f"  k={k:<4} overlap  {_summary(row['overlap'])}   chance {row['chance_overlap']:.4f}"
+        )
+        lines.append(
+            f"         jaccard  {_summary(row['jaccard'])}   chance {row['chance_jaccard']:.4f}"
+        )
+    if d["movers"]:
+        lines.append(f"  most changed (jaccard at k={d['ks'][0]}):")
+        for mover in d["movers"][:5]:
+            old, new = ", ".join(mover["old_neighbours"]), ", ".join(mover["new_neighbours"])
+            lines.append(f"    {mover['id']}  {mover['jaccard']:.2f}  old: {old}  new: {new}")
+    return lines
+
+
+def _structure(d: dict[str, Any]) -> list[str]:
+    s, null = d["structure"], d["structure"]["null"]
+    lines = [
+        "",
+        "global structure (null: rows shuffled, n=" + str(null["n"]) + ")",
+        f"  linear CKA          {s['cka']:.4f}   null {null['cka']:.4f}",
+        f"  debiased CKA        {s['cka_debiased']:.4f}   null {null['cka_debiased']:.4f}",
+        f"  Procrustes angle    {s['procrustes_angle']:.4f} rad"
+        f"   null {null['procrustes_angle']:.4f}",
+        f"  Spearman pair sims  {s['spearman']['rho']:.4f} [{s['spearman']['ci'][0]:.4f}, "
+        f"{s['spearman']['ci'][1]:.4f}] over {s['spearman']['pairs']} pairs   chance 0",
+    ]
+    if "trustworthiness" in s:
+        lines.append(
+            f"  trustworthiness     {s['trustworthiness']:.4f}   continuity {s['continuity']:.4f}"
+            f"   (k={s['trust_k']}, {s['trust_sample']} items; null {null['trustworthiness']:.4f})"
+        )
+    return lines
+
+
+def _clusters(d: dict[str, Any]) -> list[str]:
+    c = d["clusters"]
+    if not c:
+        return []
+    return [
+        "",
+        f"clusters ({c['method']})",
+        f"  ARI {c['ari']:.4f}   AMI {c['ami']:.4f}   chance 0",
+        f"  split {len(c['split'])}   merged {len(c['merged'])}   new {len(c['new'])}"
+        f"   vanished {len(c['vanished'])}   of {c['n_clusters_old']} → {c['n_clusters_new']}",
+    ]
+
+
+def _same_space(d: dict[str, Any]) -> list[str]:
+    s = d["same_space"]
+    if not s:
+        return ["", "same-space scores: not applicable (dimension or metric differ)"]
+    hit = s["self_hit_at_1"]
+    return [
+        "",
+        "same space",
+        f"  per-item cosine     {_summary(s['cosine'])}"
+        f"   random pairs {s['cosine_random_pairs']['mean']:.3f}",
+        f"  CR@{s['cr_k']:<16} {_summary(s['cr_at_k'])}   chance {s['cr_chance']:.4f}",
+        f"  self-hit@1          {hit['mean']:.3f} [{hit['ci_low']:.3f}, {hit['ci_high']:.3f}]",
+    ]
+
+
+def _migration(d: dict[str, Any]) -> list[str]:
+    m = d["migration"]
+    if not m:
+        return []
+    lines = [
+        "",
+        f"migration maps (held-out retention of recall@{m['k']}; {m['n_train']} train, "
+        f"{m['n_holdout']} held out, {m['n_queries']} queries; re-embed = 1)",
+    ]
+    for score in m["scores"]:
+        lines.append(
+            f"  {score['direction']:<9} {score['kind']:<11} {score['retention']:.4f} "
+            f"[{score['ci_low']:.4f}, {score['ci_high']:.4f}]"
+        )
+    return lines
+
+
+def render_text(d: dict[str, Any]) -> str:
+    """Render a comparison dict as aligned plain text."""
+    lines = _header(d) + _neighbourhood(d) + _structure(d) + _clusters(d)
+    lines += _same_space(d) + _migration(d)
+    timings = "  ".join(f"{name} {secs:.2f}s" for name, secs in d["timings"].items())
+    lines += ["", f"timings: {timings}"]
+    return "\n".join(lines)

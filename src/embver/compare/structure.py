@@ -1,0 +1,183 @@
+"""Global structure: linear CKA, Procrustes distance, pairwise-similarity rank correlation.
+
+CKA and Procrustes are computed from the cross-covariance in *feature* space:
+two passes over row blocks (means, then centred second moments) accumulate
+XᵀX (d_x²), YᵀY (d_y²) and XᵀY (d_x·d_y) in float64, so memory is O(d²) and
+independent of n.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from embver.compare.neighbors import as_float32
+from embver.errors import InvalidInputError
+
+#: rows per block when streaming second moments
+ROW_BLOCK = 16_384
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Centred second moments of paired data X (n, d_x) and Y (n, d_y).
+
+    ``xtx``, ``yty``, ``xty`` are Xcᵀ Xc, Yc ᵀYc, XcᵀYc; ``row_x``/``row_y`` hold
+    sums over rows of the centred squared row norms a_i = |x_i - μ_x|² needed
+    by the unbiased HSIC: Σa, Σb, Σa², Σb², Σab.
+    """
+
+    n: int
+    xtx: np.ndarray
+    yty: np.ndarray
+    xty: np.ndarray
+    sum_a: float
+    sum_b: float
+    sum_aa: float
+    sum_bb: float
+    sum_ab: float
+
+
+def paired(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Check that ``x`` (n, d_x) and ``y`` (n, d_y) pair the same n items; return float arrays."""
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim != 2 or y.ndim != 2:
+        raise InvalidInputError(f"x and y must be 2-D arrays; got shapes {x.shape} and {y.shape}")
+    if x.shape[0] != y.shape[0]:
+        raise InvalidInputError(
+            f"x has {x.shape[0]} rows but y has {y.shape[0]}; pass the same items in the same order"
+        )
+    if x.shape[0] < 4:
+        raise InvalidInputError(f"need at least 4 paired items; got {x.shape[0]}")
+    for name, array in (("x", x), ("y", y)):
+        if not np.isfinite(array).all():
+            raise InvalidInputError(f"{name} contains NaN or inf; clean the vectors first")
+    return x, y
+
+
+def centred_moments(x: np.ndarray, y: np.ndarray, *, block: int = ROW_BLOCK) -> Moments:
+    """Accumulate :class:`Moments` of paired ``x`` (n, d_x) and ``y`` (n, d_y) in two passes."""
+    x, y = paired(x, y)
+    n = x.shape[0]
+    mean_x = _column_mean(x, block)
+    mean_y = _column_mean(y, block)
+    xtx = np.zeros((x.shape[1], x.shape[1]))
+    yty = np.zeros((y.shape[1], y.shape[1]))
+    xty = np.zeros((x.shape[1], y.shape[1]))
+    sums = np.zeros(5)
+    for start in range(0, n, block):
+        xc = np.asarray(x[start : start + block], dtype=np.float64) - mean_x
+        yc = np.asarray(y[start : start + block], dtype=np.float64) - mean_y
+        xtx += xc.T @ xc
+        yty += yc.T @ yc
+        xty += xc.T @ yc
+        a = np.einsum("ij,ij->i", xc, xc)
+        b = np.einsum("ij,ij->i", yc, yc)
+        sums += (a.sum(), b.sum(), a @ a, b @ b, a @ b)
+    return Moments(n, xtx, yty, xty, *map(float, sums))
+
+
+def _column_mean(x: np.ndarray, block: int) -> np.ndarray:
+    total = np.zeros(x.shape[1])
+    for start in range(0, x.shape[0], block):
+        total += np.asarray(x[start : start + block], dtype=np.float64).sum(axis=0)
+    return total / x.shape[0]
+
+
+def _debiased(xty_sq: float, sum_ab: float, sum_a: float, sum_b: float, n: int) -> float:
+    # Unbiased HSIC (Song et al. 2012) in feature space, as in Kornblith et al.'s notebook
+    return xty_sq - n / (n - 2.0) * sum_ab + sum_a * sum_b / ((n - 1) * (n - 2))
+
+
+def linear_cka_from_moments(m: Moments, *, debiased: bool = False) -> float:
+    """Linear CKA from accumulated moments; ``debiased`` uses the unbiased HSIC estimator."""
+    cross = float(np.sum(m.xty**2))
+    self_x = float(np.sum(m.xtx**2))
+    self_y = float(np.sum(m.yty**2))
+    if debiased:
+        cross = _debiased(cross, m.sum_ab, m.sum_a, m.sum_b, m.n)
+        self_x = _debiased(self_x, m.sum_aa, m.sum_a, m.sum_a, m.n)
+        self_y = _debiased(self_y, m.sum_bb, m.sum_b, m.sum_b, m.n)
+    if self_x <= 0 or self_y <= 0:
+        raise InvalidInputError("CKA is undefined for constant data (all rows equal)")
+    return cross / float(np.sqrt(self_x * self_y))
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray, *, debiased: bool = False) -> float:
+    """Linear CKA between ``x`` (n, d_x) and ``y`` (n, d_y), streamed over rows."""
+    return linear_cka_from_moments(centred_moments(x, y), debiased=debiased)
+
+
+def procrustes_from_moments(m: Moments) -> float:
+    """Angular orthogonal-Procrustes distance (radians, in [0, π/2]) from moments.
+
+    X and Y are centred and scaled to unit Frobenius norm; the smaller one is
+    padded with zero columns (which leaves XᵀY's singular values unchanged),
+    and the distance is arccos of max over orthogonal Q of tr(XᵀYQ), the
+    nuclear norm of XᵀY (Williams et al. 2021).
+    """
+    norm = float(np.sqrt(np.trace(m.xtx) * np.trace(m.yty)))
+    if norm <= 0:
+        raise InvalidInputError("Procrustes distance is undefined for constant data")
+    nuclear = float(np.linalg.svd(m.xty, compute_uv=False).sum()) / norm
+    return float(np.arccos(np.clip(nuclear, -1.0, 1.0)))
+
+
+def procrustes_distance(x: np.ndarray, y: np.ndarray) -> float:
+    """Angular Procrustes distance between ``x`` (n, d_x) and ``y`` (n, d_y)."""
+    return procrustes_from_moments(centred_moments(x, y))
+
+
+def sample_pairs(n: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` random pairs (i, j) of distinct items among n."""
+    if n < 2:
+        raise InvalidInputError(f"need at least 2 items to form pairs; got {n}")
+    i = rng.integers(0, n, size=count)
+    j = (i + rng.integers(1, n, size=count)) % n
+    return i, j
+
+
+def pair_similarities(vectors: np.ndarray, i: np.ndarray, j: np.ndarray, metric: str) -> np.ndarray:
+    """Similarity of each pair (i, j): cosine, dot product, or negative L2 distance."""
+    a = np.asarray(vectors[i], dtype=np.float64)
+    b = np.asarray(vectors[j], dtype=np.float64)
+    if metric == "l2":
+        return -np.linalg.norm(a - b, axis=1)
+    dots = np.einsum("ij,ij->i", a, b)
+    if metric == "dot":
+        return dots
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+
+
+def pairwise_spearman(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    pairs: int = 100_000,
+    metric_x: str = "cosine",
+    metric_y: str = "cosine",
+    seed: int = 0,
+) -> tuple[float, int]:
+    """Spearman correlation of pair similarities in ``x`` and ``y`` over sampled pairs.
+
+    Returns the correlation and the number of pairs it used.
+    """
+    if pairs < 3:
+        raise InvalidInputError(f"pairs={pairs} must be at least 3")
+    x, y = paired(x, y)
+    rng = np.random.default_rng(seed)
+    i, j = sample_pairs(x.shape[0], pairs, rng)
+    sim_x = pair_similarities(x, i, j, metric_x)
+    sim_y = pair_similarities(y, i, j, metric_y)
+    rho = scipy_stats.spearmanr(sim_x, sim_y).statistic
+    return float(rho), pairs
+
+
+def float32_pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and convert paired arrays to float32."""
+    x, y = paired(x, y)
+    return as_float32(x, "x"), as_float32(y, "y")

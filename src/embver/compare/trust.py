@@ -1,0 +1,111 @@
+"""Trustworthiness and continuity of one version's neighbourhoods against another's.
+
+Trustworthiness (Venna & Kaski 2001) penalises points that are neighbours in
+the new version but far in the old one; continuity is the same measure with
+the roles swapped. The formula and tie handling follow scikit-learn's
+``sklearn.manifold.trustworthiness`` so the figures agree with it exactly;
+distances are computed in float64 blocks, so memory is O(block · n).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from embver.compare.neighbors import canonical_metric
+from embver.errors import InvalidInputError
+
+#: the issue caps trustworthiness at this many items (it needs full rank information)
+MAX_ITEMS = 5_000
+_BLOCK = 256
+
+
+def _distances(queries: np.ndarray, base: np.ndarray, metric: str) -> np.ndarray:
+    """Float64 distances (b, n) between ``queries`` (b, d) and ``base`` (n, d)."""
+    if metric == "l2":
+        sq = (
+            np.einsum("ij,ij->i", queries, queries)[:, None]
+            - 2.0 * queries @ base.T
+            + np.einsum("ij,ij->i", base, base)[None, :]
+        )
+        return np.sqrt(np.maximum(sq, 0.0))
+    if metric == "cosine":
+        return 1.0 - queries @ base.T
+    return -(queries @ base.T)
+
+
+def _prepared(x: np.ndarray, metric: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if metric == "cosine":
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        x = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    return x
+
+
+def _embedded_neighbours(y: np.ndarray, k: int, metric: str) -> np.ndarray:
+    n = y.shape[0]
+    out = np.empty((n, k), dtype=np.int64)
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        dist = _distances(y[start:stop], y, metric)
+        dist[np.arange(stop - start), np.arange(start, stop)] = np.inf
+        part = np.argpartition(dist, k - 1, axis=1)[:, :k]
+        order = np.argsort(np.take_along_axis(dist, part, axis=1), axis=1, kind="stable")
+        out[start:stop] = np.take_along_axis(part, order, axis=1)
+    return out
+
+
+def trustworthiness(
+    x: np.ndarray, y: np.ndarray, *, k: int = 5, metric_x: str = "l2", metric_y: str = "l2"
+) -> float:
+    """Trustworthiness in [0, 1] of ``y`` (n, d_y) as a stand-in for ``x`` (n, d_x).
+
+    Parameters
+    ----------
+    x : array of shape (n, d_x)
+        Reference version (the "input space").
+    y : array of shape (n, d_y)
+        Version judged (the "embedding").
+    k : int
+        Neighbours considered; must be below n / 2, as in scikit-learn.
+    metric_x, metric_y : {"cosine", "dot", "l2"}
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    n = x.shape[0]
+    if y.shape[0] != n:
+        raise InvalidInputError(f"x has {n} rows but y has {y.shape[0]}; pair the same items")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InvalidInputError(f"k={k!r} must be a positive integer")
+    if k >= n / 2:
+        raise InvalidInputError(f"k={k} must be below n/2 = {n / 2}; use a smaller k")
+    mx, my = canonical_metric(metric_x), canonical_metric(metric_y)
+    xs, ys = _prepared(x, mx), _prepared(y, my)
+    neighbours = _embedded_neighbours(ys, k, my)
+    penalty = 0
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        penalty += _rank_penalty(xs, start, stop, neighbours[start:stop], k, mx)
+    scale = 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
+    return float(1.0 - penalty * scale)
+
+
+def _rank_penalty(
+    xs: np.ndarray, start: int, stop: int, neighbours: np.ndarray, k: int, metric: str
+) -> int:
+    """Σ max(0, r(i, j) - k) over the block's embedded neighbours j, r = rank in x (1-based)."""
+    dist = _distances(xs[start:stop], xs, metric)
+    rows = np.arange(stop - start)
+    dist[rows, np.arange(start, stop)] = np.inf
+    # rank by a stable argsort, as scikit-learn's argsort does on distinct distances
+    order = np.argsort(dist, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    ranks[rows[:, None], order] = np.arange(1, xs.shape[0] + 1)[None, :]
+    excess = np.take_along_axis(ranks, neighbours, axis=1) - k
+    return int(excess[excess > 0].sum())
+
+
+def continuity(
+    x: np.ndarray, y: np.ndarray, *, k: int = 5, metric_x: str = "l2", metric_y: str = "l2"
+) -> float:
+    """Continuity of ``y`` against ``x``: trustworthiness with the roles swapped."""
+    return trustworthiness(y, x, k=k, metric_x=metric_y, metric_y=metric_x)
