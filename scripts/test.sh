@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a fresh Debian machine, then run it.
+# Used verbatim by the README and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: Chromium for the web UI's browser tests, Fashion-MNIST as real images.
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || need+=(dataset-fashion-mnist)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+fi
+
+# Python environment: the CPU build of torch is pinned; everything else from the extras.
+[ -x .venv/bin/python ] || python3 -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+python -m pip install -q "torch==2.13.0" -e ".[test]"
+
+# The web UI's front end, built from source with npm into the package's static folder.
+if [ -f frontend/package.json ]; then
+  (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+fi
+
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+python -m pytest -q "$@"
