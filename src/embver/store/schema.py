@@ -95,3 +95,9 @@ settings = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.JSON, nullable=True),
 )
+
+sa.Index("ix_versions_space", versions.c.space_id)
+sa.Index("ix_versions_identity", versions.c.space_id, versions.c.identity_hash)
+sa.Index("ix_alias_events_space", alias_events.c.space_id, alias_events.c.name)
+sa.Index("ix_edges_child", edges.c.child_id)
+sa.Index("ix_edges_parent", edges.c.parent_id)
