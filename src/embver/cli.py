@@ -12,7 +12,11 @@ import click
 from embver.errors import EmbverError
 
 # Subpackages contribute commands through `<module>.COMMANDS` (a list of click commands).
-_COMMAND_MODULES: list[str] = ["embver.composite.commands"]
+_COMMAND_MODULES: list[str] = [
+    "embver.extract.commands",
+    "embver.composite.commands",
+    "embver.compare.commands",
+]
 
 
 class _Context:
@@ -60,8 +64,12 @@ def cli(ctx: click.Context, store_path: str | None) -> None:
 
 @cli.command()
 @click.argument("path", default=".", required=False)
-@click.option("--catalog", default=None, help="SQLAlchemy URL of the catalog (default: SQLite in the store).")
-@click.option("--data", default=None, help="Data root URI for vectors (default: data/ in the store).")
+@click.option(
+    "--catalog", default=None, help="SQLAlchemy URL of the catalog (default: SQLite in the store)."
+)
+@click.option(
+    "--data", default=None, help="Data root URI for vectors (default: data/ in the store)."
+)
 def init(path: str, catalog: str | None, data: str | None) -> None:
     """Create a store in PATH/.embver/ (default: the working directory)."""
     import embver
@@ -78,25 +86,32 @@ def spaces(ctx: _Context, as_json: bool) -> None:
     rows = []
     for space in ctx.store.spaces():
         versions = ctx.store.versions(space.name)
-        rows.append({
-            "space": space.name,
-            "kind": space.kind,
-            "versions": len(versions),
-            "latest": str(versions[-1].number) if versions else None,
-            "aliases": ctx.store.aliases(space.name),
-        })
-    text = "\n".join(
-        f"{r['space']:<24} {r['versions']:>3} versions  latest {r['latest']}  "
-        + " ".join(f"{k}→{v}" for k, v in r["aliases"].items())
-        for r in rows
-    ) or "no spaces yet"
+        rows.append(
+            {
+                "space": space.name,
+                "kind": space.kind,
+                "versions": len(versions),
+                "latest": str(versions[-1].number) if versions else None,
+                "aliases": ctx.store.aliases(space.name),
+            }
+        )
+    text = (
+        "\n".join(
+            f"{r['space']:<24} {r['versions']:>3} versions  latest {r['latest']}  "
+            + " ".join(f"{k}→{v}" for k, v in r["aliases"].items())
+            for r in rows
+        )
+        or "no spaces yet"
+    )
     emit(rows, as_json, text)
 
 
 @cli.command(name="import")
 @click.argument("space")
 @click.argument("file", type=click.Path())
-@click.option("--ids", "ids_path", type=click.Path(), help="Ids file for .npy input (one per line).")
+@click.option(
+    "--ids", "ids_path", type=click.Path(), help="Ids file for .npy input (one per line)."
+)
 @click.option("--id-col", default="id", show_default=True, help="Id column of .parquet/.csv input.")
 @click.option("--recipe", "recipe_path", type=click.Path(), help="Recipe as a YAML or JSON file.")
 @click.option("--architecture", help="Architecture fingerprint or identifier.")
@@ -105,12 +120,22 @@ def spaces(ctx: _Context, as_json: bool) -> None:
 @click.option("--metric", type=click.Choice(["cosine", "l2", "dot"]), help="Distance metric.")
 @click.option("--dtype", type=click.Choice(["float32", "float16"]), help="Stored dtype.")
 @click.option("--parent", help="Parent version (default: the space's latest).")
-@click.option("--bump", type=click.Choice(["major", "minor", "patch"]), help="Declared bump (checked).")
+@click.option(
+    "--bump", type=click.Choice(["major", "minor", "patch"]), help="Declared bump (checked)."
+)
 @click.option("--author", help="Author recorded in the recipe context.")
 @json_option
 @pass_ctx
-def import_(ctx: _Context, space: str, file: str, ids_path: str | None, id_col: str, recipe_path: str | None,
-            as_json: bool, **flags: Any) -> None:
+def import_(
+    ctx: _Context,
+    space: str,
+    file: str,
+    ids_path: str | None,
+    id_col: str,
+    recipe_path: str | None,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Register vectors from FILE (.npy + --ids, .parquet, .csv) as a version of SPACE."""
     from embver.store.files import read_recipe_file, read_vectors_file
 
@@ -122,8 +147,15 @@ def import_(ctx: _Context, space: str, file: str, ids_path: str | None, id_col: 
     if "dim" not in recipe:
         recipe["dim"] = _width(vectors)
     version = ctx.store.space(space).register(
-        vectors, ids=ids, recipe=recipe, parent=flags.get("parent"), bump=flags.get("bump"),
-        texts=items.get("text"), labels=items.get("label"), uris=items.get("uri"), author=flags.get("author"),
+        vectors,
+        ids=ids,
+        recipe=recipe,
+        parent=flags.get("parent"),
+        bump=flags.get("bump"),
+        texts=items.get("text"),
+        labels=items.get("label"),
+        uris=items.get("uri"),
+        author=flags.get("author"),
     )
     data = version.to_dict()
     data["appended"] = version.appended
@@ -156,7 +188,9 @@ def log(ctx: _Context, space: str, as_json: bool) -> None:
 
     versions = ctx.store.versions(space)
     rows = [_log_row(ctx.store, v) for v in versions]
-    nodes = [Node(v.id, v.parent_id, _log_label(row)) for v, row in zip(versions, rows, strict=True)]
+    nodes = [
+        Node(v.id, v.parent_id, _log_label(row)) for v, row in zip(versions, rows, strict=True)
+    ]
     emit(rows, as_json, "\n".join(render_tree(nodes)) or f"{space} has no versions yet")
 
 
@@ -206,8 +240,10 @@ def show(ctx: _Context, ref: str, as_json: bool) -> None:
 def _show_text(data: dict[str, Any]) -> str:
     recipe = data["recipe"]
     lines = [
-        f"{data['ref']}  [{data['bump']}]  parent {data['parent'] or '—'}  aliases {', '.join(data['aliases']) or '—'}",
-        f"  items {data['count']}  dim {data['dim']}  dtype {data['dtype']}  metric {data['metric']}",
+        f"{data['ref']}  [{data['bump']}]  parent {data['parent'] or '—'}  "
+        f"aliases {', '.join(data['aliases']) or '—'}",
+        f"  items {data['count']}  dim {data['dim']}  dtype {data['dtype']}  "
+        f"metric {data['metric']}",
         f"  content hash {data['content_hash']}",
         f"  architecture {recipe['architecture']}",
         f"  extraction   {recipe['extraction']}",
@@ -233,9 +269,17 @@ def diff(ctx: _Context, a: str, b: str, as_json: bool) -> None:
     va, vb = ctx.store.get(a), ctx.store.get(b)
     changes = _dict_diff(va.recipe.to_dict(), vb.recipe.to_dict())
     bump = derive_bump(va.recipe, vb.recipe)
-    data = {"a": va.ref, "b": vb.ref, "bump": str(bump), "reasons": bump_reasons(va.recipe, vb.recipe), "changes": changes}
+    data = {
+        "a": va.ref,
+        "b": vb.ref,
+        "bump": str(bump),
+        "reasons": bump_reasons(va.recipe, vb.recipe),
+        "changes": changes,
+    }
     text = [f"{va.ref} → {vb.ref}: {bump.name}"] + [f"  {r}" for r in data["reasons"]]
-    text += [f"  {c['field']}: {canonical_json(c['a'])} → {canonical_json(c['b'])}" for c in changes]
+    text += [
+        f"  {c['field']}: {canonical_json(c['a'])} → {canonical_json(c['b'])}" for c in changes
+    ]
     emit(data, as_json, "\n".join(text))
 
 
@@ -284,11 +328,14 @@ def alias_rm(ctx: _Context, space: str, name: str, reason: str | None) -> None:
 def alias_history(ctx: _Context, space: str, name: str | None, as_json: bool) -> None:
     """Every move of SPACE's aliases (or of alias NAME), oldest first."""
     events = ctx.store.alias_history(space, name)
-    text = "\n".join(
-        f"{e['at'][:19]}  {e['alias']}: {e['from'] or '∅'} → {e['to'] or '∅'}  by {e['actor']}"
-        + (f"  ({e['reason']})" if e["reason"] else "")
-        for e in events
-    ) or "no alias moves yet"
+    text = (
+        "\n".join(
+            f"{e['at'][:19]}  {e['alias']}: {e['from'] or '∅'} → {e['to'] or '∅'}  by {e['actor']}"
+            + (f"  ({e['reason']})" if e["reason"] else "")
+            for e in events
+        )
+        or "no alias moves yet"
+    )
     emit(events, as_json, text)
 
 
@@ -299,12 +346,18 @@ def alias_history(ctx: _Context, space: str, name: str | None, as_json: bool) ->
 def alias_list(ctx: _Context, space: str, as_json: bool) -> None:
     """Current aliases of SPACE."""
     aliases = ctx.store.aliases(space)
-    emit(aliases, as_json, "\n".join(f"{k} → {v}" for k, v in sorted(aliases.items())) or "no aliases")
+    emit(
+        aliases,
+        as_json,
+        "\n".join(f"{k} → {v}" for k, v in sorted(aliases.items())) or "no aliases",
+    )
 
 
 @cli.command()
 @click.argument("ref")
-@click.option("-o", "--output", required=True, type=click.Path(), help="Output .parquet or .npy file.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(), help="Output .parquet or .npy file."
+)
 @pass_ctx
 def export(ctx: _Context, ref: str, output: str) -> None:
     """Export REF's ids and vectors to Parquet, or to .npy plus OUTPUT.ids.txt."""
@@ -330,7 +383,9 @@ def verify(ctx: _Context, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--grace", default=3600.0, show_default=True, help="Keep files younger than this many seconds.")
+@click.option(
+    "--grace", default=3600.0, show_default=True, help="Keep files younger than this many seconds."
+)
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 @json_option
 @pass_ctx
@@ -340,7 +395,11 @@ def gc(ctx: _Context, grace: float, dry_run: bool, as_json: bool) -> None:
 
     report = run_gc(ctx.store, grace_seconds=grace, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
-    emit(report.to_dict(), as_json, f"{verb} {len(report.removed)} orphan(s)" + "".join(f"\n  {r}" for r in report.removed))
+    emit(
+        report.to_dict(),
+        as_json,
+        f"{verb} {len(report.removed)} orphan(s)" + "".join(f"\n  {r}" for r in report.removed),
+    )
 
 
 @cli.command()
@@ -351,7 +410,9 @@ def gc(ctx: _Context, grace: float, dry_run: bool, as_json: bool) -> None:
 def config(ctx: _Context, key: str, value: str | None, as_json: bool) -> None:
     """Read or set a store setting (e.g. `embver config strict true`)."""
     if value is not None:
-        ctx.store.set_setting(key, json.loads(value) if value in ("true", "false") or value.isdigit() else value)
+        ctx.store.set_setting(
+            key, json.loads(value) if value in ("true", "false") or value.isdigit() else value
+        )
     emit({key: ctx.store.settings.get(key)}, as_json, f"{key} = {ctx.store.settings.get(key)}")
 
 

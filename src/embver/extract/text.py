@@ -1,0 +1,183 @@
+"""Text encoders: a Hugging Face transformer plus tokenizer, pooled by embver.
+
+Tokenisation happens once for the whole input (the fast tokenizer works in
+parallel); batches are then padded only to their own longest member, and the
+pooling formulas match sentence-transformers', so vectors agree with
+``SentenceTransformer.encode`` to float32 rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from embver.errors import InvalidInputError
+from embver.extract.encoders import Encoder, Prepared
+from embver.extract.fingerprints import (
+    parameter_count,
+    transformer_architecture_spec,
+    weights_digest,
+)
+from embver.extract.spec import Extraction
+
+
+class TextEncoder(Encoder):
+    """A transformer (``AutoModel``) and its tokenizer.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+    tokenizer : transformers.PreTrainedTokenizerBase
+    defaults : Extraction, optional
+        The model's own extraction (translated from a sentence-transformers config).
+    lowercase : bool
+        Lower-case texts before tokenising (sentence-transformers ``do_lower_case``).
+    source : str
+        Where the model came from, for people (never part of a fingerprint).
+    """
+
+    modality = "text"
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        defaults: Extraction | None = None,
+        lowercase: bool = False,
+        source: str = "",
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.defaults = defaults or Extraction()
+        self.lowercase = lowercase
+        self.source = source
+        self._arch: dict[str, Any] | None = None
+
+    # -- identity -----------------------------------------------------------------------------
+
+    @property
+    def num_layers(self) -> int:
+        config = self.model.config
+        layers = getattr(config, "num_hidden_layers", None)
+        if layers is None:
+            raise InvalidInputError(
+                f"model config of type {config.model_type!r} has no num_hidden_layers; "
+                "layer selection is not possible"
+            )
+        return int(layers)
+
+    @property
+    def max_positions(self) -> int:
+        limits = [
+            getattr(self.model.config, "max_position_embeddings", None),
+            getattr(self.tokenizer, "model_max_length", None),
+        ]
+        usable = [int(x) for x in limits if isinstance(x, int) and 0 < x < 1_000_000]
+        return min(usable) if usable else 512
+
+    def architecture_spec(self) -> dict[str, Any]:
+        if self._arch is None:
+            spec = transformer_architecture_spec(self.model, self.tokenizer)
+            if self.lowercase:
+                spec["input.lowercase"] = True
+            self._arch = spec
+        return dict(self._arch)
+
+    def _weights_digest(self) -> str:
+        return weights_digest(self.model)
+
+    def weights_spec(self) -> dict[str, Any]:
+        return {"digest": self.weights_fingerprint(), "parameters": parameter_count(self.model)}
+
+    def default_extraction(self) -> Extraction:
+        return self.defaults
+
+    def resolve(self, extraction: Extraction | None) -> Extraction:
+        resolved = Extraction.coerce(extraction).resolved(self.defaults)
+        total = self.num_layers + 1  # hidden_states: embeddings output, then each layer
+        layers = []
+        for index in resolved.layers or (-1,):
+            if not -total <= index < total:
+                raise InvalidInputError(
+                    f"extraction layer {index} is out of range for a model with "
+                    f"{self.num_layers} layers; use -{total}..{total - 1}"
+                )
+            layers.append(index - total if index >= 0 else index)  # one spelling: from the end
+        if "pooler" in resolved.modes and layers != [-1]:
+            raise InvalidInputError("extraction pooling 'pooler' reads the last layer; drop layers")
+        if "none" in resolved.modes:
+            raise InvalidInputError("extraction pooling 'none' does not apply to text models")
+        max_length = min(resolved.max_length or self.max_positions, self.max_positions)
+        return Extraction(
+            pooling=resolved.pooling,
+            layers=tuple(layers),
+            layer_combine=resolved.layer_combine,
+            normalize=resolved.normalize,
+            max_length=max_length,
+            prefix=resolved.prefix,
+        )
+
+    def output_dim(self, extraction: Extraction) -> int:
+        width = int(self.model.config.hidden_size)
+        layers = len(extraction.layers or (-1,))
+        if extraction.layer_combine == "concat":
+            width *= layers
+        return width * len(extraction.modes)
+
+    # -- work ---------------------------------------------------------------------------------
+
+    def prepare(self, items: Sequence[Any], extraction: Extraction) -> Prepared:
+        """Tokenise every text once; the cost of an item is its token count."""
+        prefix = extraction.prefix or ""
+        texts = []
+        for position, item in enumerate(items):
+            if not isinstance(item, str):
+                raise InvalidInputError(
+                    f"item {position} is {type(item).__name__}, not text; a text model "
+                    "embeds strings"
+                )
+            texts.append(prefix + (item.lower() if self.lowercase else item))
+        encoded = self.tokenizer(
+            texts,
+            truncation=True,
+            max_length=extraction.max_length,
+            padding=False,
+            return_attention_mask=False,
+        )
+        features = {k: list(v) for k, v in encoded.items()}
+        lengths = np.fromiter((len(ids) for ids in features["input_ids"]), np.int64, len(texts))
+        return Prepared(payload=features, cost=lengths)
+
+    def encode(
+        self, prepared: Prepared, positions: np.ndarray, extraction: Extraction
+    ) -> np.ndarray:
+        import torch
+
+        batch = {k: [v[i] for i in positions] for k, v in prepared.payload.items()}
+        inputs = self.tokenizer.pad(batch, padding=True, return_tensors="pt")
+        layers = extraction.layers or (-1,)
+        with torch.inference_mode():
+            out = self.model(**inputs, output_hidden_states=layers != (-1,), return_dict=True)
+            if layers == (-1,):
+                hidden = out.last_hidden_state
+            else:
+                chosen = [out.hidden_states[i] for i in layers]
+                hidden = (
+                    torch.cat(chosen, dim=-1)
+                    if extraction.layer_combine == "concat"
+                    else torch.stack(chosen).mean(dim=0)
+                )
+            from embver.extract.pooling import pool_tokens
+
+            vectors = pool_tokens(
+                hidden,
+                inputs["attention_mask"],
+                extraction.modes,
+                getattr(out, "pooler_output", None),
+            )
+            if extraction.normalize:
+                vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
+        return vectors.float().numpy()
