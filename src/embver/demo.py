@@ -29,20 +29,39 @@ def run_demo(path: str | Path, echo: Callable[[str], None] = print, n: int = 200
     texts = [f"stop sign photo {i} (kind {k})" for i, k in enumerate(labels)]
     base = Recipe(architecture="cnn-64:a1", extraction="avgpool:e1", weights="run-5:w1", dim=64)
     rng = np.random.default_rng(1)
-    steps = [
-        ("fifth try", base, vectors, {}),
-        ("retrained with more data", _with(base, weights="run-6:w2"), vectors + 0.02 * rng.normal(size=vectors.shape), {}),
-        ("max pooling instead", _with(base, extraction="maxpool:e2"), np.abs(vectors), {"parent": "1.0.0"}),
-        ("new architecture, 32-d", _with(base, architecture="vit-32:a2", dim=32), vectors[:, :32] @ rng.normal(size=(32, 32)), {}),
+    steps: list[tuple[str, Recipe, np.ndarray, str | None]] = [
+        ("fifth try", base, vectors, None),
+        (
+            "retrained with more data",
+            _with(base, weights="run-6:w2"),
+            vectors + 0.02 * rng.normal(size=vectors.shape),
+            None,
+        ),
+        (
+            "max pooling instead",
+            _with(base, extraction="maxpool:e2"),
+            np.abs(vectors),
+            "1.0.0",
+        ),
+        (
+            "new architecture, 32-d",
+            _with(base, architecture="vit-32:a2", dim=32),
+            vectors[:, :32] @ rng.normal(size=(32, 32)),
+            None,
+        ),
     ]
-    for story, recipe, matrix, extra in steps:
-        version = space.register(matrix, ids=ids, recipe=recipe, texts=texts, labels=labels.tolist(), **extra)
+    for story, recipe, matrix, parent in steps:
+        version = space.register(
+            matrix, ids=ids, recipe=recipe, texts=texts, labels=labels.tolist(), parent=parent
+        )
         echo(f"{story:<28} → {version.ref}  [{version.bump.name}]  {'; '.join(version.reasons)}")
     store.set_alias("stop-signs", "best", "1.0.0", reason="the fifth try was the best")
     echo(f"alias best → {store.get('stop-signs@best').number}")
     echo("")
     versions = store.versions("stop-signs")
-    nodes = [Node(v.id, v.parent_id, f"{v.number} [{v.bump}] {' '.join(v.aliases)}") for v in versions]
+    nodes = [
+        Node(v.id, v.parent_id, f"{v.number} [{v.bump}] {' '.join(v.aliases)}") for v in versions
+    ]
     for line in render_tree(nodes):
         echo(line)
     echo(f"\nstore: {store.location.root}  (try: cd {Path(path)} && embver log stop-signs)")

@@ -2,7 +2,15 @@ from dataclasses import replace
 
 import pytest
 
-from embver.core import Bump, Recipe, allocate_number, bump_reasons, check_declared_bump, derive_bump, parse_version
+from embver.core import (
+    Bump,
+    Recipe,
+    allocate_number,
+    bump_reasons,
+    check_declared_bump,
+    derive_bump,
+    parse_version,
+)
 from embver.errors import BumpConflictError, InvalidInputError
 
 BASE = Recipe(architecture="bert-6l", extraction="mean", weights="w1", dim=384)
@@ -36,7 +44,9 @@ def test_first_version_is_major():
 
 def test_reasons_name_what_changed_with_spec_details():
     parent = replace(BASE, specs={"extraction": {"pooling": "mean", "layers": [-1]}})
-    child = replace(BASE, extraction="cls", specs={"extraction": {"pooling": "cls", "layers": [-1]}})
+    child = replace(
+        BASE, extraction="cls", specs={"extraction": {"pooling": "cls", "layers": [-1]}}
+    )
     assert bump_reasons(parent, child) == ["extraction changed: pooling mean → cls ⇒ MINOR"]
     assert bump_reasons(BASE, replace(BASE, weights="w2")) == ["weights changed: w1 → w2 ⇒ PATCH"]
 
@@ -45,7 +55,9 @@ def test_declared_bump_that_contradicts_is_refused_with_the_reason():
     child = replace(BASE, weights="w2")
     reasons = bump_reasons(BASE, child)
     check_declared_bump("patch", Bump.PATCH, reasons)
-    with pytest.raises(BumpConflictError, match="declared bump MINOR contradicts.*PATCH.*weights changed"):
+    with pytest.raises(
+        BumpConflictError, match="declared bump MINOR contradicts.*PATCH.*weights changed"
+    ):
         check_declared_bump("minor", derive_bump(BASE, child), reasons)
     with pytest.raises(InvalidInputError):
         check_declared_bump("huge", Bump.PATCH, reasons)

@@ -15,8 +15,11 @@ weights: w1
 dim: 384
 context: {hyperparameters: {lr: 0.001, epochs: 3, decay: 1.0}, author: ana}
 """)
-    b = json.loads('{"context": {"author": "ana", "hyperparameters": {"epochs": 3.0, "decay": 1, "lr": 1e-3}}, '
-                   '"dim": 384, "weights": "w1", "extraction": "mean", "architecture": "bert"}')
+    b = json.loads(
+        '{"context": {"author": "ana", '
+        '"hyperparameters": {"epochs": 3.0, "decay": 1, "lr": 1e-3}}, '
+        '"dim": 384, "weights": "w1", "extraction": "mean", "architecture": "bert"}'
+    )
     assert Recipe.from_dict(a).hash == Recipe.from_dict(b).hash
     assert Recipe.from_dict(a).to_json() == Recipe.from_dict(b).to_json()
 
@@ -30,7 +33,12 @@ def test_context_does_not_change_identity_but_changes_hash():
 
 def test_round_trip_through_dict():
     recipe = Recipe(
-        architecture="a", extraction="e", weights="w", dim=4, dtype="float16", metric="l2",
+        architecture="a",
+        extraction="e",
+        weights="w",
+        dim=4,
+        dtype="float16",
+        metric="l2",
         specs={"extraction": {"pooling": "mean"}},
         context=Context(training_data="s3://x", hyperparameters={"lr": 0.1}, metrics={"acc": 0.9}),
     )
@@ -70,8 +78,12 @@ def test_bad_recipes(changes, message):
 
 def test_from_dict_refuses_unknown_and_missing_fields():
     with pytest.raises(RecipeError, match="unknown recipe field"):
-        Recipe.from_dict({"architecture": "a", "extraction": "e", "weights": "w", "dim": 4, "colour": "red"})
+        Recipe.from_dict(
+            {"architecture": "a", "extraction": "e", "weights": "w", "dim": 4, "colour": "red"}
+        )
     with pytest.raises(RecipeError, match="missing"):
         Recipe.from_dict({"architecture": "a", "dim": 4})
     with pytest.raises(RecipeError, match="unknown context"):
-        Recipe.from_dict({"architecture": "a", "extraction": "e", "weights": "w", "dim": 4, "context": {"x": 1}})
+        Recipe.from_dict(
+            {"architecture": "a", "extraction": "e", "weights": "w", "dim": 4, "context": {"x": 1}}
+        )

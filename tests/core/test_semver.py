@@ -10,7 +10,22 @@ def test_parse_and_format_round_trip(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["01.2.3", "1.02.3", "1.2.03", "1.2", "1", "1.2.3.4", "latest", "", "v1.2.3", "1.2.3-rc1", "-1.2.3", "1..3", " "]
+    "text",
+    [
+        "01.2.3",
+        "1.02.3",
+        "1.2.03",
+        "1.2",
+        "1",
+        "1.2.3.4",
+        "latest",
+        "",
+        "v1.2.3",
+        "1.2.3-rc1",
+        "-1.2.3",
+        "1..3",
+        " ",
+    ],
 )
 def test_strict_parsing_refuses(text):
     with pytest.raises(VersionStringError, match="MAJOR.MINOR.PATCH"):
@@ -24,7 +39,14 @@ def test_non_string_refused():
 
 def test_order_is_numeric_not_lexical():
     versions = [parse_version(t) for t in ["1.10.0", "1.2.0", "1.2.10", "1.2.9", "0.9.9", "10.0.0"]]
-    assert [str(v) for v in sorted(versions)] == ["0.9.9", "1.2.0", "1.2.9", "1.2.10", "1.10.0", "10.0.0"]
+    assert [str(v) for v in sorted(versions)] == [
+        "0.9.9",
+        "1.2.0",
+        "1.2.9",
+        "1.2.10",
+        "1.10.0",
+        "10.0.0",
+    ]
 
 
 def test_semver_refuses_negative_parts():
@@ -55,7 +77,9 @@ def test_references(text, kind, detail):
         assert ref.prefix == detail
 
 
-@pytest.mark.parametrize("text", ["s@01.2.3", "s@1.2.3.4", "s@1.2.x", "s@Best!", "Bad Space@1.0.0", "@1.0.0", "s@"])
+@pytest.mark.parametrize(
+    "text", ["s@01.2.3", "s@1.2.3.4", "s@1.2.x", "s@Best!", "Bad Space@1.0.0", "@1.0.0", "s@"]
+)
 def test_bad_references(text):
     with pytest.raises(InvalidInputError):
         parse_ref(text)

@@ -44,7 +44,9 @@ def test_register_from_frames_and_lists(store, recipe, kind):
     if kind == "pandas":
         data, kwargs = pd.DataFrame({"id": ids, "vector": list(x)}), {}
     elif kind == "arrow":
-        data = pa.table({"id": ids, "vector": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), D)})
+        data = pa.table(
+            {"id": ids, "vector": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), D)}
+        )
         kwargs = {}
     elif kind == "polars":
         data, kwargs = pl.DataFrame({"id": ids, "vector": x.tolist()}), {}
@@ -69,7 +71,9 @@ def test_story_numbering_and_branches(store, recipe):
     v111 = space.register(x + 2, ids=ids, recipe=replace(recipe, extraction="cls", weights="w2"))
     v101 = space.register(x + 3, ids=ids, recipe=replace(recipe, weights="w3"), parent="1.0.0")
     v120 = space.register(x + 4, ids=ids, recipe=replace(recipe, extraction="max"), parent="1.0.0")
-    v112 = space.register(x + 5, ids=ids, recipe=replace(recipe, extraction="cls", weights="w4"), parent="1.1.0")
+    v112 = space.register(
+        x + 5, ids=ids, recipe=replace(recipe, extraction="cls", weights="w4"), parent="1.1.0"
+    )
     v200 = space.register(x[:, :8], ids=ids, recipe=replace(recipe, architecture="b", dim=8))
     numbers = [str(v.number) for v in (v100, v110, v111, v101, v120, v112, v200)]
     assert numbers == ["1.0.0", "1.1.0", "1.1.1", "1.0.1", "1.2.0", "1.1.2", "2.0.0"]

@@ -3,7 +3,7 @@
 Nothing here does I/O or imports heavy libraries; everything else imports it.
 """
 
-from embver.core.bump import Bump, allocate_number, bump_reasons, derive_bump, check_declared_bump
+from embver.core.bump import Bump, allocate_number, bump_reasons, check_declared_bump, derive_bump
 from embver.core.recipe import Context, Recipe, canonical_json, fingerprint
 from embver.core.refs import Ref, parse_ref, validate_alias_name, validate_space_name
 from embver.core.semver import SemVer, parse_version

@@ -68,7 +68,11 @@ def bump_reasons(parent: Recipe | None, child: Recipe) -> list[str]:
     if parent is None:
         return ["first version of the space ⇒ MAJOR"]
     reasons = []
-    for names, bump in ((_MAJOR_FIELDS, "MAJOR"), (_MINOR_FIELDS, "MINOR"), (_PATCH_FIELDS, "PATCH")):
+    for names, bump in (
+        (_MAJOR_FIELDS, "MAJOR"),
+        (_MINOR_FIELDS, "MINOR"),
+        (_PATCH_FIELDS, "PATCH"),
+    ):
         for name in names:
             old, new = parent.identity()[name], child.identity()[name]
             if old != new:

@@ -69,7 +69,7 @@ class Context:
     metrics: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return _normalise({f.name: getattr(self, f.name) for f in fields(self)})  # type: ignore[no-any-return]
+        return _normalise({f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Context:
@@ -104,7 +104,9 @@ class Recipe:
         for name in FINGERPRINTS:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
-                raise RecipeError(f"recipe field {name!r} must be a non-empty string, got {value!r}")
+                raise RecipeError(
+                    f"recipe field {name!r} must be a non-empty string, got {value!r}"
+                )
         if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim <= 0:
             raise RecipeError(f"recipe field 'dim' must be a positive integer, got {self.dim!r}")
         if self.dtype not in DTYPES:

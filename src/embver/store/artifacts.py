@@ -76,17 +76,23 @@ class Artifacts:
     def get(self, kind: str, key: str) -> Artifact | None:
         table = schema.artifacts
         with self._store.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(table).where(table.c.kind == kind, table.c.key == key)
-            ).mappings().first()
+            row = (
+                connection.execute(sa.select(table).where(table.c.kind == kind, table.c.key == key))
+                .mappings()
+                .first()
+            )
         return self._artifact(row) if row else None
 
     def find(self, kind: str, version_id: int | None = None) -> list[Artifact]:
         table = schema.artifacts
         with self._store.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(table).where(table.c.kind == kind).order_by(table.c.id)
-            ).mappings().all()
+            rows = (
+                connection.execute(
+                    sa.select(table).where(table.c.kind == kind).order_by(table.c.id)
+                )
+                .mappings()
+                .all()
+            )
         found = [self._artifact(row) for row in rows]
         if version_id is not None:
             found = [a for a in found if version_id in a.version_ids]

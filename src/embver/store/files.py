@@ -26,7 +26,9 @@ def read_vectors_file(
         return _from_table(_read_parquet(path), id_column, path)
     if suffix == ".csv":
         return _from_table(_read_csv(path), id_column, path)
-    raise InvalidInputError(f"input file {str(path)!r} has unknown type {suffix!r}; use .npy, .parquet or .csv")
+    raise InvalidInputError(
+        f"input file {str(path)!r} has unknown type {suffix!r}; use .npy, .parquet or .csv"
+    )
 
 
 def _read_npy(path: Path, ids_path: str | Path | None) -> tuple[Any, Any, dict[str, Any]]:
@@ -66,20 +68,34 @@ _ITEM_COLUMNS = ("text", "label", "uri")
 
 def _from_table(table: pa.Table, id_column: str, path: Path) -> tuple[Any, Any, dict[str, Any]]:
     if id_column not in table.column_names:
-        raise InvalidInputError(f"{str(path)!r} has no id column {id_column!r}; columns: {table.column_names}")
-    ids = table.column(id_column).cast(pa.string()) if pa.types.is_integer(table.column(id_column).type) else table.column(id_column)
-    items = {name: table.column(name).to_pylist() for name in _ITEM_COLUMNS if name in table.column_names}
+        raise InvalidInputError(
+            f"{str(path)!r} has no id column {id_column!r}; columns: {table.column_names}"
+        )
+    ids = (
+        table.column(id_column).cast(pa.string())
+        if pa.types.is_integer(table.column(id_column).type)
+        else table.column(id_column)
+    )
+    items = {
+        name: table.column(name).to_pylist() for name in _ITEM_COLUMNS if name in table.column_names
+    }
     if "vector" in table.column_names:
         return table.column("vector"), ids, items
     numeric = [
-        name for name in table.column_names
-        if name != id_column and name not in _ITEM_COLUMNS
+        name for name in table.column_names if name != id_column and name not in _ITEM_COLUMNS
     ]
     if not numeric:
         raise InvalidInputError(f"{str(path)!r} has no 'vector' column and no numeric columns")
-    bad = [n for n in numeric if not pa.types.is_floating(table.column(n).type) and not pa.types.is_integer(table.column(n).type)]
+    bad = [
+        n
+        for n in numeric
+        if not pa.types.is_floating(table.column(n).type)
+        and not pa.types.is_integer(table.column(n).type)
+    ]
     if bad:
-        raise InvalidInputError(f"{str(path)!r}: columns {bad[:5]} are not numeric; vector columns must be numbers")
+        raise InvalidInputError(
+            f"{str(path)!r}: columns {bad[:5]} are not numeric; vector columns must be numbers"
+        )
     matrix = np.column_stack([table.column(n).to_numpy() for n in numeric])
     return matrix, ids, items
 
@@ -98,5 +114,7 @@ def read_recipe_file(path: str | Path) -> dict[str, Any]:
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise RecipeError(f"recipe file {str(path)!r} is malformed: {exc}") from None
     if not isinstance(data, dict):
-        raise RecipeError(f"recipe file {str(path)!r} must hold a mapping, got {type(data).__name__}")
+        raise RecipeError(
+            f"recipe file {str(path)!r} must hold a mapping, got {type(data).__name__}"
+        )
     return data

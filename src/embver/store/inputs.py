@@ -116,7 +116,9 @@ def as_ids(ids: Any, count: int) -> pa.Array:
         try:
             ids = list(ids)
         except TypeError:
-            raise InvalidInputError(f"ids must be a sequence of strings, got {type(ids).__name__}") from None
+            raise InvalidInputError(
+                f"ids must be a sequence of strings, got {type(ids).__name__}"
+            ) from None
         bad_positions = [n for n, i in enumerate(ids) if not isinstance(i, str)]
         if bad_positions:
             bad = ids[bad_positions[0]]
@@ -142,9 +144,7 @@ def _check_ids(ids: pa.Array, count: int) -> pa.Array:
     unique = pc.unique(ids)
     if len(unique) != len(ids):
         counts = pc.value_counts(ids)
-        duplicated = [
-            row["values"] for row in counts.to_pylist() if row["counts"] > 1
-        ][:5]
+        duplicated = [row["values"] for row in counts.to_pylist() if row["counts"] > 1][:5]
         raise InvalidInputError(
             f"ids contain {len(ids) - len(unique)} duplicate(s), e.g. {duplicated}"
         )
@@ -188,7 +188,7 @@ def item_table(
     for name, values in zip(ITEM_FIELDS, (texts, labels, uris), strict=True):
         columns[name] = _item_column(name, values, len(ids))
     if _is_pandas(metadata) and hasattr(metadata, "to_dict"):
-        metadata = metadata.to_dict(orient="records")
+        metadata = metadata.to_dict(orient="records")  # type: ignore[union-attr]
     if metadata is not None:
         metadata = list(metadata)
         if len(metadata) != len(ids):

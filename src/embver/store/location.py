@@ -29,7 +29,9 @@ class StoreLocation:
         try:
             config = json.loads(config_path.read_text())
         except FileNotFoundError:
-            raise StoreNotFoundError(f"{root} has no {CONFIG_FILE}: it is not an embver store") from None
+            raise StoreNotFoundError(
+                f"{root} has no {CONFIG_FILE}: it is not an embver store"
+            ) from None
         except json.JSONDecodeError as exc:
             raise StoreError(f"{config_path} is not valid JSON: {exc}") from None
         if config.get("format", 0) > CONFIG_FORMAT:
@@ -60,7 +62,9 @@ def create_location(path: str | os.PathLike[str], catalog: str | None, data: str
     if root.name != STORE_DIR:
         root = root / STORE_DIR
     if (root / CONFIG_FILE).exists():
-        raise StoreError(f"a store already exists at {root}; open it with embver.open({str(root.parent)!r})")
+        raise StoreError(
+            f"a store already exists at {root}; open it with embver.open({str(root.parent)!r})"
+        )
     root.mkdir(parents=True, exist_ok=True)
     config = {"format": CONFIG_FORMAT, "catalog": catalog or "catalog.db", "data": data or "data"}
     (root / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
@@ -76,7 +80,10 @@ def discover(path: str | os.PathLike[str] | None = None, cwd: Path | None = None
             if (root / CONFIG_FILE).is_file():
                 return root
         source = "--store/path" if path is not None else f"${ENV_VAR}"
-        raise StoreNotFoundError(f"no embver store at {candidate} (from {source}); create one with `embver init {explicit}`")
+        raise StoreNotFoundError(
+            f"no embver store at {candidate} (from {source}); "
+            f"create one with `embver init {explicit}`"
+        )
     start = (cwd or Path.cwd()).resolve()
     for folder in (start, *start.parents):
         if (folder / STORE_DIR / CONFIG_FILE).is_file():

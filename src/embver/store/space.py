@@ -216,10 +216,11 @@ class Space:
                 "parent_id": parent.id if parent else None,
                 "created_at": now,
             }
-            version_id = connection.execute(
-                versions.insert().values(**values)
-            ).inserted_primary_key[0]
-            lineage = [(parent.id, "parent", {})] if parent else []
+            inserted = connection.execute(versions.insert().values(**values))
+            version_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+            lineage: list[tuple[int, str, dict[str, Any]]] = (
+                [(parent.id, "parent", {})] if parent else []
+            )
             for source_id, kind, meta in [*lineage, *edges]:
                 connection.execute(
                     schema.edges.insert().values(

@@ -35,7 +35,9 @@ def hash_segment(ids: pa.Array, vectors: np.ndarray) -> str:
     import blake3
 
     ids = ids.cast(pa.large_string())
-    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + len(ids) + 1]
+    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[
+        ids.offset : ids.offset + len(ids) + 1
+    ]
     start, end = int(offsets[0]), int(offsets[-1])
     data = ids.buffers()[2]
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
@@ -43,7 +45,7 @@ def hash_segment(ids: pa.Array, vectors: np.ndarray) -> str:
     hasher.update((offsets - start).astype("<i8").tobytes())
     if data is not None:
         hasher.update(memoryview(data)[start:end])
-    hasher.update(memoryview(np.ascontiguousarray(vectors)).cast("B"))
+    hasher.update(np.ascontiguousarray(vectors).view(np.uint8).reshape(-1).data)
     return hasher.hexdigest()
 
 
@@ -88,7 +90,9 @@ def read_table(uri: str, lance_version: int, expected_rows: int, dim: int) -> pa
     try:
         table = dataset.to_table()
     except Exception as exc:
-        raise IntegrityError(f"vector data {uri!r} cannot be read: {exc}; run `embver verify`") from None
+        raise IntegrityError(
+            f"vector data {uri!r} cannot be read: {exc}; run `embver verify`"
+        ) from None
     if table.num_rows != expected_rows:
         raise IntegrityError(
             f"vector data {uri!r} has {table.num_rows} rows, the catalog expects {expected_rows}: "

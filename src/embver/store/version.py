@@ -84,19 +84,19 @@ class Version:
 
     @property
     def created_at(self) -> dt.datetime:
-        return self._row["created_at"]  # type: ignore[no-any-return]
+        return self._row["created_at"]
 
     @property
     def author(self) -> str | None:
-        return self._row["author"]  # type: ignore[no-any-return]
+        return self._row["author"]
 
     @property
     def verdict(self) -> dict[str, Any] | None:
-        return self._row["verdict"]  # type: ignore[no-any-return]
+        return self._row["verdict"]
 
     @property
     def parent_id(self) -> int | None:
-        return self._row["parent_id"]  # type: ignore[no-any-return]
+        return self._row["parent_id"]
 
     @property
     def parent(self) -> Version | None:
@@ -122,12 +122,14 @@ class Version:
     # -- data ------------------------------------------------------------
     def to_arrow(self) -> pa.Table:
         """The vectors as an Arrow table with columns ``id`` and ``vector``."""
-        return vector_data.read_table(self.data_uri, self._row["lance_version"], self.count, self.dim)
+        return vector_data.read_table(
+            self.data_uri, self._row["lance_version"], self.count, self.dim
+        )
 
     @property
     def ids(self) -> list[str]:
         """Item ids in stored order."""
-        return self._id_array().to_pylist()  # type: ignore[no-any-return]
+        return self._id_array().to_pylist()
 
     def _id_array(self) -> pa.Array:
         dataset = vector_data.open_dataset(self.data_uri, self._row["lance_version"])
@@ -149,9 +151,7 @@ class Version:
         missing = np.isnan(positions) if positions.dtype.kind == "f" else None
         if missing is not None and missing.any():
             first = wanted[int(np.argmax(missing))].as_py()
-            raise NotFoundError(
-                f"{int(missing.sum())} id(s) are not in {self.ref}, e.g. {first!r}"
-            )
+            raise NotFoundError(f"{int(missing.sum())} id(s) are not in {self.ref}, e.g. {first!r}")
         return positions.astype(np.int64)
 
     def to_pandas(self) -> pd.DataFrame:
