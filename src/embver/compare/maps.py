@@ -1,8 +1,8 @@
 """Migration maps between two versions: orthogonal Procrustes, ridge (affine), residual MLP.
 
 A map sends vectors of a *source* version (n, d_s) to a *target* version
-(n, d_t); d_s and d_t may differ. Every map is plain numpy once fitted (the
-MLP trains with torch, imported lazily, then keeps only its weights), and
+(n, d_t); d_s and d_t may differ. Every map is plain numpy (the residual MLP
+included: it is small enough that hand-written gradients beat importing torch), and
 round-trips through :meth:`Map.to_bytes` / :func:`map_from_bytes` so it can be
 stored with the version pair.
 """
@@ -100,9 +100,12 @@ def map_from_bytes(payload: bytes) -> Map:
     return cls(normalize_input=bool(header["normalize_input"]), arrays=arrays)
 
 
-def _inputs(source: np.ndarray, target: np.ndarray, metric_source: str) -> tuple[np.ndarray, ...]:
-    x = as_float32(source, "source").astype(np.float64)
-    y = as_float32(target, "target").astype(np.float64)
+def _inputs(
+    source: np.ndarray, target: np.ndarray, metric_source: str, metric_target: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 training pairs; cosine sides are unit-normalised (only direction matters)."""
+    x = as_float32(source, "source")
+    y = as_float32(target, "target")
     if x.shape[0] != y.shape[0]:
         raise InvalidInputError(
             f"source has {x.shape[0]} rows but target has {y.shape[0]}; pair the same items"
@@ -110,15 +113,21 @@ def _inputs(source: np.ndarray, target: np.ndarray, metric_source: str) -> tuple
     if x.shape[0] < 2:
         raise InvalidInputError("fitting a map needs at least 2 paired items")
     if canonical_metric(metric_source) == "cosine":
-        x = normalize_rows(x).astype(np.float64)
-    return x, y
+        x = normalize_rows(x)
+    if canonical_metric(metric_target) == "cosine":
+        y = normalize_rows(y)
+    return x.astype(np.float64), y.astype(np.float64)
 
 
 def fit_procrustes(
-    source: np.ndarray, target: np.ndarray, *, metric_source: str = "cosine"
+    source: np.ndarray,
+    target: np.ndarray,
+    *,
+    metric_source: str = "cosine",
+    metric_target: str = "cosine",
 ) -> ProcrustesMap:
     """Fit an orthogonal Procrustes map with isotropic scale, padding the smaller dimension."""
-    x, y = _inputs(source, target, metric_source)
+    x, y = _inputs(source, target, metric_source, metric_target)
     mean_x, mean_y = x.mean(axis=0), y.mean(axis=0)
     xc, yc = x - mean_x, y - mean_y
     u, s, vt = np.linalg.svd(xc.T @ yc, full_matrices=False)
@@ -140,10 +149,15 @@ def _ridge_solve(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray
 
 
 def fit_ridge(
-    source: np.ndarray, target: np.ndarray, *, metric_source: str = "cosine", seed: int = 0
+    source: np.ndarray,
+    target: np.ndarray,
+    *,
+    metric_source: str = "cosine",
+    metric_target: str = "cosine",
+    seed: int = 0,
 ) -> RidgeMap:
     """Fit an affine least-squares map, choosing the penalty on a 10 % validation split."""
-    x, y = _inputs(source, target, metric_source)
+    x, y = _inputs(source, target, metric_source, metric_target)
     alpha = _choose_alpha(x, y, seed)
     weight, bias = _ridge_solve(x, y, alpha)
     normalize = canonical_metric(metric_source) == "cosine"
@@ -176,57 +190,82 @@ def fit_mlp(
     epochs: int = 15,
     seed: int = 0,
 ) -> MLPMap:
-    """Fit ridge, then train a one-hidden-layer ReLU residual on top of it with torch.
+    """Fit ridge, then train a one-hidden-layer ReLU residual on top of it (numpy, Adam).
 
     The residual's output layer starts at zero, so training starts from the
-    ridge solution and can only move away from it where the loss improves.
-    The loss is 1 − cosine for a cosine target, mean squared error otherwise.
+    ridge solution. The loss is 1 − cosine for a cosine target, mean squared
+    error otherwise. Plain numpy: no torch import (seconds) for a network this small.
     """
     if hidden < 1 or epochs < 1:
         raise InvalidInputError(f"hidden={hidden} and epochs={epochs} must be positive")
-    ridge = fit_ridge(source, target, metric_source=metric_source, seed=seed)
-    x, y = _inputs(source, target, metric_source)
-    weights = _train_residual(x, y, ridge, hidden, epochs, seed, canonical_metric(metric_target))
-    return MLPMap(normalize_input=ridge.normalize_input, arrays={**ridge.arrays, **weights})
+    ridge = fit_ridge(
+        source, target, metric_source=metric_source, metric_target=metric_target, seed=seed
+    )
+    x, y = _inputs(source, target, metric_source, metric_target)
+    base = x @ ridge.arrays["weight"] + ridge.arrays["bias"]
+    net = _Residual(x.shape[1], hidden, y.shape[1], np.random.default_rng(seed))
+    net.train(x, y, base, epochs=epochs, cosine=canonical_metric(metric_target) == "cosine")
+    return MLPMap(normalize_input=ridge.normalize_input, arrays={**ridge.arrays, **net.weights()})
 
 
-def _train_residual(
-    x: np.ndarray, y: np.ndarray, ridge: RidgeMap, hidden: int, epochs: int, seed: int, metric: str
-) -> dict[str, np.ndarray]:
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - torch is a pinned dependency
-        from embver.errors import DependencyError
+class _Residual:
+    """relu(x·W₁ + b₁)·W₂ + b₂ trained by minibatch Adam with hand-written gradients."""
 
-        raise DependencyError("the MLP map needs torch; install embver[models]") from exc
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    tx = torch.from_numpy(x.astype(np.float32))
-    ty = torch.from_numpy(y.astype(np.float32))
-    base = torch.from_numpy((x @ ridge.arrays["weight"] + ridge.arrays["bias"]).astype(np.float32))
-    first = torch.nn.Linear(x.shape[1], hidden)
-    second = torch.nn.Linear(hidden, y.shape[1])
-    torch.nn.init.zeros_(second.weight)
-    torch.nn.init.zeros_(second.bias)
-    params = [*first.parameters(), *second.parameters()]
-    optimiser = torch.optim.Adam(params, lr=1e-3)
-    for _ in range(epochs):
-        for batch in torch.randperm(x.shape[0], generator=generator).split(256):
-            pred = base[batch] + second(torch.relu(first(tx[batch])))
-            if metric == "cosine":
-                loss = 1.0 - torch.nn.functional.cosine_similarity(pred, ty[batch]).mean()
-            else:
-                loss = torch.mean((pred - ty[batch]) ** 2)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-    with torch.no_grad():
-        return {
-            "w1": first.weight.T.double().numpy().copy(),
-            "b1": first.bias.double().numpy().copy(),
-            "w2": second.weight.T.double().numpy().copy(),
-            "b2": second.bias.double().numpy().copy(),
-        }
+    def __init__(self, d_in: int, hidden: int, d_out: int, rng: np.random.Generator) -> None:
+        bound = 1.0 / np.sqrt(d_in)  # torch.nn.Linear's default initialisation
+        self.params = [
+            rng.uniform(-bound, bound, size=(d_in, hidden)),
+            rng.uniform(-bound, bound, size=hidden),
+            np.zeros((hidden, d_out)),
+            np.zeros(d_out),
+        ]
+        self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in self.params]
+        self.rng = rng
+        self.steps = 0
+
+    def weights(self) -> dict[str, np.ndarray]:
+        return dict(zip(("w1", "b1", "w2", "b2"), self.params, strict=True))
+
+    def train(
+        self, x: np.ndarray, y: np.ndarray, base: np.ndarray, *, epochs: int, cosine: bool
+    ) -> None:
+        for _ in range(epochs):
+            for batch in np.array_split(
+                self.rng.permutation(x.shape[0]), max(1, x.shape[0] // 256)
+            ):
+                self._step(x[batch], y[batch], base[batch], cosine)
+
+    def _step(self, x: np.ndarray, y: np.ndarray, base: np.ndarray, cosine: bool) -> None:
+        w1, b1, w2, b2 = self.params
+        pre = x @ w1 + b1
+        hidden = np.maximum(pre, 0.0)
+        pred = base + hidden @ w2 + b2
+        grad_pred = _loss_gradient(pred, y, cosine)
+        grad_hidden = (grad_pred @ w2.T) * (pre > 0)
+        grads = [x.T @ grad_hidden, grad_hidden.sum(0), hidden.T @ grad_pred, grad_pred.sum(0)]
+        self._adam(grads)
+
+    def _adam(self, grads: list[np.ndarray], lr: float = 1e-3) -> None:
+        self.steps += 1
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        for param, grad, (m, v) in zip(self.params, grads, self.moments, strict=True):
+            m *= beta1
+            m += (1 - beta1) * grad
+            v *= beta2
+            v += (1 - beta2) * grad**2
+            m_hat = m / (1 - beta1**self.steps)
+            v_hat = v / (1 - beta2**self.steps)
+            param -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def _loss_gradient(pred: np.ndarray, y: np.ndarray, cosine: bool) -> np.ndarray:
+    """Gradient of mean(1 − cos(pred, y)) or of mean((pred − y)²) with respect to pred."""
+    if not cosine:
+        return 2.0 * (pred - y) / pred.size
+    p_norm = np.maximum(np.linalg.norm(pred, axis=1, keepdims=True), 1e-12)
+    y_norm = np.maximum(np.linalg.norm(y, axis=1, keepdims=True), 1e-12)
+    cos = np.sum(pred * y, axis=1, keepdims=True) / (p_norm * y_norm)
+    return -(y / (p_norm * y_norm) - cos * pred / p_norm**2) / pred.shape[0]
 
 
 def fit_map(
@@ -240,9 +279,13 @@ def fit_map(
 ) -> Map:
     """Fit the map named ``kind`` ("procrustes", "ridge" or "mlp")."""
     if kind == "procrustes":
-        return fit_procrustes(source, target, metric_source=metric_source)
+        return fit_procrustes(
+            source, target, metric_source=metric_source, metric_target=metric_target
+        )
     if kind == "ridge":
-        return fit_ridge(source, target, metric_source=metric_source, seed=seed)
+        return fit_ridge(
+            source, target, metric_source=metric_source, metric_target=metric_target, seed=seed
+        )
     if kind == "mlp":
         return fit_mlp(
             source, target, metric_source=metric_source, metric_target=metric_target, seed=seed

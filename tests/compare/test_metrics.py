@@ -1,0 +1,134 @@
+"""Every metric against an independent implementation or a closed-form case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import ortho_group
+from sklearn.manifold import trustworthiness as sklearn_trustworthiness
+from sklearn.preprocessing import normalize
+
+from embver.compare.neighbors import knn
+from embver.compare.neighbourhood import chance_overlap, overlap_scores
+from embver.compare.structure import (
+    linear_cka,
+    pairwise_spearman,
+    procrustes_distance,
+)
+from embver.compare.trust import continuity, trustworthiness
+
+
+@pytest.fixture
+def kornblith():
+    """The example of the google-research representation-similarity notebook."""
+    np.random.seed(1337)
+    x = np.random.randn(100, 10)
+    y = np.random.randn(100, 10) + x
+    return x, y
+
+
+def rotated_scaled(x: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:
+    """x padded to ``dim`` columns, rotated, scaled by 3.5 and shifted."""
+    padded = np.hstack([x, np.zeros((x.shape[0], dim - x.shape[1]))])
+    return 3.5 * padded @ ortho_group.rvs(dim, random_state=seed) + 7.0
+
+
+def test_linear_cka_matches_the_notebook(kornblith):
+    x, y = kornblith
+    assert linear_cka(x, y) == pytest.approx(0.55761, abs=5e-6)
+    assert linear_cka(x, y, debiased=True) == pytest.approx(0.51346, abs=5e-6)
+
+
+def test_cka_streams_over_row_blocks(kornblith):
+    from embver.compare.structure import centred_moments, linear_cka_from_moments
+
+    x, y = kornblith
+    for debiased in (False, True):
+        whole = linear_cka_from_moments(centred_moments(x, y, block=1000), debiased=debiased)
+        blocks = linear_cka_from_moments(centred_moments(x, y, block=7), debiased=debiased)
+        assert blocks == pytest.approx(whole, abs=1e-12)
+
+
+def test_rotated_scaled_copy_is_identical_in_every_figure():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 12))
+    y = rotated_scaled(x, 20)  # a different dimension on purpose
+    assert linear_cka(x, y) == pytest.approx(1.0, abs=1e-9)
+    assert linear_cka(x, y, debiased=True) == pytest.approx(1.0, abs=1e-9)
+    assert procrustes_distance(x, y) == pytest.approx(0.0, abs=1e-5)
+    # neighbour sets are invariant under rotation + scale + shift for the L2 metric
+    old = knn(x, 10, metric="l2")
+    new = knn(y, 10, metric="l2")
+    overlap, jaccard = overlap_scores(old, new, 10)
+    assert overlap.min() == 1.0 and jaccard.min() == 1.0
+
+
+def test_independent_gaussians_sit_at_chance():
+    rng = np.random.default_rng(2)
+    n, k = 2000, 10
+    x = rng.normal(size=(n, 32))
+    y = rng.normal(size=(n, 32))
+    assert abs(linear_cka(x, y, debiased=True)) < 0.01
+    overlap, _ = overlap_scores(knn(x, k), knn(y, k), k)
+    chance = chance_overlap(k, n)
+    # mean of n per-item overlaps; its standard error is ~sqrt(chance/k/n) ≈ 5e-4
+    assert abs(overlap.mean() - chance) < 0.003
+    rho, _ = pairwise_spearman(x, y, pairs=20_000)
+    assert abs(rho) < 0.03
+
+
+def brute_force_neighbours(x: np.ndarray, k: int, metric: str) -> np.ndarray:
+    if metric == "cosine":
+        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+        distance = -(unit @ unit.T)
+    elif metric == "dot":
+        distance = -(x @ x.T)
+    else:
+        distance = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(distance, np.inf)
+    return np.argsort(distance, axis=1, kind="stable")[:, :k]
+
+
+@pytest.mark.parametrize("metric", ["cosine", "dot", "l2"])
+def test_overlap_equals_brute_force_numpy(metric):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 16))
+    y = x + 0.7 * rng.normal(size=x.shape)
+    k = 15
+    brute_x = brute_force_neighbours(x, k, metric)
+    brute_y = brute_force_neighbours(y, k, metric)
+    assert np.array_equal(knn(x, k, metric=metric), brute_x)
+    shared = np.array([len(set(a) & set(b)) for a, b in zip(brute_x, brute_y, strict=True)])
+    overlap, jaccard = overlap_scores(knn(x, k, metric=metric), knn(y, k, metric=metric), k)
+    np.testing.assert_allclose(overlap, shared / k, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(jaccard, shared / (2 * k - shared), rtol=0, atol=1e-12)
+
+
+def test_sampled_queries_get_exact_neighbours_against_all_items():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(500, 8))
+    queries = np.array([3, 99, 250, 499])
+    full = knn(x, 12, metric="l2")
+    assert np.array_equal(knn(x, 12, query_ids=queries, metric="l2"), full[queries])
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_trustworthiness_equals_scikit_learn(metric):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(350, 20))
+    y = x[:, :6] + 0.4 * rng.normal(size=(350, 6))
+    # scikit-learn always finds the embedded neighbours by Euclidean distance
+    embedded = normalize(y) if metric == "cosine" else y
+    for k in (5, 12):
+        expected = sklearn_trustworthiness(x, embedded, n_neighbors=k, metric=metric)
+        ours = trustworthiness(x, y, k=k, metric_x=metric, metric_y=metric)
+        assert ours == pytest.approx(expected, abs=1e-9)
+    expected_continuity = sklearn_trustworthiness(y, x, n_neighbors=7)
+    assert continuity(x, y, k=7) == pytest.approx(expected_continuity, abs=1e-9)
+
+
+def test_pairwise_spearman_of_a_monotone_change_is_one():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(300, 10))
+    rho, pairs = pairwise_spearman(x, 2.0 * x, pairs=5000)
+    assert rho == pytest.approx(1.0, abs=1e-12) and pairs == 5000

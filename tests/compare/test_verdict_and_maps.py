@@ -1,0 +1,87 @@
+"""The PATCH verdict and the migration maps, on data whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import ortho_group
+
+from embver.compare.maps import fit_map, map_from_bytes
+from embver.compare.migration import fit_migration
+from embver.compare.verdict import patch_verdict
+
+
+@pytest.fixture
+def clustered():
+    """600 items in 12 clusters, 32 dims: neighbour structure like a small embedding."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(12, 32))
+    return centres[rng.integers(0, 12, size=600)] + 0.35 * rng.normal(size=(600, 32))
+
+
+def test_a_tiny_perturbation_is_drop_in(clustered):
+    rng = np.random.default_rng(1)
+    verdict = patch_verdict(
+        clustered, clustered + 1e-3 * rng.normal(size=clustered.shape), "cosine"
+    )
+    assert verdict.label == "drop-in"
+    figures = verdict.to_dict()["figures"]
+    assert figures["median_cosine"] > 0.999 and figures["cr_at_k_ci"][0] >= 0.95
+
+
+def test_a_rotation_needs_an_adapter(clustered):
+    rotation = ortho_group.rvs(32, random_state=2)
+    verdict = patch_verdict(clustered, clustered @ rotation, "cosine")
+    assert verdict.label == "adapter"
+    best = verdict.to_dict()["figures"]["best_map"]
+    assert best["retention"] >= 0.95 and best["kind"] in ("procrustes", "ridge")
+
+
+def test_unrelated_vectors_are_breaking(clustered):
+    rng = np.random.default_rng(3)
+    verdict = patch_verdict(clustered, rng.normal(size=clustered.shape), "cosine")
+    assert verdict.label == "breaking"
+    assert any("retention" in reason for reason in verdict.reasons)
+
+
+def test_verdict_to_dict_names_the_thresholds(clustered):
+    data = patch_verdict(clustered, clustered, "l2").to_dict()
+    assert data["label"] == "drop-in"
+    assert data["thresholds"] == {
+        "drop_in_median_cosine": 0.99,
+        "drop_in_cr10_lower": 0.95,
+        "adapter_retention": 0.95,
+    }
+
+
+@pytest.mark.parametrize("kind", ["procrustes", "ridge"])
+def test_linear_maps_recover_a_map_across_dimensions(kind, clustered):
+    rng = np.random.default_rng(4)
+    basis = ortho_group.rvs(48, random_state=4)[:32]  # 32 → 48, semi-orthogonal
+    target = 2.0 * clustered @ basis + 1.0
+    fitted = fit_map(kind, clustered[:400], target[:400], metric_source="l2", metric_target="l2")
+    mapped = fitted.transform(clustered[400:])
+    assert mapped.shape == (200, 48)
+    np.testing.assert_allclose(mapped, target[400:], atol=1e-3)
+    again = map_from_bytes(fitted.to_bytes())
+    np.testing.assert_array_equal(again.transform(clustered[400:]), mapped)
+    assert rng is not None
+
+
+def test_mlp_beats_linear_maps_on_a_nonlinear_change(clustered):
+    target = np.tanh(1.5 * clustered[:, :16]) + 0.3 * clustered[:, 16:] ** 2
+    migration = fit_migration(
+        clustered, target, kinds=("ridge", "mlp"), directions=("old->new",), seed=0
+    )
+    by_kind = {s.kind: s.retention for s in migration.scores}
+    assert by_kind["mlp"] >= by_kind["ridge"] - 0.02
+    mlp = migration.maps[("mlp", "old->new")]
+    assert map_from_bytes(mlp.to_bytes()).transform(clustered[:5]).shape == (5, 16)
+
+
+def test_retention_of_an_exact_map_is_one(clustered):
+    rotation = ortho_group.rvs(32, random_state=5)
+    migration = fit_migration(clustered, clustered @ rotation, kinds=("procrustes",), seed=0)
+    for score in migration.scores:
+        assert score.retention == pytest.approx(1.0, abs=1e-9)
+    assert migration.to_dict()["retention_of_reembed"] == 1.0
