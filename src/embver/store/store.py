@@ -361,6 +361,22 @@ class Store:
     def _numbers_by_id(self, space: str) -> dict[int, str]:
         return {x.id: str(x.number) for x in self.versions(space)}
 
+    # -- comparison (embver.compare) -------------------------------------------------
+    def compare(
+        self, a: Any, b: Any, k: Any = (10, 50), sample: int | None = None, seed: int = 0,
+        **options: Any,
+    ) -> Any:
+        """Compare version ``a`` with ``b`` over their shared items; see :mod:`embver.compare`."""
+        from embver.compare.api import compare
+
+        return compare(self, a, b, k=k, sample=sample, seed=seed, **options)
+
+    def adapter(self, a: Any, b: Any) -> Any:
+        """The stored migration map from ``a`` to ``b``: ``.transform(X)``; fit by ``adapter fit``."""
+        from embver.compare.api import adapter
+
+        return adapter(self, a, b)
+
     # -- lineage ---------------------------------------------------------------
     def edges(self, version: Version, direction: str = "up") -> list[dict[str, Any]]:
         """Lineage edges of ``version``: ``up`` to its parents/components, ``down`` to children."""
