@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from embver.core import Bump, Context, Recipe, SemVer, derive_bump, parse_ref, parse_version
 from embver.errors import (
@@ -26,11 +26,22 @@ from embver.errors import (
     VerdictError,
     VersionStringError,
 )
-from embver.store import Space, Store, Version, init, open
+
+if TYPE_CHECKING:
+    from embver.composite import Concat, LearnedProjection, Mean
+    from embver.extract import Extraction
+    from embver.store import Space, Store, Version, init, open
 
 __version__ = "0.1.0"
 
+# The store pulls in SQLAlchemy, Arrow and Lance; models pull in torch. They load on first
+# use so that `import embver` and `embver --help` stay fast.
 _LAZY = {
+    "Store": ("embver.store", "Store"),
+    "Space": ("embver.store", "Space"),
+    "Version": ("embver.store", "Version"),
+    "init": ("embver.store", "init"),
+    "open": ("embver.store", "open"),
     "Extraction": ("embver.extract", "Extraction"),
     "Concat": ("embver.composite", "Concat"),
     "Mean": ("embver.composite", "Mean"),
