@@ -244,16 +244,31 @@ class Store:
         if items is None or items.num_rows == 0:
             return
         uri = self._items_uri(space)
-        try:
-            dataset = lance.dataset(uri)
-        except (ValueError, OSError, FileNotFoundError):
-            dataset = None
-        if dataset is not None:
-            known = dataset.to_table(columns=["id"]).column("id")
-            items = items.filter(pc.invert(pc.is_in(items.column("id"), value_set=known.combine_chunks())))
-            if items.num_rows == 0:
-                return
-        lance.write_dataset(items, uri, mode="append" if dataset is not None else "create")
+        dataset = _open_items(uri)
+        if dataset is None and self._create_items(space, uri, items):
+            return
+        known = lance.dataset(uri).to_table(columns=["id"]).column("id")
+        items = items.filter(
+            pc.invert(pc.is_in(items.column("id"), value_set=known.combine_chunks()))
+        )
+        if items.num_rows:
+            lance.write_dataset(items, uri, mode="append")
+
+    def _create_items(self, space: str, uri: str, items: pa.Table) -> bool:
+        """Create the item table with ``items`` unless a concurrent writer just did (then False).
+
+        Two writers that both create it would each commit Lance version 1 and one
+        table would silently replace the other, so creation holds the space's lock.
+        """
+        import lance
+
+        s = schema.spaces
+        with write_transaction(self.engine) as connection:
+            connection.execute(sa.select(s.c.id).where(s.c.name == space).with_for_update())
+            if _open_items(uri) is not None:
+                return False
+            lance.write_dataset(items, uri, mode="create")
+            return True
 
     def items(self, space: str, ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Item rows of ``space`` (id, text, label, uri, metadata as dicts)."""
@@ -423,6 +438,15 @@ class Store:
         with write_transaction(self.engine) as connection:
             connection.execute(table.delete().where(table.c.key == key))
             connection.execute(table.insert().values(key=key, value=value))
+
+
+def _open_items(uri: str) -> Any:
+    import lance
+
+    try:
+        return lance.dataset(uri)
+    except (ValueError, OSError, FileNotFoundError):
+        return None
 
 
 def _discard_uncommitted(uri: str, lance_version: int) -> None:
