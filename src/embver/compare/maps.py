@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from embver.compare.neighbors import as_float32, canonical_metric, normalize_rows
-from embver.errors import InvalidInputError
+from embver.errors import IntegrityError, InvalidInputError
 
 MAP_KINDS = ("procrustes", "ridge", "mlp")
 #: ridge penalties tried, as multiples of the mean feature variance
@@ -91,9 +92,12 @@ _KINDS: dict[str, type[Map]] = {"procrustes": ProcrustesMap, "ridge": RidgeMap, 
 
 def map_from_bytes(payload: bytes) -> Map:
     """Load a map written by :meth:`Map.to_bytes`."""
-    with np.load(io.BytesIO(payload)) as archive:
-        header = json.loads(archive["__header__"].tobytes().decode())
-        arrays = {name: archive[name] for name in archive.files if name != "__header__"}
+    try:
+        with np.load(io.BytesIO(payload)) as archive:
+            header = json.loads(archive["__header__"].tobytes().decode())
+            arrays = {name: archive[name] for name in archive.files if name != "__header__"}
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise IntegrityError(f"stored adapter is unreadable ({exc}); fit it again") from None
     cls = _KINDS.get(header.get("kind", ""))
     if cls is None:
         raise InvalidInputError(f"unknown map kind {header.get('kind')!r} in stored adapter")
