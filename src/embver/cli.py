@@ -16,6 +16,8 @@ _COMMAND_MODULES: list[str] = [
     "embver.extract.commands",
     "embver.composite.commands",
     "embver.compare.commands",
+    "embver.project.commands",
+    "embver.report.commands",
 ]
 
 

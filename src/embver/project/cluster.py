@@ -1,0 +1,179 @@
+"""HDBSCAN clusters of a version, found on a low-dimensional UMAP, and their summaries.
+
+Shared with ``embver.compare``: :func:`cluster_vectors` is the one clustering
+of embver (vectors in, one label per item out, -1 for noise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embver.project._numba_cache import ensure_numba_cache_dir
+from embver.project.layout import prepare_vectors, umap_layout
+
+CLUSTER_SPACE_DIMS = 5
+
+
+def default_min_cluster_size(n_items: int) -> int:
+    """A cluster size floor that grows slowly with the data: max(5, sqrt(n)/2)."""
+    return max(5, int(np.sqrt(n_items) / 2))
+
+
+def cluster_vectors(
+    vectors: np.ndarray,
+    seed: int = 0,
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+    metric: str = "cosine",
+    space_dims: int = CLUSTER_SPACE_DIMS,
+) -> np.ndarray:
+    """HDBSCAN cluster labels for ``vectors`` (n, d): int32 (n,), -1 for noise.
+
+    The vectors are first laid out by UMAP in ``space_dims`` dimensions with
+    ``min_dist=0`` (dense clumps, the usual recipe for density clustering of
+    embeddings), then clustered by fast_hdbscan. Seeded and reproducible.
+    """
+    if len(vectors) < 2 * (min_cluster_size or 5):
+        return np.full(len(vectors), -1, dtype=np.int32)
+    space = umap_layout(vectors, dims=space_dims, seed=seed, metric=metric, min_dist=0.0)
+    return cluster_layout(space, min_cluster_size=min_cluster_size, min_samples=min_samples)
+
+
+def cluster_layout(
+    space: np.ndarray, min_cluster_size: int | None = None, min_samples: int | None = None
+) -> np.ndarray:
+    """HDBSCAN labels of points ``space`` (n, dims) already in a low dimension; int32 (n,)."""
+    ensure_numba_cache_dir()
+    import fast_hdbscan
+
+    size = min_cluster_size or default_min_cluster_size(len(space))
+    model = fast_hdbscan.HDBSCAN(min_cluster_size=size, min_samples=min_samples, reproducible=True)
+    labels = model.fit_predict(np.ascontiguousarray(space, dtype=np.float32))
+    return _renumber_by_size(np.asarray(labels, dtype=np.int32))
+
+
+def _renumber_by_size(labels: np.ndarray) -> np.ndarray:
+    """Cluster 0 is the largest, then 1, ...; noise stays -1."""
+    found, counts = np.unique(labels[labels >= 0], return_counts=True)
+    order = found[np.argsort(-counts, kind="stable")]
+    mapping = np.full(int(labels.max(initial=-1)) + 2, -1, dtype=np.int32)
+    mapping[order + 1] = np.arange(len(order), dtype=np.int32)
+    return mapping[labels + 1]
+
+
+@dataclass
+class ClusterSummary:
+    """What a person needs to recognise one cluster."""
+
+    cluster: int
+    size: int
+    share: float
+    majority_label: str | None = None
+    purity: float | None = None
+    top_terms: list[str] = field(default_factory=list)
+    representatives: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize_clusters(
+    clusters: np.ndarray,
+    vectors: np.ndarray,
+    ids: Sequence[str],
+    texts: Sequence[str | None] | None = None,
+    labels: Sequence[Any] | None = None,
+    n_terms: int = 8,
+    n_representatives: int = 3,
+) -> list[ClusterSummary]:
+    """One summary per cluster (noise excluded), largest first.
+
+    Parameters
+    ----------
+    clusters : int array of shape (n,), -1 for noise
+    vectors : array of shape (n, d); representatives are the items nearest the
+        cluster's centroid (cosine).
+    ids, texts, labels : per-item sequences of length n; texts and labels optional.
+    """
+    unit = prepare_vectors(vectors, "cosine")
+    terms = class_tfidf_terms(clusters, texts, n_terms) if texts is not None else {}
+    summaries = []
+    for cluster in sorted(set(clusters.tolist()) - {-1}):
+        members = np.flatnonzero(clusters == cluster)
+        summary = ClusterSummary(
+            cluster=int(cluster),
+            size=len(members),
+            share=len(members) / len(clusters),
+            top_terms=terms.get(int(cluster), []),
+            representatives=_representatives(unit, members, ids, n_representatives),
+        )
+        if labels is not None:
+            summary.majority_label, summary.purity = _majority(labels, members)
+        summaries.append(summary)
+    return summaries
+
+
+def _representatives(
+    unit: np.ndarray, members: np.ndarray, ids: Sequence[str], n: int
+) -> list[str]:
+    centroid = unit[members].mean(axis=0)
+    closest = members[np.argsort(-(unit[members] @ centroid), kind="stable")[:n]]
+    return [ids[i] for i in closest]
+
+
+def _majority(labels: Sequence[Any], members: np.ndarray) -> tuple[str | None, float | None]:
+    present = [labels[int(i)] for i in members if labels[i] is not None and labels[i] == labels[i]]
+    if not present:
+        return None, None
+    values, counts = np.unique(np.asarray([str(v) for v in present]), return_counts=True)
+    return str(values[counts.argmax()]), float(counts.max() / len(members))
+
+
+def cluster_purity(clusters: np.ndarray, labels: Sequence[Any]) -> float:
+    """Share of clustered (non-noise) items whose label is their cluster's majority label."""
+    clustered = np.flatnonzero(clusters >= 0)
+    if not len(clustered):
+        return 0.0
+    agree = 0
+    for cluster in np.unique(clusters[clustered]):
+        members = np.flatnonzero(clusters == cluster)
+        names = [str(labels[int(i)]) for i in members]
+        agree += max(names.count(name) for name in set(names))
+    return agree / len(clustered)
+
+
+def class_tfidf_terms(
+    clusters: np.ndarray, texts: Sequence[str | None], n_terms: int = 8
+) -> dict[int, list[str]]:
+    """Top terms per cluster by class-based TF-IDF (each cluster is one document).
+
+    Weight of term t in cluster c: ``tf(t, c) * log(1 + A / f(t))`` where tf is
+    the term's frequency within the cluster, A the mean number of words per
+    cluster and f(t) the term's frequency over all clusters (BERTopic's c-TF-IDF).
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    found = sorted(set(clusters.tolist()) - {-1})
+    documents = [
+        " ".join(t for t in (texts[int(i)] for i in np.flatnonzero(clusters == c)) if t)
+        for c in found
+    ]
+    if not found or not any(documents):
+        return {}
+    vectorizer = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+    try:
+        counts = vectorizer.fit_transform(documents).toarray().astype(np.float64)
+    except ValueError:  # only stop words
+        return {}
+    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    idf = np.log1p(counts.sum(axis=1).mean() / np.maximum(counts.sum(axis=0), 1))
+    weights = tf * idf
+    vocabulary = vectorizer.get_feature_names_out()
+    return {
+        c: [str(vocabulary[j]) for j in np.argsort(-weights[row])[:n_terms] if weights[row, j] > 0]
+        for row, c in enumerate(found)
+    }

@@ -1,0 +1,189 @@
+"""Array-level layouts: UMAP (fast path), PCA and t-SNE, in 2 or 3 dimensions, seeded.
+
+The UMAP path is umap-learn's optimiser fed with better-prepared inputs rather
+than a cut-down algorithm:
+
+1. vectors are L2-normalised for the cosine metric (Euclidean distance on the
+   unit sphere ranks neighbours exactly as cosine does);
+2. PCA to ``pca_dims`` (50) dimensions, which keeps the neighbour structure of
+   text/image embeddings while making every later step cheaper;
+3. exact k-NN from faiss (BLAS brute force) replaces pynndescent's approximate
+   search and is handed to umap-learn as ``precomputed_knn``;
+4. the initialisation is umap's spectral layout of the same graph, or a given
+   layout (alignment across versions), in which case fewer epochs suffice;
+5. numba's on-disk cache is pointed at a writable folder so a new process does
+   not recompile umap's kernels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from embver.errors import InvalidInputError
+from embver.project._numba_cache import enable_kernel_caching, ensure_numba_cache_dir
+from embver.project.neighbors import knn_graph
+
+METHODS = ("umap", "pca", "tsne")
+DEFAULT_PCA_DIMS = 50
+
+
+def compute_layout(
+    vectors: np.ndarray,
+    method: str = "umap",
+    dims: int = 2,
+    seed: int = 0,
+    metric: str = "cosine",
+    init: np.ndarray | None = None,
+    **params: Any,
+) -> np.ndarray:
+    """Lay out ``vectors`` of shape (n, d) in ``dims`` dimensions; float32 (n, dims)."""
+    check_layout_request(method, dims, len(vectors))
+    if method == "pca":
+        return pca_layout(vectors, dims=dims, metric=metric)
+    if method == "tsne":
+        return tsne_layout(vectors, dims=dims, seed=seed, metric=metric, init=init, **params)
+    return umap_layout(vectors, dims=dims, seed=seed, metric=metric, init=init, **params)
+
+
+def check_layout_request(method: str, dims: int, n_items: int) -> None:
+    """Refuse an unknown method, a dimension other than 2/3, or too few items."""
+    if method not in METHODS:
+        raise InvalidInputError(f"method={method!r} is not one of {', '.join(METHODS)}")
+    if dims not in (2, 3):
+        raise InvalidInputError(f"dims={dims!r}: projections are 2-D or 3-D; pass 2 or 3")
+    if n_items < 4:
+        raise InvalidInputError(f"{n_items} items: a projection needs at least 4 items")
+
+
+def prepare_vectors(vectors: np.ndarray, metric: str = "cosine") -> np.ndarray:
+    """float32 copy of ``vectors`` (n, d), unit-normalised when the metric is cosine."""
+    data = np.asarray(vectors, dtype=np.float32)
+    if data.ndim != 2:
+        raise InvalidInputError(f"vectors have shape {data.shape}; expected (n_items, dim)")
+    if not np.isfinite(data).all():
+        raise InvalidInputError("vectors contain NaN or inf; clean them before projecting")
+    if metric == "cosine":
+        norms = np.linalg.norm(data, axis=1, keepdims=True)
+        data = data / np.maximum(norms, 1e-12)
+    return data
+
+
+def principal_components(data: np.ndarray, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact PCA through the covariance matrix, with signs fixed for reproducibility.
+
+    Returns
+    -------
+    scores : float32 array of shape (n_samples, n_components)
+    explained : float64 array of shape (n_components,), share of total variance.
+    """
+    centred = data - data.mean(axis=0, dtype=np.float64).astype(np.float32)
+    covariance = (centred.T @ centred).astype(np.float64) / max(len(data) - 1, 1)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+    order = np.argsort(eigenvalues)[::-1][:n_components]
+    axes = eigenvectors[:, order]
+    # make the largest-magnitude loading of each axis positive: same data, same signs
+    axes *= np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
+    total = max(float(eigenvalues.clip(min=0).sum()), 1e-30)
+    scores = centred @ axes.astype(np.float32)
+    return scores.astype(np.float32), eigenvalues[order].clip(min=0) / total
+
+
+def reduce_dimensions(data: np.ndarray, n_components: int = DEFAULT_PCA_DIMS) -> np.ndarray:
+    """PCA scores (n, min(n_components, d)); the data itself when it is already small."""
+    if data.shape[1] <= n_components:
+        return np.ascontiguousarray(data, dtype=np.float32)
+    return principal_components(data, min(n_components, len(data) - 1))[0]
+
+
+def pca_layout(vectors: np.ndarray, dims: int = 2, metric: str = "cosine") -> np.ndarray:
+    """First ``dims`` principal components of the (normalised) vectors, float32 (n, dims)."""
+    return principal_components(prepare_vectors(vectors, metric), dims)[0]
+
+
+def default_epochs(n_items: int, initialised: bool) -> int:
+    """Epochs for the fast path: umap-learn's own budget, less when started from a layout.
+
+    umap-learn uses 500 epochs below 10k items and 200 above. Exact neighbours
+    and a spectral start converge in fewer: measured in benchmarks/bench_project.py.
+    """
+    base = 200 if n_items <= 10_000 else 150
+    return base // 2 if initialised else base
+
+
+def umap_layout(
+    vectors: np.ndarray,
+    dims: int = 2,
+    seed: int = 0,
+    metric: str = "cosine",
+    init: np.ndarray | None = None,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    n_epochs: int | None = None,
+    pca_dims: int = DEFAULT_PCA_DIMS,
+) -> np.ndarray:
+    """UMAP layout of ``vectors`` (n, d) through PCA + exact faiss k-NN; float32 (n, dims).
+
+    ``init`` (n, dims) starts the optimisation from a given layout (used to
+    align one version to another); otherwise umap's spectral initialisation.
+    """
+    ensure_numba_cache_dir()
+    import umap
+
+    enable_kernel_caching()
+
+    reduced = reduce_dimensions(prepare_vectors(vectors, metric), pca_dims)
+    # umap-learn counts the point itself among its n_neighbors
+    k = min(n_neighbors, len(reduced))
+    indices, distances = knn_graph(reduced, k)
+    epochs = n_epochs if n_epochs is not None else default_epochs(len(reduced), init is not None)
+    model = umap.UMAP(
+        n_neighbors=k,
+        n_components=dims,
+        min_dist=min_dist,
+        metric="euclidean",
+        precomputed_knn=(indices, distances, None),
+        init="spectral" if init is None else np.asarray(init, dtype=np.float32),
+        n_epochs=epochs,
+        random_state=seed,
+        n_jobs=1,
+        verbose=False,
+    )
+    with warnings.catch_warnings():
+        # no search index is passed (embver never calls transform on a fitted UMAP)
+        warnings.filterwarnings("ignore", message="precomputed_knn", category=UserWarning)
+        return np.asarray(model.fit_transform(reduced), dtype=np.float32)
+
+
+def tsne_layout(
+    vectors: np.ndarray,
+    dims: int = 2,
+    seed: int = 0,
+    metric: str = "cosine",
+    init: np.ndarray | None = None,
+    perplexity: float = 30.0,
+    pca_dims: int = DEFAULT_PCA_DIMS,
+) -> np.ndarray:
+    """openTSNE layout of ``vectors`` (n, d) after PCA; float32 (n, dims)."""
+    from openTSNE import TSNE
+
+    reduced = reduce_dimensions(prepare_vectors(vectors, metric), pca_dims)
+    start: Any = "pca" if init is None else _scaled_for_tsne(np.asarray(init, dtype=np.float32))
+    model = TSNE(
+        n_components=dims,
+        perplexity=min(perplexity, (len(reduced) - 1) / 3),
+        initialization=start,
+        random_state=seed,
+        negative_gradient_method="fft" if dims <= 2 else "bh",
+        n_jobs=-1,
+        verbose=False,
+    )
+    return np.asarray(model.fit(reduced), dtype=np.float32)
+
+
+def _scaled_for_tsne(layout: np.ndarray) -> np.ndarray:
+    """openTSNE expects a start with a small spread (std 1e-4 on the first axis)."""
+    centred = layout - layout.mean(axis=0)
+    return centred / max(float(centred[:, 0].std()), 1e-12) * 1e-4

@@ -1,0 +1,173 @@
+"""The comparison figures the report shows, each beside its chance level or null.
+
+Reads the dict of ``embver.compare.Comparison.to_dict()`` defensively: a
+section that is missing (a different version of the comparison engine, or
+figures that do not apply, such as per-item cosine across dimensions) is
+left out rather than breaking the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from embver.project.projection import Projection
+    from embver.store import Version
+
+Figure = dict[str, Any]
+
+
+def figure(
+    name: str, value: Any, chance: Any = None, interval: Any = None, note: str = ""
+) -> Figure:
+    return {"name": name, "value": value, "chance": chance, "interval": interval, "note": note}
+
+
+def comparison_figures(
+    comparison: dict[str, Any] | None, pa: Projection, pb: Projection
+) -> list[Figure]:
+    """Rows of (figure, value, 95% interval, chance/null, note) for the report."""
+    if not comparison:
+        return []
+    rows: list[Figure] = []
+    for section in (_neighbourhood, _structure, _same_space, _clusters, _migration):
+        try:
+            rows.extend(section(comparison))
+        except (KeyError, TypeError, IndexError, ValueError):
+            continue
+    return rows
+
+
+def _interval(summary: dict[str, Any]) -> list[float] | None:
+    if "ci_low" in summary and "ci_high" in summary:
+        return [summary["ci_low"], summary["ci_high"]]
+    return None
+
+
+def _neighbourhood(c: dict[str, Any]) -> list[Figure]:
+    rows = []
+    for k, row in (c.get("neighbourhood") or {}).items():
+        over, jac = row["overlap"], row["jaccard"]
+        rows.append(
+            figure(
+                f"k-NN overlap, k={k} (mean)",
+                over["mean"],
+                row.get("chance_overlap"),
+                _interval(over),
+                "share of each item's neighbours kept",
+            )
+        )
+        rows.append(
+            figure(
+                f"k-NN Jaccard, k={k} (mean)",
+                jac["mean"],
+                row.get("chance_jaccard"),
+                _interval(jac),
+            )
+        )
+    return rows
+
+
+def _structure(c: dict[str, Any]) -> list[Figure]:
+    s = c["structure"]
+    null = s.get("null", {})
+    rows = [
+        figure("linear CKA", s.get("cka"), null.get("cka"), note="null: pairing shuffled"),
+        figure("debiased linear CKA", s.get("cka_debiased"), null.get("cka_debiased")),
+        figure(
+            "Procrustes angle (rad)",
+            s.get("procrustes_angle"),
+            null.get("procrustes_angle"),
+            note="0 = same shape",
+        ),
+    ]
+    if "spearman" in s:
+        sp = s["spearman"]
+        rows.append(
+            figure(
+                "rank corr. of pair similarities", sp["rho"], sp.get("chance", 0.0), sp.get("ci")
+            )
+        )
+    if "trustworthiness" in s:
+        rows.append(
+            figure("trustworthiness A→B", s["trustworthiness"], null.get("trustworthiness"))
+        )
+    return rows
+
+
+def _same_space(c: dict[str, Any]) -> list[Figure]:
+    same = c.get("same_space")
+    if not same:
+        return []
+    rows = []
+    for key, value in same.items():
+        if isinstance(value, dict) and "mean" in value:
+            rows.append(
+                figure(key.replace("_", " "), value["mean"], value.get("chance"), _interval(value))
+            )
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            rows.append(figure(key.replace("_", " "), value))
+    return rows
+
+
+def _clusters(c: dict[str, Any]) -> list[Figure]:
+    cl = c.get("clusters")
+    if not cl:
+        return []
+    note = str(cl.get("method", ""))
+    return [
+        figure("cluster agreement ARI", cl["ari"], cl.get("chance_ari", 0.0), note=note),
+        figure("cluster agreement AMI", cl["ami"], cl.get("chance_ami", 0.0)),
+    ]
+
+
+def _migration(c: dict[str, Any]) -> list[Figure]:
+    mig = c.get("migration")
+    if not mig:
+        return []
+    rows = []
+    for direction in ("best_old_to_new", "best_new_to_old"):
+        best = mig.get(direction)
+        if best:
+            rows.append(
+                figure(
+                    f"migration {best['direction']} ({best['kind']}): retention",
+                    best["retention"],
+                    interval=[best["ci_low"], best["ci_high"]],
+                    note="held-out items; re-embedding = 1",
+                )
+            )
+    return rows
+
+
+def movers_from_overlap(
+    overlap: np.ndarray,
+    shared_ids: list[str],
+    va: Version,
+    vb: Version,
+    k: int,
+    count: int = 10,
+    neighbours: Callable[..., Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Top movers when no comparison is at hand: lowest overlap, with their old/new neighbours."""
+    from embver.compare.api import shared_vectors
+    from embver.compare.neighbors import knn
+
+    if not len(shared_ids):
+        return []
+    rows = np.argsort(overlap, kind="stable")[:count]
+    _, _, shared, x, y, _, _ = shared_vectors(va._store, va, vb)
+    nb_a = knn(x, min(5, len(shared) - 1), query_ids=rows, metric=va.metric)
+    nb_b = knn(y, min(5, len(shared) - 1), query_ids=rows, metric=vb.metric)
+    return [
+        {
+            "id": shared[r],
+            "jaccard": float(overlap[r] / (2 - overlap[r])),
+            "old_neighbours": [shared[j] for j in nb_a[i]],
+            "new_neighbours": [shared[j] for j in nb_b[i]],
+        }
+        for i, r in enumerate(rows)
+    ]
