@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import embver
-from embver.composite import load_definition, zero_fill_mask
+from embver.composite import fitted_of, load_definition, zero_fill_mask
 from embver.errors import InvalidInputError, NotFoundError
 
 
@@ -110,6 +110,7 @@ def test_refitting_a_projection_on_more_items_is_a_patch(store, spaces, rng):
     refit = store.rebuild("mix")
     assert (str(refit.number), str(refit.bump), refit.count) == ("1.0.1", "patch", 50)
     assert refit.recipe.specs["composite"]["fitted"] != first.recipe.specs["composite"]["fitted"]
+    assert fitted_of(store, refit).hash == refit.recipe.specs["composite"]["fitted"]
     assert refit.reasons == [
         f"weights changed: fitted {first.recipe.specs['composite']['fitted']} → "
         f"{refit.recipe.specs['composite']['fitted']} ⇒ PATCH"
@@ -127,6 +128,8 @@ def test_zero_fill_records_a_mask_and_error_names_the_gap(store, spaces):
         InvalidInputError, match=r"5 item\(s\) are not in component 'photo' \(photo@1.0.0\)"
     ):
         store.composite("strict", [("title", "1.0.0"), ("photo", "1.0.0")], missing="error")
+    assert store.artifacts.get("composite-def", "strict") is None  # nothing written
+    assert "strict" not in store.space_names()
 
 
 def test_cycles_are_refused(store, spaces):

@@ -11,6 +11,7 @@ import numpy as np
 
 from embver.composite.combiners import Combiner, Fitted
 from embver.composite.definition import (
+    DEFINITION_KIND,
     FIT_KIND,
     Component,
     CompositeDefinition,
@@ -18,7 +19,7 @@ from embver.composite.definition import (
     make_definition,
     save_definition,
 )
-from embver.core import Context
+from embver.core import Context, Recipe
 from embver.core.composite import ComponentEntry, composite_recipe
 from embver.errors import InvalidInputError, NotFoundError
 
@@ -51,14 +52,25 @@ def define(
     metric: str = "cosine",
     author: str | None = None,
 ) -> Version:
-    """Define (or redefine) the composite ``name`` and build its version."""
+    """Define (or redefine) the composite ``name`` and build its version.
+
+    Everything is computed before anything is written; if registration fails
+    (e.g. strict mode refuses a breaking PATCH) the previous definition is restored.
+    """
     definition = make_definition(name, components, combiner, missing=missing, metric=metric)
     _check_space_kind(store, name)
     check_no_cycle(store, definition)
-    resolve(store, definition)  # a pin that resolves to nothing is refused before anything is saved
+    prepared = prepare(store, definition, author=author)
+    previous = store.artifacts.get(DEFINITION_KIND, name)
     save_definition(store, definition)
-    store.space(name, kind="composite")
-    return build(store, definition, author=author)
+    try:
+        return commit(store, prepared)
+    except Exception:
+        if previous is None:
+            store.artifacts.delete(DEFINITION_KIND, name)
+        else:
+            store.artifacts.put(DEFINITION_KIND, name, meta=previous.meta)
+        raise
 
 
 def rebuild(
@@ -75,10 +87,24 @@ def rebuild(
         for component in definition.components:
             if _is_composite(store, component.space):
                 rebuild(store, component.space, recursive=True, author=author)
-    return build(store, definition, author=author)
+    return commit(store, prepare(store, definition, author=author))
 
 
-def build(store: Store, definition: CompositeDefinition, *, author: str | None = None) -> Version:
+@dataclass
+class Prepared:
+    """A composite version computed but not yet written."""
+
+    definition: CompositeDefinition
+    resolved: list[tuple[Component, Version]]
+    aligned: Aligned
+    fitted: Fitted | None
+    recipe: Recipe
+
+
+def prepare(
+    store: Store, definition: CompositeDefinition, *, author: str | None = None
+) -> Prepared:
+    """Resolve the pins, align the items, fit the combiner and make the recipe (no writes)."""
     resolved = resolve(store, definition)
     aligned = align(store, definition, resolved)
     combiner = definition.combiner
@@ -94,18 +120,23 @@ def build(store: Store, definition: CompositeDefinition, *, author: str | None =
             author=author, notes="composite of " + ", ".join(v.ref for _, v in resolved)
         ),
     )
+    return Prepared(definition, resolved, aligned, fitted, recipe)
+
+
+def commit(store: Store, prepared: Prepared) -> Version:
+    """Write a prepared composite version: fitted parameters, vectors, lineage, mask."""
+    definition, fitted, aligned = prepared.definition, prepared.fitted, prepared.aligned
     if fitted is not None:
         store.artifacts.put(
             FIT_KIND, fitted.hash, fitted.to_bytes(), meta={"composite": definition.name}
         )
-    existing = store.find_identity(
-        store.space(definition.name, kind="composite"), recipe.identity_hash
-    )
+    space = store.space(definition.name, kind="composite")
+    existing = store.find_identity(space, prepared.recipe.identity_hash)
     if existing is not None:
         aligned = _only_new(aligned, existing)
-    vectors = combiner.combine(aligned.blocks, fitted)
-    version = _register(store, definition, resolved, aligned, vectors, recipe)
-    _record_mask(store, version, aligned, [c.name for c, _ in resolved])
+    vectors = definition.combiner.combine(aligned.blocks, fitted)
+    version = _register(store, definition, prepared.resolved, aligned, vectors, prepared.recipe)
+    _record_mask(store, version, aligned, [c.name for c, _ in prepared.resolved])
     return version
 
 
