@@ -42,8 +42,6 @@ class Encoder(abc.ABC):
     #: a human description of where the model came from (recorded as context only)
     source: str = ""
 
-    _weights: str | None = None
-
     @abc.abstractmethod
     def architecture_spec(self) -> dict[str, Any]:
         """Structural description of the model and its input space."""
@@ -74,10 +72,8 @@ class Encoder(abc.ABC):
     def _weights_digest(self) -> str: ...
 
     def weights_fingerprint(self) -> str:
-        """Content hash of the parameters (computed once, then cached)."""
-        if self._weights is None:
-            self._weights = self._weights_digest()
-        return self._weights
+        """Content hash of the parameters, computed afresh (a model may be trained in place)."""
+        return self._weights_digest()
 
     def weights_spec(self) -> dict[str, Any]:
         return {"digest": self.weights_fingerprint()}

@@ -100,7 +100,7 @@ def load_model(
 def _load_named(name: str) -> Encoder:
     path = Path(name).expanduser()
     if path.is_dir():
-        return load_folder(path)
+        return _load_folder_cached(path.resolve())
     if path.exists():
         raise InvalidInputError(f"model {name!r} is a file; pass the folder that holds the model")
     images = _image_models()
@@ -108,7 +108,7 @@ def _load_named(name: str) -> Encoder:
         return images[name]()
     package_dir = _installed_package_model(name)
     if package_dir is not None:
-        return load_folder(package_dir, source=f"package {name}")
+        return _load_folder_cached(package_dir.resolve(), source=f"package {name}")
     cached = _hub_cache_snapshot(name)
     if cached is not None:
         return load_folder(cached, source=f"hub cache {name}")
@@ -149,6 +149,26 @@ def _hub_cache_snapshot(name: str) -> Path | None:
         return Path(snapshot_download(name, local_files_only=True))
     except Exception:  # not cached (or hub library missing): report as not local
         return None
+
+
+_FOLDER_CACHE: dict[tuple[str, str, tuple[tuple[str, int, int], ...]], Encoder] = {}
+
+
+def _load_folder_cached(path: Path, source: str | None = None) -> Encoder:
+    """Load a folder once per process; a changed file (name, size, mtime) reloads it."""
+    files = tuple(
+        sorted(
+            (str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns)
+            for f in path.rglob("*")
+            if f.is_file()
+        )
+    )
+    key = (str(path), source or "", files)
+    if key not in _FOLDER_CACHE:
+        if len(_FOLDER_CACHE) >= 4:
+            _FOLDER_CACHE.pop(next(iter(_FOLDER_CACHE)))
+        _FOLDER_CACHE[key] = load_folder(path, source=source)
+    return _FOLDER_CACHE[key]
 
 
 def load_folder(path: Path, *, source: str | None = None) -> Encoder:

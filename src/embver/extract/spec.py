@@ -21,13 +21,19 @@ from embver.errors import InvalidInputError
 #: Pooling modes over a token sequence (text) or a spatial feature map (images).
 POOLINGS = ("cls", "mean", "max", "pooler", "weighted-mean", "mean-sqrt-len", "last-token", "none")
 LAYER_COMBINES = ("mean", "concat")
+# sentence-transformers' spellings of the same modes
+_POOLING_ALIASES = {
+    "weightedmean": "weighted-mean",
+    "lasttoken": "last-token",
+    "mean-sqrt-len-tokens": "mean-sqrt-len",
+}
 
 
 def _parse_pooling(value: str | Iterable[str]) -> str:
     """``"cls+mean"`` or ``("cls", "mean")`` → ``"cls+mean"`` after validation."""
     modes = value.split("+") if isinstance(value, str) else list(value)
     modes = [str(m).strip().lower().replace("_", "-") for m in modes]
-    modes = ["weighted-mean" if m == "weightedmean" else m for m in modes]
+    modes = [_POOLING_ALIASES.get(m, m) for m in modes]
     if not modes or any(m not in POOLINGS for m in modes):
         raise InvalidInputError(
             f"extraction field 'pooling' is {value!r}; use one of {', '.join(POOLINGS)} "
