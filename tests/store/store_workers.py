@@ -21,11 +21,18 @@ import random
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 
 DIM = 32
+
+# Lance warns on every fork of a process that imported it. The fork server below
+# only imports lance, never runs it (no Lance runtime threads exist to be lost),
+# and each forked worker starts Lance afresh: the warning does not apply.
+warnings.filterwarnings("ignore", message="lance is not fork-safe")
 WORKERS = Path(__file__)
 
 
@@ -45,24 +52,28 @@ def recipe_dict(architecture: str, weights: str) -> dict[str, object]:
     return {"architecture": architecture, "extraction": "mean", "weights": weights, "dim": DIM}
 
 
-def _ready() -> None:
+def _ready(out: TextIO = sys.stdout) -> None:
     """Import what registration imports lazily, then tell the test we are ready."""
     import lance  # noqa: F401
     import pandas  # noqa: F401
 
     with contextlib.suppress(ImportError):  # the verdict (embver.compare) is optional here
         import embver.compare.verdict  # noqa: F401
-    print("ready", flush=True)
+    print("ready", file=out, flush=True)
 
 
-def crash_loop(store_path: str, seed: int) -> None:
-    """Register forever: new MAJOR versions, PATCHes of existing ones, appends to existing ones."""
+def crash_loop(store_path: str, seed: int, out: TextIO = sys.stdout) -> None:
+    """Register forever: new MAJOR versions, PATCHes of existing ones, appends to existing ones.
+
+    Prints ``begin`` before each registration and ``created REF`` or
+    ``appended REF`` after it, so a test can tell where its kill landed.
+    """
     import embver
 
     store = embver.open(store_path)
     space = store.space("crash")
     rng = random.Random(seed)
-    _ready()
+    _ready(out)
     for iteration in range(10**6):
         versions = store.versions("crash")
         first = seed * 10_000_000 + iteration * 10_000
@@ -78,7 +89,31 @@ def crash_loop(store_path: str, seed: int) -> None:
         else:  # MAJOR: a new architecture
             recipe = recipe_dict(f"arch-{seed}-{iteration}", "w0")
         vectors = expected_vectors(str(recipe["weights"]), ids)
-        space.register(vectors, ids=ids, recipe=recipe, parent=parent)
+        print("begin", file=out, flush=True)
+        version = space.register(vectors, ids=ids, recipe=recipe, parent=parent)
+        print("appended" if version.appended else "created", version.ref, file=out, flush=True)
+
+
+def crash_child(store_path: str, seed: int, log: str) -> None:
+    """Target of a forked crash worker: :func:`crash_loop` writing its lines to ``log``."""
+    with open(log, "w") as out:
+        crash_loop(store_path, seed, out)
+
+
+def forked_workers() -> Any:
+    """A multiprocessing context whose workers fork from a server that has imported embver.
+
+    Start-up of a fresh interpreter (~1-2 s of imports) would dominate a test
+    that kills many workers; forking from a warm server makes each worker cost
+    milliseconds while staying a real process with its own connections.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(
+        ["store_workers", "embver.store", "lance", "pandas", "sqlalchemy", "blake3"]
+    )
+    return context
 
 
 def collide(store_path: str, start_dir: str, writer: str) -> None:
@@ -131,9 +166,7 @@ def wait_ready(process: subprocess.Popen[str]) -> None:
 
 if __name__ == "__main__":
     mode, *arguments = sys.argv[1:]
-    if mode == "crash":
-        crash_loop(arguments[0], int(arguments[1]))
-    elif mode == "collide":
+    if mode == "collide":
         collide(*arguments)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
