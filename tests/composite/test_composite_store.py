@@ -218,3 +218,38 @@ def test_cli_define_impact_rebuild_and_log(store, spaces, rng, monkeypatch):
         "title@production",
         "photo@1.0.0",
     ]
+
+
+def test_a_given_linear_map_is_stored_and_a_new_map_is_a_patch(store, spaces, rng):
+    first_map = rng.normal(size=(10, 3))
+    projection = embver.LearnedProjection(dim=3, method="linear", matrix=first_map)
+    first = store.composite("lin", [("title", "production"), ("price", "1.0.0")], projection)
+    store.set_alias("title", "production", retrain(store, rng))
+    rebuilt = store.rebuild("lin")  # the stored map is loaded back from the store
+    assert (str(rebuilt.number), fitted_of(store, rebuilt).hash) == (
+        "1.0.1",
+        fitted_of(store, first).hash,
+    )
+    nudged = first_map + 1e-4 * rng.normal(size=first_map.shape)
+    refit = store.composite(
+        "lin",
+        [("title", "production"), ("price", "1.0.0")],
+        embver.LearnedProjection(dim=3, method="linear", matrix=nudged),
+    )
+    assert (str(refit.number), str(refit.bump)) == ("1.0.2", "patch")
+    np.testing.assert_allclose(fitted_of(store, refit).arrays["matrix"], nudged.astype(np.float32))
+
+
+def test_strict_mode_refuses_a_breaking_composite_patch_and_keeps_the_definition(
+    store, spaces, rng
+):
+    components = [("title", "production"), ("price", "1.0.0")]
+    store.composite(
+        "lin", components, embver.LearnedProjection(3, "linear", matrix=rng.normal(size=(10, 3)))
+    )
+    store.set_setting("strict", True)
+    scrambled = embver.LearnedProjection(3, "linear", matrix=rng.normal(size=(10, 3)))
+    with pytest.raises(embver.VerdictError, match="breaking"):
+        store.composite("lin", components, scrambled)
+    assert [str(v.number) for v in store.versions("lin")] == ["1.0.0"]
+    assert load_definition(store, "lin").combiner != scrambled
