@@ -253,3 +253,8 @@ def test_strict_mode_refuses_a_breaking_composite_patch_and_keeps_the_definition
         store.composite("lin", components, scrambled)
     assert [str(v.number) for v in store.versions("lin")] == ["1.0.0"]
     assert load_definition(store, "lin").combiner != scrambled
+
+
+def test_a_plain_space_name_is_refused(store, spaces):
+    with pytest.raises(InvalidInputError, match="'title' already exists as a plain space"):
+        store.composite("title", [("price", "1.0.0")])

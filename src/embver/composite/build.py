@@ -185,16 +185,22 @@ def resolve(store: Store, definition: CompositeDefinition) -> list[tuple[Compone
     return resolved
 
 
+def _space_kind(store: Store, name: str) -> str | None:
+    """``plain``/``composite`` for an existing space, None when there is none."""
+    try:
+        return store.space(name, create=False).kind
+    except NotFoundError:
+        return None
+
+
 def _is_composite(store: Store, space: str) -> bool:
-    row = store._space_row(space)
-    return row is not None and row["kind"] == "composite"
+    return _space_kind(store, space) == "composite"
 
 
 def _check_space_kind(store: Store, name: str) -> None:
-    row = store._space_row(name)
-    if row is not None and row["kind"] != "composite" and store.versions(name):
+    if _space_kind(store, name) == "plain":
         raise InvalidInputError(
-            f"space {name!r} already holds plain versions; choose another name for the composite"
+            f"space {name!r} already exists as a plain space; choose another name for the composite"
         )
 
 

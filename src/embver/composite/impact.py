@@ -119,7 +119,7 @@ def impact(store: Store, ref: str) -> Impact:
 def _visit(
     store: Store, definition: CompositeDefinition, component: Component, reach: _Reach
 ) -> tuple[ImpactRow, _Reach | None]:
-    versions = store.versions(definition.name) if store._space_row(definition.name) else []
+    versions = _versions(store, definition.name)
     current = versions[-1] if versions else None
     resolves_to = _resolve(store, component)
     prospective, bump, reasons = _prospective(current, component, reach)
@@ -168,6 +168,13 @@ def _prospective(
         derive_composite_bump(current.recipe, prospective),
         composite_bump_reasons(current.recipe, prospective),
     )
+
+
+def _versions(store: Store, space: str) -> list[Version]:
+    try:
+        return store.versions(space)
+    except NotFoundError:  # defined, never built
+        return []
 
 
 def _resolve(store: Store, component: Component) -> Version | None:
