@@ -47,7 +47,7 @@ class ImpactRow:
 
 @dataclass
 class Impact:
-    """Every composite a version reaches; ``rows`` are ordered by depth, then name."""
+    """Every composite a version reaches; ``rows`` come in tree order (children under parents)."""
 
     ref: str
     rows: list[ImpactRow] = field(default_factory=list)
@@ -112,7 +112,7 @@ def impact(store: Store, ref: str) -> Impact:
                 result.rows.append(row)
                 if next_reach is not None:
                     queue.append(next_reach)
-    result.rows.sort(key=lambda r: (r.depth, r.composite, r.component))
+    result.rows.sort(key=lambda r: (r.path, r.component))  # each composite under what it pins
     return result
 
 
