@@ -1,0 +1,44 @@
+import './style.css';
+import { h, clear, errorBox } from './dom.js';
+import { renderRegistry } from './pages/registry.js';
+import { renderVersion } from './pages/version.js';
+import { renderCompare } from './pages/compare.js';
+
+// Hooks for tests and benchmarks: first painted frame, panes, state.
+window.__embver = { firstPaint: null, panes: [], page: null, ready: false };
+
+let cleanup = null;
+
+async function route() {
+  const app = document.getElementById('app');
+  if (cleanup) cleanup();
+  cleanup = null;
+  window.__embver.panes = [];
+  window.__embver.ready = false;
+  document.body.dataset.ready = 'false';
+  clear(app);
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const crumbs = clear(document.getElementById('crumbs'));
+  try {
+    if (parts[0] === 'version' && parts[1]) {
+      crumbs.append(h('a', { href: '#/' }, 'registry'), ' / ', parts[1]);
+      window.__embver.page = 'version';
+      cleanup = await renderVersion(app, parts[1], parts[2]);
+    } else if (parts[0] === 'compare' && parts[1] && parts[2]) {
+      crumbs.append(h('a', { href: '#/' }, 'registry'), ' / compare ', parts[1], ' → ', parts[2]);
+      window.__embver.page = 'compare';
+      cleanup = await renderCompare(app, parts[1], parts[2]);
+    } else {
+      window.__embver.page = 'registry';
+      cleanup = await renderRegistry(app, parts[0] === 'space' ? parts[1] : null);
+    }
+  } catch (error) {
+    app.appendChild(errorBox(error));
+    console.warn(error);
+  }
+  window.__embver.ready = true;
+  document.body.dataset.ready = 'true';
+}
+
+window.addEventListener('hashchange', route);
+route();

@@ -1,0 +1,129 @@
+// Compare page: two aligned panes with linked hover and lasso, colour by k-NN overlap,
+// an animated morph from layout A to layout B, metric panel, top movers, where clusters went.
+import { getJson, getPoints, getCodes, enc } from '../api.js';
+import { h, clear, fmt, errorBox, showItem, hideItem } from '../dom.js';
+import { Pane, nextPaint, legendColours } from '../scatter.js';
+import { legendView } from './version.js';
+
+// Render the comparison report as nested tables of its scalar figures.
+function reportView(report, depth = 0) {
+  if (report === null || typeof report !== 'object') return document.createTextNode(fmt(report));
+  if (Array.isArray(report)) {
+    if (report.length > 12 || depth > 2) return document.createTextNode(`[${report.length} entries]`);
+    return h('ul', {}, report.map((r) => h('li', {}, reportView(r, depth + 1))));
+  }
+  return h('table', { class: `report depth-${depth}` }, h('tbody', {},
+    Object.entries(report).map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, reportView(v, depth + 1))))));
+}
+
+export async function renderCompare(app, refA, refB) {
+  const q = `a=${enc(refA)}&b=${enc(refB)}`;
+  const boxA = h('div', { class: 'plot pane-a', id: 'pane-a' });
+  const boxB = h('div', { class: 'plot pane-b', id: 'pane-b' });
+  const titleA = h('div', { class: 'pane-title' }, refA);
+  const titleB = h('div', { class: 'pane-title' }, refB);
+  const morphButton = h('button', { class: 'morph' }, 'Morph A → B');
+  const colourSelect = h('select', { class: 'colour-by' }, ['overlap', 'cluster', 'label'].map((c) => h('option', { value: c }, c)));
+  const modeSelect = h('select', { class: 'mouse-mode' }, h('option', { value: 'panZoom' }, 'pan/zoom'), h('option', { value: 'lasso' }, 'lasso'));
+  const legendBox = h('div', { class: 'legend-box' });
+  const selectionInfo = h('div', { class: 'selection-info muted' });
+  const metrics = h('section', { class: 'panel metrics' }, h('h3', {}, 'Metrics'), h('p', { class: 'muted' }, 'computing…'));
+  const movers = h('section', { class: 'panel movers' }, h('h3', {}, 'Top movers'));
+  const flows = h('section', { class: 'panel clusters' }, h('h3', {}, 'Where clusters went'));
+  app.appendChild(h('div', { class: 'compare-page' },
+    h('div', { class: 'toolbar row' }, 'colour ', colourSelect, ' mouse ', modeSelect, morphButton, selectionInfo),
+    h('div', { class: 'panes' }, h('div', { class: 'pane' }, titleA, boxA), h('div', { class: 'pane' }, titleB, boxB)),
+    legendBox,
+    h('div', { class: 'panels' }, metrics, movers, flows)));
+
+  const [points, colours] = await Promise.all([getPoints(`/api/compare/points?${q}`), getCodes(`/api/compare/colors?${q}&by=overlap`)]);
+  let panes = [];
+  let lastHover = null;
+  const onHover = async (i, source) => {
+    const other = panes.find((p) => p !== source);
+    if (i === null) { hideItem(); return; }
+    other.hover(i);
+    lastHover = i;
+    const item = await getJson(`/api/compare/item?${q}&index=${i}`).catch(() => null);
+    if (item && lastHover === i) showItem(item, refA, source.screenOf(i));
+  };
+  const onSelect = (selection, source) => {
+    const other = panes.find((p) => p !== source);
+    other.select(selection);
+    selectionInfo.textContent = selection.length ? `${selection.length} selected in both panes` : '';
+  };
+  const paneA = new Pane(boxA, points.n, { onHover, onSelect });
+  const paneB = new Pane(boxB, points.n, { onHover, onSelect });
+  panes = [paneA, paneB];
+  window.__embver.panes = panes;
+  for (const p of panes) {
+    p.codes = colours.codes;
+    p.scatterplot.set({ colorBy: 'valueA', pointColor: legendColours(colours.legend) });
+  }
+  const [a, b] = points.panes;
+  await Promise.all([paneA.draw(a.x, a.y), paneB.draw(b.x, b.y)]);
+  await nextPaint();
+  window.__embver.firstPaint = performance.now();
+  clear(legendBox).appendChild(legendView(colours.legend));
+
+  let morphed = false;
+  morphButton.addEventListener('click', async () => {
+    morphButton.disabled = true;
+    window.__embver.morph = 'running';
+    const target = morphed ? a : b;
+    await paneA.draw(target.x, target.y, { transition: true, duration: 1500 });
+    morphed = !morphed;
+    titleA.textContent = morphed ? `${refA} → morphed to ${refB}` : refA;
+    morphButton.textContent = morphed ? 'Morph back to A' : 'Morph A → B';
+    morphButton.disabled = false;
+    window.__embver.morph = morphed ? 'done' : 'back';
+  });
+  modeSelect.addEventListener('change', () => panes.forEach((p) => p.setMode(modeSelect.value)));
+  colourSelect.addEventListener('change', async () => {
+    const next = await getCodes(`/api/compare/colors?${q}&by=${enc(colourSelect.value)}`);
+    await Promise.all(panes.map((p) => p.colour(next.codes, next.legend)));
+    clear(legendBox).appendChild(legendView(next.legend));
+  });
+
+  loadMetrics(metrics, q);
+  loadMovers(movers, q, panes);
+  loadFlows(flows, q);
+  return () => { hideItem(); panes.forEach((p) => p.destroy()); };
+}
+
+async function loadMetrics(box, q) {
+  try {
+    const result = await getJson(`/api/compare?${q}`);
+    clear(box).append(h('h3', {}, 'Metrics'),
+      h('p', {}, `${result.shared} shared items · mean k-NN overlap (k=10) `, h('strong', {}, fmt(result.overlap_mean))),
+      result.report_error ? h('p', { class: 'muted' }, result.report_error) : null,
+      result.report?.verdict ? h('p', {}, 'verdict: ', h('span', { class: 'badge' }, fmt(result.report.verdict.label ?? result.report.verdict))) : null,
+      reportView(result.report ?? {}));
+  } catch (error) {
+    clear(box).append(h('h3', {}, 'Metrics'), errorBox(error));
+  }
+}
+
+async function loadMovers(box, q, panes) {
+  try {
+    const result = await getJson(`/api/compare/movers?${q}&count=10`);
+    box.appendChild(h('ol', { class: 'mover-list' }, result.movers.map((m) =>
+      h('li', { onclick: () => panes.forEach((p) => p.select([m.index])) },
+        h('strong', {}, m.item.id), ` overlap ${fmt(m.overlap, 2)}`,
+        h('div', { class: 'snippet' }, 'old: ', m.old.join(', ')),
+        h('div', { class: 'snippet' }, 'new: ', m.new.join(', '))))));
+  } catch (error) {
+    box.appendChild(errorBox(error));
+  }
+}
+
+async function loadFlows(box, q) {
+  try {
+    const result = await getJson(`/api/compare/clusters?${q}`);
+    const name = (c) => (c < 0 ? 'noise' : `cluster ${c}`);
+    box.appendChild(h('ul', {}, result.flows.map((f) =>
+      h('li', {}, `${name(f.cluster)} (${f.size}) → `, f.to.map((t) => `${name(t.cluster)}: ${t.count}`).join(', ')))));
+  } catch (error) {
+    box.appendChild(errorBox(error));
+  }
+}

@@ -1,0 +1,147 @@
+// Version page: WebGL projection, colour by cluster/label/metadata, hover, search,
+// neighbours on click, dimension inspector, drift of a batch.
+import { getJson, getPoints, getCodes, enc, stats } from '../api.js';
+import { h, clear, fmt, errorBox, showItem, hideItem } from '../dom.js';
+import { Pane, nextPaint, legendColours } from '../scatter.js';
+
+export function legendView(legend) {
+  const colours = legendColours(legend);
+  return h('div', { class: 'legend' }, h('div', { class: 'legend-title' }, legend.title),
+    legend.categories.map((c, i) => h('div', { class: 'legend-row' }, h('span', { class: 'swatch', style: `background:${colours[i]}` }), `${c.name} (${c.count})`)));
+}
+
+function itemRow(item, extra) {
+  return h('li', {}, h('strong', {}, item.id), item.label !== null ? h('span', { class: 'muted' }, ` [${item.label}]`) : null,
+    extra !== undefined ? h('span', { class: 'score' }, ` ${fmt(extra)}`) : null,
+    item.text ? h('div', { class: 'snippet' }, item.text.slice(0, 140)) : null);
+}
+
+export async function renderVersion(app, ref, methodArg) {
+  const info = await getJson(`/api/versions/${enc(ref)}`);
+  let method = methodArg ?? info.default_method;
+  const plotBox = h('div', { class: 'plot', id: 'plot' });
+  const side = h('aside', { class: 'side' });
+  app.appendChild(h('div', { class: 'version-page' }, plotBox, side));
+
+  const status = h('div', { class: 'status muted' }, `${info.count} items × ${info.dim} · ${info.metric} · layout ${method}`);
+  const methodSelect = h('select', { class: 'method' }, info.methods.map((m) => h('option', { value: m, selected: m === method }, m)));
+  methodSelect.addEventListener('change', () => { location.hash = `#/version/${enc(ref)}/${methodSelect.value}`; });
+  const colourOptions = ['cluster', 'label', ...info.metadata_keys.map((k) => `meta:${k}`)];
+  const colourSelect = h('select', { class: 'colour-by' }, colourOptions.map((c) => h('option', { value: c }, c)));
+  const legendBox = h('div', { class: 'legend-box' });
+  const search = h('input', { class: 'search', type: 'search', placeholder: 'search text, label, metadata' });
+  const searchOut = h('div', { class: 'search-out muted' });
+  const neighboursBox = h('div', { class: 'neighbours' }, h('p', { class: 'muted' }, 'Click a point to see its nearest neighbours.'));
+  const dimsBox = h('div', { class: 'dims' });
+  const driftBox = h('div', { class: 'drift' });
+  side.append(
+    h('h2', {}, info.ref), status,
+    h('div', { class: 'row' }, 'layout ', methodSelect, ' colour ', colourSelect),
+    h('div', { class: 'row muted' }, 'drag: pan · wheel: zoom · shift+drag: lasso · click: neighbours'),
+    legendBox,
+    h('h3', {}, 'Search'), search, searchOut,
+    h('h3', {}, 'Nearest neighbours'), neighboursBox,
+    h('details', { class: 'dims-panel' }, h('summary', {}, 'Dimension inspector'), dimsBox),
+    h('details', { class: 'drift-panel' }, h('summary', {}, 'Drift of a batch'), driftBox),
+  );
+
+  const t0 = performance.now();
+  const [points, colours] = await Promise.all([
+    getPoints(`/api/versions/${enc(ref)}/points?method=${enc(method)}`),
+    getCodes(`/api/versions/${enc(ref)}/colors?by=cluster&method=${enc(method)}`),
+  ]);
+  const loaded = performance.now();
+  let pane;
+  const onHover = async (i, p) => {
+    if (i === null) return hideItem();
+    const item = await getJson(`/api/versions/${enc(ref)}/items/${i}`);
+    showItem(item, ref, p.screenOf(i));
+  };
+  const onSelect = async (selection) => {
+    if (selection.length !== 1) return;
+    const i = selection[0];
+    clear(neighboursBox).appendChild(h('p', { class: 'muted' }, 'searching…'));
+    try {
+      const result = await getJson(`/api/versions/${enc(ref)}/neighbors/${i}?k=10`);
+      clear(neighboursBox).append(h('p', {}, 'Neighbours of ', h('strong', {}, result.item.id)),
+        h('ol', { class: 'neighbour-list' }, result.neighbors.map((n) => itemRow(n, n.score))));
+      pane.select([i, ...result.neighbors.map((n) => n.index)]);
+    } catch (error) {
+      clear(neighboursBox).appendChild(errorBox(error));
+    }
+  };
+  pane = new Pane(plotBox, points.n, { onHover, onSelect });
+  window.__embver.panes = [pane];
+  pane.codes = colours.codes;
+  pane.scatterplot.set({ colorBy: 'valueA', pointColor: legendColours(colours.legend) });
+  await pane.draw(points.panes[0].x, points.panes[0].y);
+  await nextPaint();
+  window.__embver.firstPaint = performance.now();
+  window.__embver.timing = { fetchMs: loaded - t0, drawMs: performance.now() - loaded, bytes: stats.binaryBytes, points: points.n };
+  clear(legendBox).appendChild(legendView(colours.legend));
+
+  colourSelect.addEventListener('change', async () => {
+    const next = await getCodes(`/api/versions/${enc(ref)}/colors?by=${enc(colourSelect.value)}&method=${enc(method)}`);
+    await pane.colour(next.codes, next.legend);
+    clear(legendBox).appendChild(legendView(next.legend));
+  });
+  let searchTimer = null;
+  search.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(async () => {
+      if (!search.value.trim()) { pane.select([]); clear(searchOut); return; }
+      const result = await getJson(`/api/versions/${enc(ref)}/search?q=${enc(search.value)}`);
+      pane.select(result.positions);
+      clear(searchOut).append(`${result.positions.length} match(es)`);
+    }, 200);
+  });
+  dimsBox.parentElement.addEventListener('toggle', () => dimensionInspector(dimsBox, ref), { once: true });
+  driftPanel(driftBox, ref, info.metadata_keys);
+  return () => { hideItem(); pane.destroy(); };
+}
+
+async function dimensionInspector(box, ref) {
+  try {
+    const stats = await getJson(`/api/versions/${enc(ref)}/dimensions`);
+    const order = stats.variance_share.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]).slice(0, 24);
+    const detail = h('div', { class: 'dim-detail' });
+    const max = order[0]?.[0] || 1;
+    box.append(h('p', { class: 'muted' }, `${stats.dim} dimensions; the ${order.length} with most variance:`),
+      h('div', { class: 'dim-bars' }, order.map(([share, d]) =>
+        h('button', { class: 'dim-bar', title: `dimension ${d}: ${(share * 100).toFixed(2)}% of variance`, onclick: () => showDimension(detail, ref, d) },
+          h('span', { class: 'dim-name' }, `d${d}`), h('span', { class: 'bar', style: `width:${(share / max) * 100}%` })))),
+      detail);
+  } catch (error) {
+    box.appendChild(errorBox(error));
+  }
+}
+
+async function showDimension(box, ref, d) {
+  const result = await getJson(`/api/versions/${enc(ref)}/dimensions/${d}`);
+  clear(box).append(h('h4', {}, `dimension ${d}`),
+    h('div', { class: 'cols' },
+      h('div', {}, h('div', { class: 'muted' }, 'highest'), h('ol', {}, result.top.map((i) => itemRow(i, i.value)))),
+      h('div', {}, h('div', { class: 'muted' }, 'lowest'), h('ol', {}, result.bottom.map((i) => itemRow(i, i.value))))));
+}
+
+function driftPanel(box, ref, keys) {
+  if (!keys.length) {
+    box.appendChild(h('p', { class: 'muted' }, 'Drift needs a metadata field that marks a batch (e.g. batch=2024-06).'));
+    return;
+  }
+  const key = h('select', { class: 'drift-key' }, keys.map((k) => h('option', { value: k }, k)));
+  const value = h('input', { class: 'drift-value', placeholder: 'value' });
+  const out = h('div', { class: 'drift-out' });
+  const run = async () => {
+    clear(out);
+    try {
+      const result = await getJson(`/api/versions/${enc(ref)}/drift?key=${enc(key.value)}&value=${enc(value.value)}`);
+      const { batch, ...rest } = result;
+      window.__embver.panes[0]?.select(batch);
+      out.appendChild(h('table', {}, h('tbody', {}, Object.entries(rest).map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, fmt(v)))))));
+    } catch (error) {
+      out.appendChild(errorBox(error));
+    }
+  };
+  box.append(h('div', { class: 'row' }, key, ' = ', value, h('button', { onclick: run }, 'measure')), out);
+}

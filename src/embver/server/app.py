@@ -1,0 +1,344 @@
+"""The FastAPI application of ``embver ui``: JSON and binary API plus the built front end.
+
+Routes (all GET but the alias move; every one behind :mod:`embver.server.security`)::
+
+    /                                         the single-page front end (static/dist)
+    /api/spaces                               spaces with their versions
+    /api/spaces/{space}                       versions, lineage edges, aliases + history
+    POST /api/spaces/{space}/aliases/{alias}  move an alias {"version", "reason"}
+    /api/recipe-diff?a=REF&b=REF              recipe field diff and derived bump
+    /api/versions/{ref}                       version summary, layout methods, metadata keys
+    /api/versions/{ref}/points?method=        binary EVP1 layout (see binary.py)
+    /api/versions/{ref}/colors?by=&method=    binary EVC1 colour codes + legend
+    /api/versions/{ref}/items/{i}             one item (text, label, metadata)
+    /api/versions/{ref}/items/{i}/image       its image, if registered under an allowed root
+    /api/versions/{ref}/search?q=             positions of matching items
+    /api/versions/{ref}/neighbors/{i}?k=      nearest items in the full space
+    /api/versions/{ref}/dimensions[/{d}]      per-dimension spread / extreme items
+    /api/versions/{ref}/drift?key=&value=     drift of a metadata-selected batch
+    /api/compare?a=&b=                        comparison report (metrics, movers, clusters)
+    /api/compare/points?a=&b=&method=         binary EVP1 with two aligned panes (shared items)
+    /api/compare/colors?a=&b=                 binary EVC1 per-item k-NN overlap
+    /api/compare/item?a=&b=&index=            the shared item shown at a pane position
+    /api/compare/movers?a=&b=&count=          lowest-overlap items with old and new neighbours
+    /api/compare/clusters?a=&b=               where each cluster of A went in B
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from embver.errors import EmbverError, InvalidInputError, NotFoundError
+from embver.server import registry
+from embver.server.binary import encode_codes, encode_points
+from embver.server.data import LAYOUT_METHODS, UIData, overlap_codes
+from embver.server.media import IMAGE_TYPES, resolve_media
+from embver.server.security import SecurityConfig, SecurityMiddleware
+
+DIST = Path(__file__).parent / "static" / "dist"
+BINARY = "application/octet-stream"
+MAX_REASON = 500
+
+
+class AliasMove(BaseModel):
+    """Body of an alias move: the target version and why it moves."""
+
+    version: str
+    reason: str
+
+
+def create_app(
+    store: Any,
+    security: SecurityConfig | None = None,
+    media_roots: Sequence[Path] = (),
+    dist: Path = DIST,
+    default_method: str | None = None,
+) -> FastAPI:
+    """The UI application over ``store``.
+
+    Parameters
+    ----------
+    store
+        An open :class:`embver.store.Store`.
+    security
+        Host/token guards; default: loopback only, no token.
+    media_roots
+        Folders item images may be served from (a registered URI must resolve inside one).
+    dist
+        The built front end (``npm run build`` output).
+    default_method
+        Layout method when the client names none (default: UMAP up to 50 000 items, else PCA).
+    """
+    app = FastAPI(title="embver ui", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.data = UIData(store, default_method=default_method)
+    app.state.media_roots = tuple(Path(r) for r in media_roots)
+    app.include_router(_registry_router())
+    app.include_router(_version_router())
+    app.include_router(_compare_router())
+    _install_errors(app)
+    _install_front_end(app, dist)
+    app.add_middleware(SecurityMiddleware, config=security or SecurityConfig())
+    return app
+
+
+def _data(request: Request) -> UIData:
+    return request.app.state.data
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(EmbverError)
+    async def embver_error(_: Request, exc: EmbverError) -> JSONResponse:
+        status = 404 if isinstance(exc, NotFoundError) else 400
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+def _install_front_end(app: FastAPI, dist: Path) -> None:
+    index = dist / "index.html"
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+    @app.get("/", include_in_schema=False)
+    async def front_end() -> Response:
+        if not index.is_file():
+            return HTMLResponse(
+                "<h1>embver ui</h1><p>The front end is not built. From the source tree run "
+                "<code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code>.</p>",
+                status_code=503,
+            )
+        return FileResponse(index, media_type="text/html")
+
+
+def _binary(payload: bytes) -> Response:
+    return Response(payload, media_type=BINARY)
+
+
+# -- registry -------------------------------------------------------------------
+def _registry_router() -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    @router.get("/spaces")
+    def spaces(request: Request) -> list[dict[str, Any]]:
+        store = _data(request).store
+        return [
+            {"space": name, "versions": [registry.version_summary(v) for v in store.versions(name)]}
+            for name in registry.space_names(store)
+        ]
+
+    @router.get("/spaces/{space}")
+    def space(space: str, request: Request) -> dict[str, Any]:
+        store = _data(request).store
+        if space not in registry.space_names(store):
+            raise NotFoundError(f"space {space!r} does not exist")
+        return registry.space_detail(store, space)
+
+    @router.post("/spaces/{space}/aliases/{alias}")
+    def move_alias(space: str, alias: str, body: AliasMove, request: Request) -> dict[str, Any]:
+        version, reason = body.version, body.reason
+        if not version.strip():
+            raise InvalidInputError("field 'version' must name the target version, e.g. '1.0.0'")
+        if not reason.strip() or len(reason) > MAX_REASON:
+            raise InvalidInputError(
+                f"field 'reason' must say why the alias moves (1..{MAX_REASON} characters)"
+            )
+        store = _data(request).store
+        actor = f"{getpass.getuser()} (ui)"
+        store.set_alias(space, alias, version.strip(), reason=reason.strip(), actor=actor)
+        return {"alias": alias, "history": registry.alias_history(store, space, alias)}
+
+    @router.get("/recipe-diff")
+    def recipe_diff(a: str, b: str, request: Request) -> dict[str, Any]:
+        store = _data(request).store
+        return registry.recipe_diff(store.get(a), store.get(b))
+
+    return router
+
+
+# -- one version ---------------------------------------------------------------
+def _version_router() -> APIRouter:
+    router = APIRouter(prefix="/api/versions/{ref}")
+
+    @router.get("")
+    def version(ref: str, request: Request) -> dict[str, Any]:
+        data = _data(request)
+        view = data.view(ref)
+        return {
+            **registry.version_summary(view.version),
+            "methods": list(LAYOUT_METHODS),
+            "default_method": data.default_method(view),
+            "metadata_keys": data.metadata_keys(view),
+        }
+
+    @router.get("/points")
+    async def points(ref: str, request: Request, method: str | None = None) -> Response:
+        data = _data(request)
+        view = await run_in_threadpool(data.view, ref)
+        coords, _ = await run_in_threadpool(data.layout, view, method)
+        return _binary(encode_points([coords]))
+
+    @router.get("/colors")
+    async def colors(
+        ref: str, request: Request, by: str = "cluster", method: str | None = None
+    ) -> Response:
+        data = _data(request)
+        view = await run_in_threadpool(data.view, ref)
+        codes, legend = await run_in_threadpool(data.colour_codes, view, by, method)
+        return _binary(encode_codes(codes, legend))
+
+    @router.get("/items/{position}")
+    def item(ref: str, position: int, request: Request) -> dict[str, Any]:
+        data = _data(request)
+        return data.item(data.view(ref), position)
+
+    @router.get("/items/{position}/image")
+    def image(ref: str, position: int, request: Request) -> Response:
+        data = _data(request)
+        view = data.view(ref)
+        data.item(view, position)  # range check
+        uri = data.items(view).iloc[position].get("uri")
+        if not isinstance(uri, str) or not uri:
+            raise NotFoundError(f"item {view.ids[position]!r} has no image")
+        path = resolve_media(uri, request.app.state.media_roots)
+        return FileResponse(path, media_type=IMAGE_TYPES[path.suffix.lower()])
+
+    @router.get("/search")
+    def search(ref: str, q: str, request: Request) -> dict[str, Any]:
+        data = _data(request)
+        hits = data.search(data.view(ref), q[:200])
+        return {"query": q, "positions": hits}
+
+    @router.get("/neighbors/{position}")
+    def neighbours(ref: str, position: int, request: Request, k: int = 10) -> dict[str, Any]:
+        data = _data(request)
+        view = data.view(ref)
+        return {"item": data.item(view, position), "neighbors": data.neighbours(view, position, k)}
+
+    @router.get("/dimensions")
+    def dimensions(ref: str, request: Request) -> dict[str, Any]:
+        data = _data(request)
+        return data.dimension_stats(data.view(ref))
+
+    @router.get("/dimensions/{dimension}")
+    def dimension(ref: str, dimension: int, request: Request) -> dict[str, Any]:
+        data = _data(request)
+        return data.dimension_items(data.view(ref), dimension)
+
+    @router.get("/drift")
+    def drift(ref: str, key: str, value: str, request: Request) -> dict[str, Any]:
+        data = _data(request)
+        return registry.plain(data.drift(data.view(ref), key, value))
+
+    return router
+
+
+# -- two versions --------------------------------------------------------------
+def _compare_router() -> APIRouter:
+    router = APIRouter(prefix="/api/compare")
+
+    @router.get("")
+    def compare(a: str, b: str, request: Request) -> dict[str, Any]:
+        data = _data(request)
+        view_a, view_b = data.view(a), data.view(b)
+        pos_a, _ = data.shared(view_a, view_b)
+        overlap = data.overlap(view_a, view_b)
+        report: dict[str, Any]
+        try:
+            report = registry.plain(data.comparison(view_a, view_b))
+            error = None
+        except (AttributeError, ImportError, NotImplementedError) as exc:
+            report, error = {}, f"comparison report unavailable: {exc}"
+        return {
+            "a": registry.version_summary(view_a.version),
+            "b": registry.version_summary(view_b.version),
+            "shared": len(pos_a),
+            "overlap_mean": float(np.nanmean(overlap)) if len(overlap) else None,
+            "report": report,
+            "report_error": error,
+        }
+
+    @router.get("/points")
+    async def points(a: str, b: str, request: Request, method: str | None = None) -> Response:
+        data = _data(request)
+        view_a, view_b = data.view(a), data.view(b)
+        coords_a, coords_b = await run_in_threadpool(data.aligned_layouts, view_a, view_b, method)
+        return _binary(encode_points([coords_a, coords_b]))
+
+    @router.get("/colors")
+    async def colors(
+        a: str, b: str, request: Request, by: str = "overlap", method: str | None = None
+    ) -> Response:
+        data = _data(request)
+        view_a, view_b = data.view(a), data.view(b)
+        if by == "overlap":
+            codes, legend = overlap_codes(await run_in_threadpool(data.overlap, view_a, view_b))
+        else:
+            pos_a, _ = data.shared(view_a, view_b)
+            all_codes, legend = await run_in_threadpool(data.colour_codes, view_a, by, method)
+            codes = all_codes[pos_a]
+        return _binary(encode_codes(codes, legend))
+
+    @router.get("/item")
+    def item(a: str, b: str, index: int, request: Request) -> dict[str, Any]:
+        """The shared item at ``index`` (its position in both panes)."""
+        data = _data(request)
+        view_a, view_b = data.view(a), data.view(b)
+        pos_a, _ = data.shared(view_a, view_b)
+        if not 0 <= index < len(pos_a):
+            raise InvalidInputError(f"point {index} is out of range 0..{len(pos_a) - 1}")
+        return data.item(view_a, int(pos_a[index]))
+
+    @router.get("/movers")
+    def movers(a: str, b: str, request: Request, count: int = 10) -> dict[str, Any]:
+        data = _data(request)
+        view_a, view_b = data.view(a), data.view(b)
+        pos_a, pos_b = data.shared(view_a, view_b)
+        overlap = data.overlap(view_a, view_b)
+        order = np.argsort(np.nan_to_num(overlap, nan=2.0), kind="stable")[: max(1, min(count, 50))]
+        return {
+            "movers": [
+                {
+                    "index": int(n),
+                    "overlap": float(overlap[n]),
+                    "item": data.item(view_a, int(pos_a[n])),
+                    "old": [x["id"] for x in data.neighbours(view_a, int(pos_a[n]), 5)],
+                    "new": [x["id"] for x in data.neighbours(view_b, int(pos_b[n]), 5)],
+                }
+                for n in order
+            ]
+        }
+
+    @router.get("/clusters")
+    def clusters(a: str, b: str, request: Request, method: str | None = None) -> dict[str, Any]:
+        """Where clusters went: for each cluster of A, the clusters of B its items fall in."""
+        data = _data(request)
+        view_a, view_b = data.view(a), data.view(b)
+        pos_a, pos_b = data.shared(view_a, view_b)
+        labels_a = data.layout(view_a, method)[1][pos_a]
+        labels_b = data.layout(view_b, method)[1][pos_b]
+        flows = []
+        for cluster in np.unique(labels_a):
+            members = labels_b[labels_a == cluster]
+            targets, counts = np.unique(members, return_counts=True)
+            order = np.argsort(-counts)[:4]
+            flows.append(
+                {
+                    "cluster": int(cluster),
+                    "size": len(members),
+                    "to": [{"cluster": int(targets[i]), "count": int(counts[i])} for i in order],
+                }
+            )
+        return {"flows": flows}
+
+    return router
+
+
+__all__ = ["create_app"]

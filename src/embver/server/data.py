@@ -1,0 +1,465 @@
+"""The UI's read model: what the pages show, computed from a store and cached.
+
+Everything here speaks the store's documented API (``store.get``,
+``store.versions``, ``store.items``, ``store.project``, ``store.compare``) and
+returns plain data; :mod:`embver.server.routes` turns it into HTTP.
+Per-version state (ids, items, layouts, vectors) is cached in memory, keyed by
+the version's id, because versions are immutable.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from embver.errors import InvalidInputError
+
+T = TypeVar("T")
+
+#: a layout method beyond these is refused before any work starts
+LAYOUT_METHODS = ("umap", "pca", "tsne")
+#: above this many items the UI lays a version out by PCA unless asked otherwise
+UMAP_DEFAULT_LIMIT = 50_000
+#: per-item k-NN overlap of a comparison is computed exactly up to this many items
+OVERLAP_LIMIT = 200_000
+OVERLAP_K = 10
+#: comparisons of more shared items than this sample their queries
+COMPARE_SAMPLE = 5_000
+#: migration maps the UI fits; the MLP map and the cluster agreement cost tens of
+#: seconds and are left to `embver compare` (the page shows where clusters went itself)
+UI_MAP_KINDS = ("procrustes", "ridge")
+PALETTE_SIZE = 20
+
+
+@dataclass
+class VersionView:
+    """Cached per-version data: ids in stored order and lazily loaded heavy parts."""
+
+    version: Any
+    ids: list[str]
+    index: dict[str, int]
+    _cache: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cached(self, key: str, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = make()
+            return self._cache[key]
+
+
+class UIData:
+    """Read model of a store for the UI (thread-safe, cached per version)."""
+
+    def __init__(self, store: Any, default_method: str | None = None) -> None:
+        self.store = store
+        self._default_method = default_method
+        self._views: dict[int, VersionView] = {}
+        self._lock = threading.Lock()
+        self._pairs: dict[tuple[int, int, str], Any] = {}
+
+    # -- versions ----------------------------------------------------------
+    def view(self, ref: str) -> VersionView:
+        version = self.store.get(ref)
+        with self._lock:
+            cached = self._views.get(version.id)
+        if cached is not None:
+            return cached
+        ids = list(version.ids)
+        made = VersionView(version=version, ids=ids, index={i: n for n, i in enumerate(ids)})
+        with self._lock:
+            return self._views.setdefault(version.id, made)
+
+    def items(self, view: VersionView) -> Any:
+        """The item table (pandas) aligned with ``view.ids``."""
+
+        def load() -> Any:
+            frame = self.store.items(view.version.space, ids=view.ids)
+            if "id" in frame.columns:
+                frame = frame.set_index("id", drop=False).reindex(view.ids)
+            return frame.reset_index(drop=True)
+
+        return view.cached("items", load)
+
+    def vectors(self, view: VersionView) -> np.ndarray:
+        return view.cached("vectors", lambda: np.asarray(view.version.vectors(), np.float32))
+
+    def default_method(self, view: VersionView) -> str:
+        if self._default_method:
+            return self._default_method
+        return "umap" if len(view.ids) <= UMAP_DEFAULT_LIMIT else "pca"
+
+    def layout(self, view: VersionView, method: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """2-D coordinates (n, 2) and cluster labels (n,) in ``view.ids`` order."""
+        method = (method or self.default_method(view)).lower()
+        if method not in LAYOUT_METHODS:
+            raise InvalidInputError(
+                f"layout method {method!r} is unknown; use one of {LAYOUT_METHODS}"
+            )
+        return view.cached(f"layout:{method}", lambda: self._compute_layout(view, method))
+
+    def _compute_layout(self, view: VersionView, method: str) -> tuple[np.ndarray, np.ndarray]:
+        project = self._project_function()
+        if project is None:  # no embver.project installed: a plain PCA layout, no clusters
+            return pca_layout(self.vectors(view)), np.full(len(view.ids), -1, np.int64)
+        projection = project(view.version.ref, method=method, dims=2, seed=0)
+        return self._aligned_projection(view, projection)
+
+    def _aligned_projection(
+        self, view: VersionView, projection: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A projection's coords (n, 2) and clusters (n,) reordered to ``view.ids``."""
+        coords = np.asarray(projection.coords, dtype=np.float32)[:, :2]
+        clusters = getattr(projection, "clusters", None)
+        labels = (
+            np.full(len(coords), -1, np.int64)
+            if clusters is None
+            else np.asarray(clusters, dtype=np.int64)
+        )
+        proj_ids = getattr(projection, "ids", None)
+        if proj_ids is not None and list(proj_ids) != view.ids:
+            order = np.array([view.index[i] for i in proj_ids])
+            aligned = np.zeros((len(view.ids), 2), np.float32)
+            aligned_labels = np.full(len(view.ids), -1, np.int64)
+            aligned[order], aligned_labels[order] = coords, labels
+            coords, labels = aligned, aligned_labels
+        return coords, labels
+
+    def _project_function(self) -> Callable[..., Any] | None:
+        """``store.project`` if the store has it, else :func:`embver.project.api.project`."""
+        method = getattr(self.store, "project", None)
+        if method is not None:
+            return method
+        try:
+            from embver.project.api import project
+        except ImportError:
+            return None
+        return lambda ref, **options: project(self.store, ref, **options)
+
+    # -- colours -------------------------------------------------------------
+    def colour_codes(
+        self, view: VersionView, by: str, method: str | None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Per-point category codes and a legend for ``by`` in cluster|label|meta:<key>."""
+        if by == "cluster":
+            _, clusters = self.layout(view, method)
+            names = [("noise" if c < 0 else f"cluster {c}") for c in clusters]
+            return categorical_codes(names, title="cluster")
+        items = self.items(view)
+        if by == "label":
+            return categorical_codes(_column(items, "label"), title="label")
+        if by.startswith("meta:"):
+            key = by[5:]
+            values = [
+                (m or {}).get(key) if isinstance(m, dict) else None
+                for m in _column(items, "metadata")
+            ]
+            return categorical_codes(values, title=key)
+        if by == "none":
+            return np.zeros(len(view.ids), np.int64), {
+                "title": "",
+                "kind": "none",
+                "categories": [],
+            }
+        raise InvalidInputError(
+            f"colour by {by!r} is unknown; use cluster, label, none or meta:<key>"
+        )
+
+    def metadata_keys(self, view: VersionView, sample: int = 2000) -> list[str]:
+        items = self.items(view)
+        keys: set[str] = set()
+        for meta in _column(items, "metadata")[:sample]:
+            if isinstance(meta, dict):
+                keys.update(str(k) for k in meta)
+        return sorted(keys)
+
+    # -- items ---------------------------------------------------------------
+    def item(self, view: VersionView, position: int) -> dict[str, Any]:
+        if not 0 <= position < len(view.ids):
+            raise InvalidInputError(f"point {position} is out of range 0..{len(view.ids) - 1}")
+        row = self.items(view).iloc[position]
+        uri = _clean(row.get("uri"))
+        return {
+            "index": position,
+            "id": view.ids[position],
+            "text": _clean(row.get("text")),
+            "label": _clean(row.get("label")),
+            "has_image": bool(uri),
+            "metadata": _clean(row.get("metadata")) or {},
+        }
+
+    def search(self, view: VersionView, query: str, limit: int = 1000) -> list[int]:
+        """Positions of items whose id, text, label or metadata contain ``query`` (any case)."""
+        query = query.strip().lower()
+        if not query:
+            return []
+
+        def haystack() -> list[str]:
+            items = self.items(view)
+            columns = [_column(items, name) for name in ("text", "label", "metadata")]
+            return [
+                " ".join([view.ids[n]] + [str(c[n]) for c in columns if c[n] is not None]).lower()
+                for n in range(len(view.ids))
+            ]
+
+        texts = view.cached("haystack", haystack)
+        return [n for n, text in enumerate(texts) if query in text][:limit]
+
+    def neighbours(self, view: VersionView, position: int, k: int = 10) -> list[dict[str, Any]]:
+        """The ``k`` nearest items of a point in the full-dimensional space, with scores."""
+        if not 0 <= position < len(view.ids):
+            raise InvalidInputError(f"point {position} is out of range 0..{len(view.ids) - 1}")
+        k = max(1, min(int(k), 100, len(view.ids) - 1))
+        vectors = self.vectors(view)
+        metric = view.version.metric
+        scores = _similarities(vectors, vectors[position], metric)
+        scores[position] = -np.inf
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [{**self.item(view, int(n)), "score": float(scores[n])} for n in top]
+
+    # -- dimensions ----------------------------------------------------------
+    def dimension_stats(self, view: VersionView) -> dict[str, Any]:
+        def make() -> dict[str, Any]:
+            vectors = self.vectors(view)
+            std = vectors.std(axis=0)
+            total = float((std**2).sum()) or 1.0
+            return {
+                "dim": int(vectors.shape[1]),
+                "mean": vectors.mean(axis=0).round(5).tolist(),
+                "std": std.round(5).tolist(),
+                "variance_share": ((std**2) / total).round(5).tolist(),
+            }
+
+        return view.cached("dimstats", make)
+
+    def dimension_items(self, view: VersionView, dimension: int, count: int = 8) -> dict[str, Any]:
+        """Items with the highest and lowest value along one dimension."""
+        vectors = self.vectors(view)
+        if not 0 <= dimension < vectors.shape[1]:
+            raise InvalidInputError(
+                f"dimension {dimension} is out of range 0..{vectors.shape[1] - 1}"
+            )
+        column = vectors[:, dimension]
+        order = np.argsort(column, kind="stable")
+        pick = lambda rows: [{**self.item(view, int(n)), "value": float(column[n])} for n in rows]  # noqa: E731
+        return {
+            "dimension": dimension,
+            "top": pick(order[::-1][:count]),
+            "bottom": pick(order[:count]),
+        }
+
+    # -- drift ---------------------------------------------------------------
+    def drift(self, view: VersionView, key: str, value: str) -> dict[str, Any]:
+        """Drift of the batch ``metadata[key] == value`` against the other items."""
+        metas = _column(self.items(view), "metadata")
+        batch = [n for n, m in enumerate(metas) if isinstance(m, dict) and str(m.get(key)) == value]
+        if not batch or len(batch) == len(view.ids):
+            raise InvalidInputError(
+                f"batch metadata[{key!r}] == {value!r} selects {len(batch)} of {len(view.ids)} "
+                "items; choose a batch that is a proper subset"
+            )
+        batch_ids = [view.ids[n] for n in batch]
+        chosen = set(batch_ids)
+        reference = [i for i in view.ids if i not in chosen]
+        drift_fn = getattr(self.store, "drift", None)
+        if drift_fn is None:
+            try:
+                from embver.project.api import drift as project_drift
+            except ImportError:
+                return {"batch": batch, **_centroid_drift(self.vectors(view), np.array(batch))}
+            drift_fn = lambda ref, **kw: project_drift(self.store, ref, **kw)  # noqa: E731
+        result: Any = drift_fn(view.version.ref, reference=reference, current=batch_ids)
+        return {"batch": batch, **(result.to_dict() if hasattr(result, "to_dict") else result)}
+
+    # -- comparisons ---------------------------------------------------------
+    def shared(self, a: VersionView, b: VersionView) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in ``a`` and in ``b`` of the items both hold, in ``a``'s order."""
+        pos_a = [n for n, i in enumerate(a.ids) if i in b.index]
+        pos_b = [b.index[a.ids[n]] for n in pos_a]
+        return np.array(pos_a, np.int64), np.array(pos_b, np.int64)
+
+    def comparison(self, a: VersionView, b: VersionView) -> dict[str, Any]:
+        key = (a.version.id, b.version.id, "report")
+        if key not in self._pairs:
+            result = self._compare(a, b)
+            self._pairs[key] = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+        return self._pairs[key]
+
+    def _compare(self, a: VersionView, b: VersionView) -> Any:
+        """``store.compare`` if the store has it, else ``compare_arrays`` on shared items."""
+        method = getattr(self.store, "compare", None)
+        if method is not None:
+            return method(a.version.ref, b.version.ref)
+        from embver.compare.comparison import compare_arrays
+
+        pos_a, pos_b = self.shared(a, b)
+        return compare_arrays(
+            self.vectors(a)[pos_a],
+            self.vectors(b)[pos_b],
+            ids=[a.ids[n] for n in pos_a],
+            metric_old=a.version.metric,
+            metric_new=b.version.metric,
+            sample=COMPARE_SAMPLE if len(pos_a) > COMPARE_SAMPLE else None,
+            names=(a.version.ref, b.version.ref),
+            map_kinds=UI_MAP_KINDS,
+            clusters=False,
+        )
+
+    def overlap(self, a: VersionView, b: VersionView) -> np.ndarray:
+        """Per shared item k-NN overlap (|A ∩ B| / k, k=10) in the order of :meth:`shared`."""
+        key = (a.version.id, b.version.id, "overlap")
+        if key not in self._pairs:
+            self._pairs[key] = self._compute_overlap(a, b)
+        return self._pairs[key]
+
+    def _compute_overlap(self, a: VersionView, b: VersionView) -> np.ndarray:
+        from embver.compare.neighbors import knn
+        from embver.compare.neighbourhood import overlap_scores
+
+        pos_a, pos_b = self.shared(a, b)
+        n = len(pos_a)
+        if n <= OVERLAP_K + 1:
+            return np.ones(n)
+        if n > OVERLAP_LIMIT:
+            return np.full(n, np.nan)
+        old = knn(self.vectors(a)[pos_a], OVERLAP_K, metric=a.version.metric)
+        new = knn(self.vectors(b)[pos_b], OVERLAP_K, metric=b.version.metric)
+        return overlap_scores(old, new, OVERLAP_K)[0]
+
+    def aligned_layouts(
+        self, a: VersionView, b: VersionView, method: str | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Layouts of the shared items, B rotated/scaled onto A (Procrustes) for the morph."""
+        method = method or self.default_method(a if len(a.ids) >= len(b.ids) else b)
+        pos_a, pos_b = self.shared(a, b)
+        coords_a = self.layout(a, method)[0][pos_a].astype(np.float64)
+        coords_b = self._layout_aligned_to(b, a, method)[pos_b].astype(np.float64)
+        return coords_a, procrustes_onto(coords_b, coords_a)
+
+    def _layout_aligned_to(
+        self, view: VersionView, reference: VersionView, method: str
+    ) -> np.ndarray:
+        """``view``'s layout started from and fitted onto ``reference``'s (when project can)."""
+        project = self._project_function()
+        if project is None:
+            return self.layout(view, method)[0]
+
+        def make() -> np.ndarray:
+            projection = project(
+                view.version.ref, method=method, dims=2, seed=0, align_to_ref=reference.version.ref
+            )
+            return self._aligned_projection(view, projection)[0]
+
+        return view.cached(f"aligned:{method}:{reference.version.id}", make)
+
+
+def pca_layout(vectors: np.ndarray) -> np.ndarray:
+    """First two principal components of ``vectors`` (n, d), as float32 (n, 2)."""
+    centred = vectors - vectors.mean(axis=0)
+    _, eigvecs = np.linalg.eigh(centred.T @ centred)
+    basis = eigvecs[:, ::-1][:, :2]
+    coords = centred @ basis
+    if coords.shape[1] < 2:
+        coords = np.hstack([coords, np.zeros((len(coords), 2 - coords.shape[1]))])
+    return coords.astype(np.float32)
+
+
+def procrustes_onto(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``source`` (n, 2) rotated, reflected, scaled and shifted to best match ``target``."""
+    if len(source) < 3:
+        return source
+    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
+    s, t = source - mu_s, target - mu_t
+    u, sigma, vt = np.linalg.svd(s.T @ t)
+    rotation = u @ vt
+    norm = float((s**2).sum()) or 1.0
+    scale = float(sigma.sum()) / norm
+    return s @ rotation * scale + mu_t
+
+
+def categorical_codes(
+    values: list[Any], title: str, limit: int = PALETTE_SIZE
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Codes 0..limit-1 for the most frequent values (``other`` and ``missing`` last)."""
+    keys = ["" if v is None or v != v else str(v) for v in values]  # v != v: NaN
+    counts: dict[str, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    named = sorted((k for k in counts if k), key=lambda k: (-counts[k], k))
+    kept = named[: limit - 2] if len(named) > limit - 1 else named
+    categories = [{"name": k, "count": counts[k]} for k in kept]
+    lookup = {k: n for n, k in enumerate(kept)}
+    other = len(kept)
+    if len(kept) < len(named):
+        categories.append({"name": "other", "count": sum(counts[k] for k in named[len(kept) :])})
+    missing = len(categories)
+    if "" in counts:
+        categories.append({"name": "missing", "count": counts[""]})
+    codes = np.array([lookup.get(k, other if k else missing) for k in keys], np.int64)
+    return codes, {"title": title, "kind": "categorical", "categories": categories}
+
+
+def overlap_codes(overlap: np.ndarray, bins: int = 11) -> tuple[np.ndarray, dict[str, Any]]:
+    """Overlap in [0, 1] as ``bins`` ordered codes (NaN → an extra 'not computed' code)."""
+    codes = np.where(
+        np.isnan(overlap), bins, np.clip(np.rint(np.nan_to_num(overlap) * (bins - 1)), 0, bins - 1)
+    )
+    categories = [
+        {"name": f"{n / (bins - 1):.1f}", "count": int((codes == n).sum())} for n in range(bins)
+    ]
+    if np.isnan(overlap).any():
+        categories.append({"name": "not computed", "count": int(np.isnan(overlap).sum())})
+    return codes.astype(np.int64), {
+        "title": f"k-NN overlap (k={OVERLAP_K})",
+        "kind": "sequential",
+        "categories": categories,
+    }
+
+
+def _similarities(vectors: np.ndarray, query: np.ndarray, metric: str) -> np.ndarray:
+    if metric == "l2":
+        return -np.linalg.norm(vectors - query, axis=1)
+    scores = vectors @ query
+    if metric == "cosine":
+        norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
+        scores = scores / np.where(norms > 0, norms, 1.0)
+    return scores.astype(np.float64)
+
+
+def _centroid_drift(vectors: np.ndarray, batch: np.ndarray) -> dict[str, Any]:
+    mask = np.zeros(len(vectors), bool)
+    mask[batch] = True
+    ref, new = vectors[~mask], vectors[mask]
+    shift = float(np.linalg.norm(new.mean(axis=0) - ref.mean(axis=0)))
+    spread = float(np.linalg.norm(ref.std(axis=0))) or 1.0
+    return {
+        "method": "centroid shift / reference spread",
+        "score": shift / spread,
+        "n_batch": int(mask.sum()),
+        "n_reference": int((~mask).sum()),
+    }
+
+
+def _column(frame: Any, name: str) -> list[Any]:
+    if name not in getattr(frame, "columns", ()):
+        return [None] * len(frame)
+    return [_clean(v) for v in frame[name].tolist()]
+
+
+def _clean(value: Any) -> Any:
+    """None for NaN/None; plain Python for numpy scalars."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes, dict, list)):
+        try:
+            return value.item()
+        except (ValueError, AttributeError):
+            return value
+    return value

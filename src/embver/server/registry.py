@@ -1,0 +1,123 @@
+"""Registry data for the UI: spaces, version trees, aliases and their history, recipe diffs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from embver.core import bump_reasons, derive_bump
+
+
+def plain(value: Any) -> Any:
+    """Turn store objects (dataclasses, enums, datetimes, to_dict()) into JSON data."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v) for v in value]
+    if hasattr(value, "to_dict"):
+        return plain(value.to_dict())
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def space_names(store: Any) -> list[str]:
+    spaces = store.spaces() if callable(getattr(store, "spaces", None)) else []
+    return sorted(s if isinstance(s, str) else str(getattr(s, "name", s)) for s in spaces)
+
+
+def version_summary(version: Any) -> dict[str, Any]:
+    """What the version tree shows for one version (no vectors)."""
+    parent = version.parent
+    components = getattr(version, "components", None) or []
+    return {
+        "ref": version.ref,
+        "space": version.space,
+        "version": str(version.number),
+        "parent": str(parent.number) if parent is not None else None,
+        "parent_ref": parent.ref if parent is not None else None,
+        "bump": str(version.bump),
+        "reasons": list(version.reasons),
+        "verdict": plain(version.verdict),
+        "aliases": list(version.aliases),
+        "count": version.count,
+        "dim": version.dim,
+        "metric": version.metric,
+        "created_at": plain(version.created_at),
+        "author": version.author,
+        "components": [_component_ref(c) for c in components],
+    }
+
+
+def _component_ref(component: Any) -> str:
+    if isinstance(component, str):
+        return component
+    ref = getattr(component, "ref", None)
+    if ref is not None:
+        return str(ref)
+    if isinstance(component, Mapping):
+        return str(component.get("ref") or component.get("version") or component)
+    return str(component)
+
+
+def space_detail(store: Any, space: str) -> dict[str, Any]:
+    """Versions, lineage edges (parent and composite) and aliases with history of a space."""
+    versions = [version_summary(v) for v in store.versions(space)]
+    aliases: dict[str, Any] = {}
+    for v in versions:
+        for alias in v["aliases"]:
+            aliases[alias] = {
+                "version": v["version"],
+                "history": alias_history(store, space, alias),
+            }
+    edges = [
+        {"from": v["parent_ref"], "to": v["ref"], "kind": "parent", "bump": v["bump"]}
+        for v in versions
+        if v["parent_ref"]
+    ]
+    edges += [
+        {"from": c, "to": v["ref"], "kind": "component", "bump": None}
+        for v in versions
+        for c in v["components"]
+    ]
+    return {"space": space, "versions": versions, "aliases": aliases, "edges": edges}
+
+
+def alias_history(store: Any, space: str, alias: str) -> list[dict[str, Any]]:
+    history = plain(list(store.alias_history(space, alias)))
+    return [h if isinstance(h, dict) else {"entry": h} for h in history]
+
+
+def recipe_diff(old: Any, new: Any) -> dict[str, Any]:
+    """Field-by-field difference of two versions' recipes and the bump it implies."""
+    a, b = old.recipe.to_dict(), new.recipe.to_dict()
+    return {
+        "a": old.ref,
+        "b": new.ref,
+        "bump": str(derive_bump(old.recipe, new.recipe)),
+        "reasons": bump_reasons(old.recipe, new.recipe),
+        "changes": _flat_changes(a, b),
+        "recipe_a": a,
+        "recipe_b": b,
+    }
+
+
+def _flat_changes(a: Any, b: Any, prefix: str = "") -> list[dict[str, Any]]:
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        out: list[dict[str, Any]] = []
+        for key in sorted(set(a) | set(b)):
+            out += _flat_changes(a.get(key), b.get(key), f"{prefix}{key}.")
+        return out
+    if a == b:
+        return []
+    return [{"field": prefix.rstrip("."), "a": a, "b": b}]
