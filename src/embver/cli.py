@@ -18,6 +18,7 @@ _COMMAND_MODULES: list[str] = [
     "embver.compare.commands",
     "embver.project.commands",
     "embver.report.commands",
+    "embver.server.commands",
 ]
 
 
