@@ -188,6 +188,13 @@ def story(tmp_path_factory):
         combiner=embver.LearnedProjection(dim=16),
     )
 
+    # a composite of composites: reached through product and catalog
+    out["bundle_1"] = store.composite(
+        "bundle",
+        components=[("product", "latest"), ("catalog", "latest")],
+        combiner=embver.Concat(),
+    )
+
     # PATCH: a few real optimizer steps on the text model
     out["title_patch"] = _embed_title(title, texts, labels, ids, _fine_tuned(st, _training_texts()))
     out["impact_patch_before_alias"] = store.impact("title@1.0.1")
@@ -195,6 +202,7 @@ def story(tmp_path_factory):
     out["impact_patch"] = store.impact("title@1.0.1")
     out["product_patch"] = store.rebuild("product")
     out["catalog_patch"] = store.rebuild("catalog")
+    out["bundle_patch"] = store.rebuild("bundle")
     out["impact_patch_after"] = store.impact("title@1.0.1")
 
     # MINOR: the weights of 1.0.0, read out with CLS pooling
@@ -256,6 +264,7 @@ def test_fine_tune_gives_a_composite_patch_with_a_verdict(story):
     )
     assert product.verdict["figures"]["n_shared"] == N_ITEMS
     assert story["catalog_patch"].bump == Bump.PATCH  # the projection is re-fitted: PATCH
+    assert story["bundle_patch"].bump == Bump.PATCH and story["bundle_patch"].verdict is not None
     assert (
         story["catalog_patch"].recipe.specs["composite"]["fitted"]
         != story["catalog_1"].recipe.specs["composite"]["fitted"]
@@ -299,14 +308,21 @@ def test_alias_pinned_component_follows_and_version_pinned_stays(story):
 
 
 def test_impact_lists_the_composites_with_the_bump_of_a_rebuild(story):
-    before = {r.composite: r for r in story["impact_patch_before_alias"].rows}
-    assert {name: (r.follows, r.bump) for name, r in before.items()} == {
-        "product": (False, "patch"),
-        "catalog": (False, "patch"),
+    before = {(r.composite, r.component): r for r in story["impact_patch_before_alias"].rows}
+    assert {key: (r.depth, r.follows, r.bump) for key, r in before.items()} == {
+        ("product", "title"): (1, False, "patch"),
+        ("catalog", "title"): (1, False, "patch"),
+        ("bundle", "product"): (2, False, "patch"),
+        ("bundle", "catalog"): (2, False, "patch"),
     }
-    after_alias = {r.composite: r for r in story["impact_patch"].rows}
-    assert all(r.follows for r in after_alias.values())
+    after_alias = story["impact_patch"].rows
+    assert len(after_alias) == 4 and all(r.follows for r in after_alias)
     built = {r.composite: r for r in story["impact_patch_after"].rows}
+    assert built["bundle"].built == "bundle@1.0.1" and built["bundle"].path == [
+        "title@1.0.1",
+        built["bundle"].path[1],
+        "bundle",
+    ]
     assert (
         built["product"].built == "product@1.0.1"
         and built["product"].verdict == story["product_patch"].verdict
@@ -346,7 +362,7 @@ def test_print_the_story_for_the_record(story, capsys):
         story["impact_major"].to_text(),
         story["impact_photo"].to_text(),
     ]
-    for key in ("product_patch", "catalog_patch", "title_patch"):
+    for key in ("product_patch", "catalog_patch", "bundle_patch", "title_patch"):
         verdict = story[key].verdict or {}
         lines.append(
             f"{story[key].ref} [{story[key].bump}] verdict {verdict.get('label')} "
