@@ -207,7 +207,7 @@ def compare_arrays(
         report.neighbourhood = _neighbourhood(nb_old, nb_new, ks, n, seed)
         report.movers = _movers(nb_old, nb_new, ks[0], queries, labels)
     with timer.step("structure"):
-        report.structure = _structure(old, new, m_old, m_new, ks[0], seed)
+        report.structure = _structure(old, new, base_old, base_new, m_old, m_new, ks[0], seed)
     if clusters:
         with timer.step("clusters"):
             report.clusters = _clusters(old, new, m_old, m_new, seed)
@@ -256,11 +256,17 @@ def _movers(
 
 
 def _structure(
-    old: np.ndarray, new: np.ndarray, m_old: str, m_new: str, k: int, seed: int
+    old: np.ndarray,
+    new: np.ndarray,
+    base_old: np.ndarray,
+    base_new: np.ndarray,
+    m_old: str,
+    m_new: str,
+    k: int,
+    seed: int,
 ) -> dict[str, Any]:
     # CKA and Procrustes see the vectors as the metric does: cosine spaces are normalised
-    x = prepare(old, m_old) if m_old == "cosine" else old
-    y = prepare(new, m_new) if m_new == "cosine" else new
+    x, y = base_old, base_new
     moments = centred_moments(x, y)
     rng = np.random.default_rng(seed)
     n = old.shape[0]
@@ -336,7 +342,7 @@ def _same_space(
     cosine = per_item_cosine(old, new)
     noise = random_pair_cosine(old, new, pairs=min(PAIRS, 10 * old.shape[0]), seed=seed)
     k = min(10, nb_old.shape[1])
-    cross = cross_retrieval(base_old, new, queries, nb_old, k=k, metric=metric)
+    cross = cross_retrieval(base_old, new, queries, nb_old, k=k, metric=metric, prepared=True)
     hit = cross.self_hit.astype(np.float64)
     low, high = bootstrap_mean_interval(hit, seed=seed)
     return {

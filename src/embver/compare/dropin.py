@@ -34,9 +34,13 @@ def per_item_cosine(old: np.ndarray, new: np.ndarray) -> np.ndarray:
         raise InvalidInputError(
             f"per-item cosine needs equal shapes; got {old.shape} and {new.shape}"
         )
-    a = prepare(old, "cosine").astype(np.float64)
-    b = prepare(new, "cosine").astype(np.float64)
-    return np.einsum("ij,ij->i", a, b)
+    out = np.empty(old.shape[0])
+    # row blocks keep the float64 temporaries small for millions of items
+    for start in range(0, old.shape[0], 65_536):
+        a = prepare(old[start : start + 65_536], "cosine").astype(np.float64)
+        b = prepare(new[start : start + 65_536], "cosine").astype(np.float64)
+        out[start : start + a.shape[0]] = np.einsum("ij,ij->i", a, b)
+    return out
 
 
 def random_pair_cosine(old: np.ndarray, new: np.ndarray, *, pairs: int, seed: int) -> np.ndarray:
@@ -59,6 +63,7 @@ def cross_retrieval(
     k: int = 10,
     metric: str = "cosine",
     block: int = 8192,
+    prepared: bool = False,
 ) -> CrossRetrieval:
     """CR@k and self-hit@1 for the query rows ``queries`` (m,).
 
@@ -70,6 +75,8 @@ def cross_retrieval(
         Rows used as queries.
     old_neighbours : int array of shape (m, K), K >= k
         Old-space neighbours of each query's old vector (itself excluded).
+    prepared : bool
+        ``old`` already went through :func:`prepare` for ``metric`` (saves a copy).
     """
     metric = canonical_metric(metric)
     if old.shape != new.shape:
@@ -78,7 +85,7 @@ def cross_retrieval(
         )
     if old_neighbours.shape[1] < k:
         raise InvalidInputError(f"old_neighbours has {old_neighbours.shape[1]} columns; k={k}")
-    base = prepare(old, metric)
+    base = old if prepared else prepare(old, metric)
     query_vectors = prepare(new[queries], metric)
     overlap = np.empty(queries.size)
     self_hit = np.empty(queries.size, dtype=bool)
