@@ -258,3 +258,49 @@ def test_strict_mode_refuses_a_breaking_composite_patch_and_keeps_the_definition
 def test_a_plain_space_name_is_refused(store, spaces):
     with pytest.raises(InvalidInputError, match="'title' already exists as a plain space"):
         store.composite("title", [("price", "1.0.0")])
+
+
+def test_cli_projection_from_a_matrix_file_and_errors_name_the_pin(
+    store, spaces, rng, tmp_path, monkeypatch, capsys
+):
+    from embver.cli import main
+
+    monkeypatch.setenv("EMBVER_STORE", str(store.location.root))
+    matrix = rng.normal(size=(10, 3))
+    np.save(tmp_path / "head.npy", matrix)
+
+    def run(*args):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exit_info:
+            code = exit_info.code
+        return code, capsys.readouterr()
+
+    code, out = run(
+        "composite",
+        "define",
+        "head",
+        "-c",
+        "title@production",
+        "-c",
+        "price@1.0.0",
+        "--combiner",
+        "projection",
+        "--matrix",
+        str(tmp_path / "head.npy"),
+        "--json",
+    )
+    data = json.loads(out.out)
+    assert (code, data["dim"], data["version"]) == (0, 3, "1.0.0")
+    parts = [store.get(r).vectors() for r in ("title@1.0.0", "price@1.0.0")]
+    inputs = np.hstack([p / np.linalg.norm(p, axis=1, keepdims=True) for p in parts])
+    np.testing.assert_allclose(
+        store.get("head@1.0.0").vectors(), inputs @ matrix, rtol=1e-4, atol=1e-5
+    )
+    store.remove_alias("title", "production")
+    code, out = run("rebuild", "head")
+    assert code == 2
+    assert "component 'title' pins title@production, which is gone" in out.err
+    code, out = run("composite", "define", "bad", "-c", "title@1.0.0", "--combiner", "projection")
+    assert code == 2 and "--combiner projection needs --dim" in out.err

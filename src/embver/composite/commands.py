@@ -44,6 +44,7 @@ def composite() -> None:
     type=click.Choice(["concat", "mean", "projection"]),
     default="concat",
     show_default=True,
+    help="concat (side by side), mean (equal widths) or projection (to --dim dimensions).",
 )
 @click.option(
     "--normalize",
@@ -56,11 +57,11 @@ def composite() -> None:
 )
 @click.option("--dim", type=int, default=None, help="Output dimension of --combiner projection.")
 @click.option(
-    "--method",
-    type=click.Choice(["pca"]),
-    default="pca",
-    show_default=True,
-    help="How a projection is fitted.",
+    "--matrix",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A .npy map of shape (input width, dim) for --combiner projection: used as given "
+    "instead of fitting PCA.",
 )
 @click.option(
     "--missing",
@@ -82,25 +83,48 @@ def define_command(
     normalize: str,
     weights: str | None,
     dim: int | None,
-    method: str,
+    matrix: str | None,
     missing: str,
     metric: str,
     as_json: bool,
 ) -> None:
     """Define composite NAME from components and build its first (or next) version."""
-    from embver.composite import Concat, LearnedProjection, Mean
+    from embver.composite import Concat, Mean
 
     norm: str | list[str] = normalize.split(",") if "," in normalize else normalize
-    weight_values = [float(w) for w in weights.split(",")] if weights else None
+    weight_values = _floats(weights) if weights else None
     chosen: Any
     if combiner == "projection":
-        if dim is None:
-            raise click.BadParameter("--combiner projection needs --dim", param_hint="--dim")
-        chosen = LearnedProjection(dim, method, normalize=norm, weights=weight_values)
+        chosen = _projection(dim, matrix, norm, weight_values)
     else:
         chosen = (Concat if combiner == "concat" else Mean)(normalize=norm, weights=weight_values)
     version = ctx.store.composite(name, list(components), chosen, missing=missing, metric=metric)
     emit(_version_data(version), as_json, _registered_text(version))
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(w) for w in text.split(",")]
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not comma-separated numbers", param_hint="--weights"
+        ) from None
+
+
+def _projection(dim: int | None, matrix: str | None, norm: Any, weights: Any) -> Any:
+    import numpy as np
+
+    from embver.composite import LearnedProjection
+
+    if matrix is not None:
+        given = np.load(matrix)
+        width = dim if dim is not None else int(given.shape[-1])
+        return LearnedProjection(width, "linear", normalize=norm, weights=weights, matrix=given)
+    if dim is None:
+        raise click.BadParameter(
+            "--combiner projection needs --dim (or --matrix)", param_hint="--dim"
+        )
+    return LearnedProjection(dim, "pca", normalize=norm, weights=weights)
 
 
 @composite.command(name="show")
