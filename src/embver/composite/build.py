@@ -126,7 +126,8 @@ def prepare(
 def commit(store: Store, prepared: Prepared) -> Version:
     """Write a prepared composite version: fitted parameters, vectors, lineage, mask."""
     definition, fitted, aligned = prepared.definition, prepared.fitted, prepared.aligned
-    if fitted is not None:
+    if fitted is not None and store.artifacts.get(FIT_KIND, fitted.hash) is None:
+        # content-addressed: the same parameters are written once
         store.artifacts.put(
             FIT_KIND, fitted.hash, fitted.to_bytes(), meta={"composite": definition.name}
         )
