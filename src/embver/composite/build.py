@@ -299,6 +299,8 @@ def _merged_items(
 def _record_mask(store: Store, version: Version, aligned: Aligned, names: list[str]) -> None:
     """Keep which components were zero-filled for which items (artifact ``composite-mask``)."""
     missing = ~aligned.present
+    if not aligned.ids:
+        return
     old = store.artifacts.get(MASK_KIND, version.ref)
     if not missing.any() and old is None:
         return
