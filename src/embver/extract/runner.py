@@ -64,7 +64,8 @@ class Checkpoint:
             for part in self.folder.glob("part-*.npz"):
                 part.unlink()
         self._write_atomic(path, json.dumps(manifest, sort_keys=True).encode())
-        self._count = len(list(self.folder.glob("part-*.npz")))
+        numbers = [int(p.stem.split("-")[1]) for p in self.folder.glob("part-*.npz")]
+        self._count = max(numbers, default=-1) + 1  # never reuse a committed part's name
 
     def load(self, n: int) -> tuple[np.ndarray | None, np.ndarray]:
         """Vectors committed so far: an (n, dim) array (or None) and a done mask of shape (n,)."""
