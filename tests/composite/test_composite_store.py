@@ -124,6 +124,12 @@ def test_zero_fill_records_a_mask_and_error_names_the_gap(store, spaces):
     assert [i for i, row in zip(ids, missing, strict=True) if row[1]] == spaces[35:]
     assert not missing[:, 0].any()
     np.testing.assert_array_equal(v.vectors(spaces[35:])[:, 8:], 0)
+    with pytest.raises(
+        InvalidInputError, match=r"5 item\(s\) are not in component 'photo' \(photo@1.0.0\)"
+    ):
+        store.composite("strict", [("title", "1.0.0"), ("photo", "1.0.0")], missing="error")
+    assert store.artifacts.get("composite-def", "strict") is None  # nothing written
+    assert "strict" not in store.space_names()
     # the photos arrive later under the same photo version: the registered composite
     # vectors stay immutable (zero-filled, mask kept); only new items would be appended
     store.space("photo").register(np.ones((5, 6)), ids=spaces[35:], recipe=recipe("cnn", dim=6))
@@ -131,12 +137,6 @@ def test_zero_fill_records_a_mask_and_error_names_the_gap(store, spaces):
     assert again == v and again.appended and again.count == 40
     np.testing.assert_array_equal(again.vectors(spaces[35:])[:, 8:], 0)
     assert zero_fill_mask(store, again)[1].sum() == 5
-    with pytest.raises(
-        InvalidInputError, match=r"5 item\(s\) are not in component 'photo' \(photo@1.0.0\)"
-    ):
-        store.composite("strict", [("title", "1.0.0"), ("photo", "1.0.0")], missing="error")
-    assert store.artifacts.get("composite-def", "strict") is None  # nothing written
-    assert "strict" not in store.space_names()
 
 
 def test_cycles_are_refused(store, spaces):
