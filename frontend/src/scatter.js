@@ -1,5 +1,5 @@
 // A WebGL scatter pane (regl-scatterplot) with categorical colours, hover, lasso and morph.
-import createScatterplot from 'regl-scatterplot';
+import createScatterplot, { createRenderer } from 'regl-scatterplot';
 
 export const CATEGORICAL = [
   '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7',
@@ -25,6 +25,14 @@ export function legendColours(legend) {
   return legend.categories.map((_, i) => palette[i % palette.length]);
 }
 
+// One WebGL renderer shared by every pane (the library's advice for several instances:
+// browsers cap the number of live WebGL contexts).
+let sharedRenderer = null;
+function renderer() {
+  if (!sharedRenderer || sharedRenderer.isDestroyed) sharedRenderer = createRenderer();
+  return sharedRenderer;
+}
+
 export class Pane {
   constructor(container, n, { onHover, onSelect } = {}) {
     this.container = container;
@@ -35,6 +43,7 @@ export class Pane {
     const { width, height } = container.getBoundingClientRect();
     this.scatterplot = createScatterplot({
       canvas: this.canvas,
+      renderer: renderer(),
       width: Math.max(width, 100),
       height: Math.max(height, 100),
       backgroundColor: BACKGROUND,

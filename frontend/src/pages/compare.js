@@ -16,6 +16,35 @@ function reportView(report, depth = 0) {
     Object.entries(report).map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, reportView(v, depth + 1))))));
 }
 
+const ci = (s) => (s && s.ci_low !== undefined ? `[${fmt(s.ci_low)}, ${fmt(s.ci_high)}]` : '');
+
+// The headline figures of a comparison, each beside its interval and chance level / noise floor.
+function metricRows(report) {
+  const rows = [];
+  for (const [k, block] of Object.entries(report.neighbourhood ?? {})) {
+    rows.push([`k-NN overlap @${k}`, block.overlap?.mean, ci(block.overlap), block.chance_overlap]);
+    rows.push([`Jaccard @${k}`, block.jaccard?.mean, ci(block.jaccard), block.chance_jaccard]);
+  }
+  const st = report.structure ?? {};
+  const nul = st.null ?? {};
+  if (st.cka_debiased !== undefined) rows.push(['CKA (debiased)', st.cka_debiased, '', nul.cka_debiased]);
+  if (st.procrustes_angle !== undefined) rows.push(['Procrustes angle', st.procrustes_angle, '', nul.procrustes_angle]);
+  if (st.spearman) rows.push(['similarity rank corr.', st.spearman.rho, st.spearman.ci ? `[${fmt(st.spearman.ci[0])}, ${fmt(st.spearman.ci[1])}]` : '', st.spearman.chance]);
+  if (st.trustworthiness !== undefined) rows.push(['trustworthiness', st.trustworthiness, '', nul.trustworthiness]);
+  const same = report.same_space;
+  if (same) {
+    rows.push(['cosine old↔new', same.cosine?.mean, ci(same.cosine), same.cosine_random_pairs?.mean]);
+    rows.push([`cross-version retrieval @${same.cr_k}`, same.cr_at_k?.mean, ci(same.cr_at_k), same.cr_chance]);
+  }
+  for (const m of report.migration?.scores ?? []) {
+    rows.push([`${m.kind} map ${m.direction} retention`, m.retention, ci(m), '']);
+  }
+  return h('table', { class: 'metric-table' },
+    h('thead', {}, h('tr', {}, ['metric', 'value', '95% interval', 'chance / null'].map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows.map(([name, value, interval, chance]) =>
+      h('tr', {}, h('td', {}, name), h('td', {}, h('strong', {}, fmt(value))), h('td', { class: 'muted' }, interval), h('td', { class: 'muted' }, fmt(chance))))));
+}
+
 export async function renderCompare(app, refA, refB) {
   const q = `a=${enc(refA)}&b=${enc(refB)}`;
   const boxA = h('div', { class: 'plot pane-a', id: 'pane-a' });
@@ -94,11 +123,13 @@ export async function renderCompare(app, refA, refB) {
 async function loadMetrics(box, q) {
   try {
     const result = await getJson(`/api/compare?${q}`);
-    clear(box).append(h('h3', {}, 'Metrics'),
-      h('p', {}, `${result.shared} shared items · mean k-NN overlap (k=10) `, h('strong', {}, fmt(result.overlap_mean))),
+    const verdict = result.b.verdict ?? result.report?.verdict;
+    clear(box).appendChild(h('div', {}, h('h3', {}, 'Metrics'),
+      h('p', {}, `${result.shared} shared items · mean k-NN overlap (k=10) `, h('strong', { class: 'overlap-mean' }, fmt(result.overlap_mean))),
+      verdict ? h('p', {}, `verdict of ${result.b.ref}: `, h('span', { class: `badge verdict-${verdict.label}` }, fmt(verdict.label ?? verdict))) : null,
       result.report_error ? h('p', { class: 'muted' }, result.report_error) : null,
-      result.report?.verdict ? h('p', {}, 'verdict: ', h('span', { class: 'badge' }, fmt(result.report.verdict.label ?? result.report.verdict))) : null,
-      reportView(result.report ?? {}));
+      metricRows(result.report ?? {}),
+      h('details', {}, h('summary', {}, 'full report'), reportView(result.report ?? {}))));
   } catch (error) {
     clear(box).append(h('h3', {}, 'Metrics'), errorBox(error));
   }

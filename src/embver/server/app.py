@@ -27,6 +27,7 @@ Routes (all GET but the alias move; every one behind :mod:`embver.server.securit
 from __future__ import annotations
 
 import getpass
+import mimetypes
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,6 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -104,8 +104,17 @@ def _install_errors(app: FastAPI) -> None:
 
 def _install_front_end(app: FastAPI, dist: Path) -> None:
     index = dist / "index.html"
-    if (dist / "assets").is_dir():
-        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+    # The bundle's files are listed once: a request names one of them, never a path.
+    folder = dist / "assets"
+    assets = {p.name: p for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
+
+    @app.get("/assets/{name}", include_in_schema=False)
+    async def asset(name: str) -> Response:
+        path = assets.get(name)
+        if path is None:
+            raise NotFoundError(f"no asset {name!r} in the built front end")
+        media_type = mimetypes.guess_type(name)[0] or BINARY
+        return FileResponse(path, media_type=media_type)
 
     @app.get("/", include_in_schema=False)
     async def front_end() -> Response:

@@ -42,7 +42,9 @@ from embver.server.security import SecurityConfig, is_loopback, is_wildcard, new
     help="Default layout (default: umap up to 50 000 items, pca above).",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the UI in a web browser.")
+@click.pass_context
 def ui(
+    ctx: click.Context,
     store_path: str | None,
     host: str,
     port: int,
@@ -61,7 +63,8 @@ def ui(
     import embver
     from embver.server.app import create_app
 
-    store = embver.open(store_path)
+    # `embver --store S ui` and `embver ui --store S` both work.
+    store = embver.open(store_path or getattr(ctx.obj, "store_path", None))
     if not is_loopback(host) and not token:
         token = new_token()
     extra = _machine_names() if is_wildcard(host) or not is_loopback(host) else frozenset()

@@ -43,7 +43,7 @@ class VersionView:
     ids: list[str]
     index: dict[str, int]
     _cache: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def cached(self, key: str, make: Callable[[], T]) -> T:
         with self._lock:

@@ -46,7 +46,10 @@ def resolve_media(uri: str, roots: Sequence[Path]) -> Path:
     refused with :class:`~embver.errors.NotFoundError` (nothing about the file
     system is revealed to the client).
     """
-    path = uri_to_path(uri)
+    try:
+        path = uri_to_path(uri)
+    except InvalidInputError:
+        raise NotFoundError(f"item uri {uri!r} is not a local image") from None
     if path.suffix.lower() not in IMAGE_TYPES:
         raise NotFoundError(f"item uri {uri!r} is not an image this UI serves")
     for root in roots:

@@ -1,0 +1,173 @@
+"""The UI's HTTP API against a real store of real data (scikit-learn digits)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from embver.server import create_app
+from embver.server.binary import decode_codes, decode_points
+
+BASE = "http://127.0.0.1:8765"
+MUTATE = {"X-Embver-Request": "1", "Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def client(digits_store):
+    root = digits_store.location.root.parent
+    app = create_app(digits_store, media_roots=[root], default_method="pca")
+    with TestClient(app, base_url=BASE) as test_client:
+        yield test_client
+
+
+def test_spaces_list_versions_with_bumps_and_verdicts(client):
+    spaces = client.get("/api/spaces").json()
+    assert [s["space"] for s in spaces] == ["digits"]
+    versions = {v["version"]: v for v in spaces[0]["versions"]}
+    assert {k: v["bump"] for k, v in versions.items()} == {
+        "1.0.0": "major",
+        "1.0.1": "patch",
+        "1.1.0": "minor",
+    }
+    assert versions["1.0.1"]["verdict"]["label"] == "drop-in"
+    assert versions["1.1.0"]["parent"] == "1.0.0"
+
+
+def test_space_detail_has_lineage_and_alias_history(client):
+    detail = client.get("/api/spaces/digits").json()
+    edges = {(e["from"], e["to"]) for e in detail["edges"]}
+    assert edges == {("digits@1.0.0", "digits@1.0.1"), ("digits@1.0.0", "digits@1.1.0")}
+    history = detail["aliases"]["production"]["history"]
+    assert [(h["from"], h["to"], h["reason"]) for h in history][:2] == [
+        (None, "1.0.0", "first release"),
+        ("1.0.0", "1.0.1", "retrained on more data"),
+    ]
+
+
+def test_recipe_diff_names_the_changed_field_and_bump(client):
+    diff = client.get("/api/recipe-diff", params={"a": "digits@1.0.0", "b": "digits@1.1.0"}).json()
+    assert diff["bump"] == "minor"
+    assert {c["field"] for c in diff["changes"]} == {"extraction"}
+
+
+def test_points_are_binary_with_at_most_12_bytes_per_point(client, digits_store):
+    response = client.get("/api/versions/digits@1.0.0/points", params={"method": "pca"})
+    assert response.headers["content-type"] == "application/octet-stream"
+    [(coords, _)] = decode_points(response.content)
+    assert coords.shape == (600, 2)
+    colours = client.get("/api/versions/digits@1.0.0/colors", params={"by": "label"})
+    codes, legend = decode_codes(colours.content)
+    per_point = (len(response.content) + len(colours.content)) / 600
+    assert per_point <= 12, per_point
+    # The layout is the PCA of the (cosine: unit) vectors: one axis is the first component.
+    vectors = digits_store.get("digits@1.0.0").vectors()
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    centred = vectors - vectors.mean(axis=0)
+    first = centred @ np.linalg.svd(centred, full_matrices=False)[2][0]
+    assert max(abs(np.corrcoef(first, coords[:, i])[0, 1]) for i in range(2)) > 0.99
+    names = [c["name"] for c in legend["categories"]]
+    labels = digits_store.items("digits")["label"].tolist()
+    assert [names[c] for c in codes] == labels
+
+
+def test_colour_by_metadata_and_cluster(client):
+    info = client.get("/api/versions/digits@1.0.0").json()
+    assert info["metadata_keys"] == ["batch", "ink"]
+    codes, legend = decode_codes(
+        client.get("/api/versions/digits@1.0.0/colors", params={"by": "meta:batch"}).content
+    )
+    assert {c["name"]: c["count"] for c in legend["categories"]} == {"early": 500, "late": 100}
+    codes, legend = decode_codes(
+        client.get("/api/versions/digits@1.0.0/colors", params={"by": "cluster"}).content
+    )
+    assert len(codes) == 600 and legend["title"] == "cluster"
+
+
+def test_item_neighbours_search_and_dimensions(client, digits_store):
+    item = client.get("/api/versions/digits@1.0.0/items/3").json()
+    assert item["id"] == "digit-0003" and item["has_image"] is True
+    result = client.get("/api/versions/digits@1.0.0/neighbors/3", params={"k": 5}).json()
+    vectors = digits_store.get("digits@1.0.0").vectors()
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit @ unit[3]
+    scores[3] = -np.inf
+    assert [n["index"] for n in result["neighbors"]] == list(np.argsort(-scores)[:5])
+    hits = client.get("/api/versions/digits@1.0.0/search", params={"q": "sample 17"}).json()[
+        "positions"
+    ]
+    assert 17 in hits and all("sample 17" in f"sample {h}" or str(h).startswith("17") for h in hits)
+    dims = client.get("/api/versions/digits@1.0.0/dimensions").json()
+    assert dims["dim"] == 64 and abs(sum(dims["variance_share"]) - 1) < 1e-3
+    top = client.get("/api/versions/digits@1.0.0/dimensions/20").json()["top"]
+    assert top[0]["value"] == pytest.approx(float(vectors[:, 20].max()))
+
+
+def test_item_image_is_served_from_its_registered_uri(client):
+    response = client.get("/api/versions/digits@1.0.0/items/3/image")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG")
+    assert client.get("/api/versions/digits@1.0.0/items/300/image").status_code == 404
+
+
+def test_drift_of_a_metadata_batch(client):
+    result = client.get(
+        "/api/versions/digits@1.0.0/drift", params={"key": "batch", "value": "late"}
+    ).json()
+    assert result["batch"] == list(range(500, 600))
+    refused = client.get(
+        "/api/versions/digits@1.0.0/drift", params={"key": "batch", "value": "none"}
+    )
+    assert refused.status_code == 400
+
+
+def test_compare_panes_overlap_movers_and_clusters(client):
+    params = {"a": "digits@1.0.0", "b": "digits@1.1.0"}
+    panes = decode_points(client.get("/api/compare/points", params=params).content)
+    assert len(panes) == 2 and panes[0][0].shape == panes[1][0].shape == (600, 2)
+    codes, legend = decode_codes(client.get("/api/compare/colors", params=params).content)
+    assert legend["kind"] == "sequential" and codes.max() <= 10
+    report = client.get("/api/compare", params=params).json()
+    assert report["shared"] == 600 and 0 < report["overlap_mean"] <= 1
+    assert report["report"]["neighbourhood"]["10"]["overlap"]["mean"] == pytest.approx(
+        report["overlap_mean"], abs=1e-6
+    )
+    movers = client.get("/api/compare/movers", params={**params, "count": 3}).json()["movers"]
+    assert len(movers) == 3 and movers[0]["overlap"] <= movers[-1]["overlap"]
+    flows = client.get("/api/compare/clusters", params=params).json()["flows"]
+    assert sum(f["size"] for f in flows) == 600
+
+
+def test_alias_move_is_recorded_with_its_reason(client):
+    response = client.post(
+        "/api/spaces/digits/aliases/staging",
+        json={"version": "1.1.0", "reason": "try sqrt pixels"},
+        headers=MUTATE,
+    )
+    assert response.status_code == 200
+    assert response.json()["history"][-1]["reason"] == "try sqrt pixels"
+    detail = client.get("/api/spaces/digits").json()
+    assert detail["aliases"]["staging"]["version"] == "1.1.0"
+    no_reason = client.post(
+        "/api/spaces/digits/aliases/staging",
+        json={"version": "1.0.0", "reason": " "},
+        headers=MUTATE,
+    )
+    assert no_reason.status_code == 400
+    assert client.get("/api/spaces/digits").json()["aliases"]["staging"]["version"] == "1.1.0"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/versions/digits@9.9.9", "/api/spaces/nope", "/api/versions/digits@1.0.0/items/600"],
+)
+def test_unknown_things_are_refused_with_a_message(client, path):
+    response = client.get(path)
+    assert response.status_code in (400, 404)
+    assert response.json()["detail"]
+
+
+def test_front_end_is_served(client):
+    response = client.get("/")
+    assert response.status_code in (200, 503)
+    assert "embver" in response.text
