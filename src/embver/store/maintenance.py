@@ -44,6 +44,11 @@ def verify(store: Store) -> VerifyReport:
 
 
 def _version_problems(version: Any) -> list[str]:
+    # Raw file hashes first: a damaged file is reported without being decoded,
+    # since Lance may misread it silently, panic, or abort the process on it.
+    damaged = vector_data.file_problems(version.data_uri, version.segments)
+    if damaged:
+        return damaged
     try:
         table = version.to_arrow()
     except IntegrityError as exc:

@@ -104,9 +104,12 @@ class Space:
         verdict = self._patch_verdict(parent_version, batch) if derived == Bump.PATCH else None
         data_rel = f"spaces/{self.name}/versions/{uuid.uuid4().hex}.lance"
         table = vector_data.to_table(batch.ids, batch.vectors, recipe.dtype)
-        lance_version = vector_data.write_dataset(self._store.data_path(data_rel), table)
+        data_uri = self._store.data_path(data_rel)
+        lance_version = vector_data.write_dataset(data_uri, table)
         segment = vector_data.Segment(
-            len(batch.ids), vector_data.hash_segment(batch.ids, batch.vectors)
+            len(batch.ids),
+            vector_data.hash_segment(batch.ids, batch.vectors),
+            vector_data.hash_new_files(data_uri, set()),
         )
         self._store.add_items(self.name, batch.items)
         row = {

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -212,7 +213,9 @@ class Store:
             uri = self.data_path(row["data_uri"])
             _discard_uncommitted(uri, row["lance_version"])
             table = vector_data.to_table(ids, matrix, row["dtype"])
+            before = vector_data.list_files(uri)
             lance_version = vector_data.write_dataset(uri, table, mode="append")
+            segment = replace(segment, files=vector_data.hash_new_files(uri, before))
             segments = [vector_data.Segment(**s) for s in row["segments"]] + [segment]
             connection.execute(
                 v.update()

@@ -7,9 +7,10 @@ hash is the hash of its segment hashes, so appends never re-read old data.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -21,13 +22,19 @@ _ARROW_DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
 
 @dataclass(frozen=True)
 class Segment:
-    """A contiguous run of rows written at once."""
+    """A contiguous run of rows written at once.
+
+    ``hash`` covers the decoded ids and vectors; ``files`` maps each file the
+    write added to the dataset (path relative to it) to the blake3 of its bytes,
+    so ``verify`` catches damage that decoding would tolerate or crash on.
+    """
 
     rows: int
     hash: str
+    files: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "hash": self.hash}
+        return {"rows": self.rows, "hash": self.hash, "files": self.files}
 
 
 def hash_segment(ids: pa.Array, vectors: np.ndarray) -> str:
@@ -49,6 +56,83 @@ def hash_segment(ids: pa.Array, vectors: np.ndarray) -> str:
     return hasher.hexdigest()
 
 
+def _is_local(uri: str) -> bool:
+    return "://" not in uri or uri.startswith("file://")
+
+
+def _local_path(uri: str) -> str:
+    return uri[len("file://") :] if uri.startswith("file://") else uri
+
+
+def list_files(uri: str) -> set[str]:
+    """Paths (relative to the dataset at ``uri``) of its immutable files.
+
+    ``_versions/latest_version_hint.json`` is rewritten by every commit, so it
+    is not content that a version depends on.
+    """
+    if _is_local(uri):
+        root = _local_path(uri)
+        found = {
+            os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
+            for folder, _, names in os.walk(root)
+            for name in names
+        }
+    else:
+        import pyarrow.fs as pafs
+
+        fs, root = pafs.FileSystem.from_uri(uri)
+        selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
+        found = {
+            info.path[len(root) :].lstrip("/")
+            for info in fs.get_file_info(selector)
+            if info.type == pafs.FileType.File
+        }
+    return {path for path in found if "latest" not in path.rsplit("/", 1)[-1]}
+
+
+def hash_file(uri: str, relative: str) -> str | None:
+    """blake3 of the bytes of ``relative`` inside the dataset at ``uri``; None if missing."""
+    import blake3
+
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    if _is_local(uri):
+        path = os.path.join(_local_path(uri), relative)
+        if not os.path.isfile(path):
+            return None
+        if os.path.getsize(path):
+            hasher.update_mmap(path)
+        return hasher.hexdigest()
+    import pyarrow.fs as pafs
+
+    fs, root = pafs.FileSystem.from_uri(uri)
+    try:
+        with fs.open_input_stream(f"{root}/{relative}") as stream:
+            while chunk := stream.read(1 << 24):
+                hasher.update(chunk)
+    except FileNotFoundError:
+        return None
+    return hasher.hexdigest()
+
+
+def hash_new_files(uri: str, before: set[str]) -> dict[str, str]:
+    """blake3 of each file of the dataset at ``uri`` that is not in ``before``."""
+    hashes = {path: hash_file(uri, path) for path in sorted(list_files(uri) - before)}
+    return {path: digest for path, digest in hashes.items() if digest is not None}
+
+
+def file_problems(uri: str, segments: Sequence[Segment]) -> list[str]:
+    """Recorded files of ``segments`` that are missing or whose bytes changed."""
+    problems = []
+    for index, segment in enumerate(segments):
+        for path, expected in segment.files.items():
+            actual = hash_file(uri, path)
+            if actual is None:
+                problems.append(f"segment {index}: file {path} is missing")
+            elif actual != expected:
+                problems.append(f"segment {index}: file {path} changed (blake3 mismatch)")
+    return problems
+
+
 def content_hash(segments: Sequence[Segment]) -> str:
     """The version's content hash: blake3 over its segment hashes, in order."""
     import blake3
@@ -56,18 +140,38 @@ def content_hash(segments: Sequence[Segment]) -> str:
     return blake3.blake3("".join(s.hash for s in segments).encode()).hexdigest()
 
 
+# Embedding values are close to incompressible: asking Lance not to try saves most of
+# the write time (and the read time, with no decompression).
+_VECTOR_FIELD_METADATA = {"lance-encoding:compression": "none"}
+# Lance file format 2.0 writes a fixed-size list of floats as one flat buffer;
+# the newer default (2.1+) encodes it in mini-blocks, ~5× slower to write here.
+_LANCE_FILE_VERSION: Final = "2.0"
+
+
 def to_table(ids: Sequence[str] | pa.Array, vectors: np.ndarray, dtype: str) -> pa.Table:
     """An Arrow table with ``id`` (string) and ``vector`` (fixed-size list of ``dtype``)."""
     values = pa.array(vectors.reshape(-1), type=_ARROW_DTYPES[dtype])
     column = pa.FixedSizeListArray.from_arrays(values, vectors.shape[1])
-    return pa.table({"id": pa.array(ids, type=pa.string()), "vector": column})
+    schema = pa.schema(
+        [
+            pa.field("id", pa.string()),
+            pa.field("vector", column.type, metadata=_VECTOR_FIELD_METADATA),
+        ]
+    )
+    return pa.Table.from_arrays([pa.array(ids, type=pa.string()), column], schema=schema)
 
 
 def write_dataset(uri: str, table: pa.Table, mode: str = "create") -> int:
     """Write (or append to) the Lance dataset at ``uri``; returns its new Lance version."""
     import lance
 
-    dataset = lance.write_dataset(table, uri, mode=mode, max_rows_per_file=1 << 24)
+    dataset = lance.write_dataset(
+        table,
+        uri,
+        mode=mode,
+        max_rows_per_file=1 << 24,
+        data_storage_version=_LANCE_FILE_VERSION,
+    )
     return int(dataset.version)
 
 
@@ -77,11 +181,23 @@ def open_dataset(uri: str, lance_version: int) -> Any:
 
     try:
         return lance.dataset(uri, version=lance_version)
-    except Exception as exc:  # lance raises OSError/ValueError subclasses
+    except BaseException as exc:
+        _reraise_unless_lance_failure(exc)
         raise IntegrityError(
             f"vector data {uri!r} (Lance version {lance_version}) cannot be opened: {exc}; "
             "run `embver verify`"
         ) from None
+
+
+def _reraise_unless_lance_failure(exc: BaseException) -> None:
+    """Let interrupts through; treat what Lance raises on damaged data as a data failure.
+
+    Lance raises OSError/ValueError, but on some damaged files (a flipped byte in
+    a manifest or a page header) its Rust code panics, which pyo3 surfaces as
+    ``PanicException``, a BaseException that ``except Exception`` misses.
+    """
+    if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+        raise exc
 
 
 def read_table(uri: str, lance_version: int, expected_rows: int, dim: int) -> pa.Table:
@@ -89,7 +205,8 @@ def read_table(uri: str, lance_version: int, expected_rows: int, dim: int) -> pa
     dataset = open_dataset(uri, lance_version)
     try:
         table = dataset.to_table()
-    except Exception as exc:
+    except BaseException as exc:
+        _reraise_unless_lance_failure(exc)
         raise IntegrityError(
             f"vector data {uri!r} cannot be read: {exc}; run `embver verify`"
         ) from None
@@ -98,18 +215,42 @@ def read_table(uri: str, lance_version: int, expected_rows: int, dim: int) -> pa
             f"vector data {uri!r} has {table.num_rows} rows, the catalog expects {expected_rows}: "
             "it is truncated or was replaced; run `embver verify`"
         )
-    width = table.schema.field("vector").type.list_size
-    if width != dim:
-        raise IntegrityError(f"vector data {uri!r} has width {width}, the catalog expects {dim}")
+    problem = _layout_problem(table, dim)
+    if problem:
+        raise IntegrityError(f"vector data {uri!r} {problem}; run `embver verify`")
     return table
 
 
+def _layout_problem(table: pa.Table, dim: int) -> str | None:
+    """What is wrong with the columns of a decoded dataset (a damaged manifest can
+    rename a column or change a type while Lance still opens it), or None."""
+    if table.schema.names != ["id", "vector"]:
+        return f"has columns {table.schema.names}, expected ['id', 'vector']"
+    kind = table.schema.field("vector").type
+    if not pa.types.is_fixed_size_list(kind) or kind.value_type not in _ARROW_DTYPES.values():
+        return f"has vector type {kind}, expected a fixed-size list of floats"
+    if kind.list_size != dim:
+        return f"has width {kind.list_size}, the catalog expects {dim}"
+    column = table.column("vector")
+    values = sum(len(chunk.flatten()) for chunk in column.chunks)
+    if column.null_count or values != table.num_rows * dim:
+        return f"has {values} vector values for {table.num_rows} rows of width {dim}"
+    if not pa.types.is_string(table.schema.field("id").type):
+        return f"has id type {table.schema.field('id').type}, expected string"
+    return None
+
+
 def vectors_of(table: pa.Table) -> np.ndarray:
-    """The ``vector`` column as an (n, d) array (zero-copy where Arrow allows)."""
-    column = table.column("vector").combine_chunks()
+    """The ``vector`` column as a writable (n, d) array, copied once from Arrow's chunks."""
+    column = table.column("vector")
     width = column.type.list_size
-    flat = column.values.to_numpy(zero_copy_only=False)
-    return flat.reshape(-1, width)
+    out = np.empty((len(column), width), dtype=column.type.value_type.to_pandas_dtype())
+    start = 0
+    for chunk in column.chunks:
+        rows = len(chunk)
+        out[start : start + rows] = chunk.flatten().to_numpy().reshape(rows, width)
+        start += rows
+    return out
 
 
 def rehash(table: pa.Table, segments: Sequence[Segment]) -> list[str]:

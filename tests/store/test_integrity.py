@@ -1,0 +1,186 @@
+"""Integrity: verify catches every damaged byte, truncated or swapped file; reads catch
+missing or truncated data. All damage is done to the real files on disk."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import embver
+from embver.errors import IntegrityError
+from embver.store.maintenance import verify
+
+DIM = 16
+
+
+def _vectors(seed: int, rows: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(rows, DIM)).astype(np.float32)
+
+
+def _register(store, architecture: str, seed: int, first: int, rows: int):
+    recipe = embver.Recipe(architecture=architecture, extraction="mean", weights="w", dim=DIM)
+    ids = [f"item-{i}" for i in range(first, first + rows)]
+    return store.space("s").register(_vectors(seed, rows), ids=ids, recipe=recipe)
+
+
+@pytest.fixture
+def versions(store):
+    """1.0.0 (300 rows, then 50 appended: two data files), 2.0.0 and 3.0.0 (300 rows each)."""
+    _register(store, "a", 1, 0, 300)
+    _register(store, "a", 2, 300, 50)  # same recipe: appended to 1.0.0
+    _register(store, "b", 3, 0, 300)
+    _register(store, "c", 4, 0, 300)
+    found = store.versions("s")
+    assert [v.count for v in found] == [350, 300, 300]
+    assert verify(store).ok
+    return found
+
+
+def _data_files(version) -> list[Path]:
+    return sorted(Path(version.data_uri).glob("data/*.lance"))
+
+
+def _recorded_files(version) -> list[Path]:
+    return [Path(version.data_uri) / p for s in version.segments for p in sorted(s.files)]
+
+
+def _flagged(store) -> set[str]:
+    return {problem["ref"] for problem in verify(store).problems}
+
+
+def _positions(size: int, rng: random.Random) -> list[int]:
+    """Both ends, the middle, and random bytes in between."""
+    return sorted({0, 1, size // 2, size - 2, size - 1, *rng.sample(range(size), min(size, 12))})
+
+
+def test_every_file_a_version_reads_is_recorded(versions):
+    for version in versions:
+        recorded = set(_recorded_files(version))
+        assert set(_data_files(version)) <= recorded
+        assert any(p.parent.name == "_versions" for p in recorded)  # the manifests
+    assert len(_data_files(versions[0])) == 2
+
+
+def test_verify_detects_flipped_bytes_in_every_file(store, versions):
+    rng = random.Random(0)
+    checked = 0
+    for version in versions:
+        for path in _recorded_files(version):
+            original = path.read_bytes()
+            for position in _positions(len(original), rng):
+                damaged = bytearray(original)
+                damaged[position] ^= 1 << rng.randrange(8)
+                path.write_bytes(bytes(damaged))
+                assert _flagged(store) == {version.ref}, f"{path.name} byte {position}"
+                checked += 1
+            path.write_bytes(original)
+    assert checked > 100
+    assert verify(store).ok
+
+
+def test_verify_detects_a_flipped_vector_byte_by_content_hash(store, versions):
+    """Without the file hashes (a catalog written before they existed) the content hash
+    still catches a flipped byte in the vector payload."""
+    version = versions[1]
+    segments = [{"rows": s.rows, "hash": s.hash} for s in version.segments]
+    with store.engine.begin() as connection:
+        connection.execute(
+            embver.store.schema.versions.update()
+            .where(embver.store.schema.versions.c.id == version.id)
+            .values(segments=segments)
+        )
+    path = _data_files(version)[0]
+    data = bytearray(path.read_bytes())
+    payload = _vectors(3, 300).tobytes()
+    offset = bytes(data).find(payload[:64])
+    assert offset >= 0, "vectors are stored uncompressed"
+    data[offset + 1000] ^= 0x40
+    path.write_bytes(bytes(data))
+    problems = verify(store).problems
+    assert [p["ref"] for p in problems] == [version.ref]
+    assert "hash mismatch" in problems[0]["problem"]
+
+
+@pytest.mark.parametrize("keep", [0.5, -1])
+def test_verify_and_reads_detect_a_truncated_data_file(store, versions, keep):
+    for version in versions:
+        path = _data_files(version)[-1]
+        original = path.read_bytes()
+        cut = int(len(original) * keep) if keep > 0 else len(original) + keep
+        path.write_bytes(original[:cut])
+        assert _flagged(store) == {version.ref}
+        with pytest.raises(IntegrityError):
+            store.get(version.ref).vectors()
+        path.write_bytes(original)
+    assert verify(store).ok
+
+
+def test_verify_detects_data_files_swapped_between_versions(store, versions):
+    b, c = (_data_files(v)[0] for v in versions[1:])
+    b_bytes, c_bytes = b.read_bytes(), c.read_bytes()
+    b.write_bytes(c_bytes)
+    c.write_bytes(b_bytes)
+    assert _flagged(store) == {versions[1].ref, versions[2].ref}
+
+
+def test_verify_detects_a_dataset_swapped_between_versions(store, versions):
+    """Whole datasets exchanged (same shape, same Lance versions): only hashes can tell."""
+    b, c = (Path(v.data_uri) for v in versions[1:])
+    shutil.move(b, b.with_suffix(".tmp"))
+    shutil.move(c, b)
+    shutil.move(b.with_suffix(".tmp"), c)
+    assert _flagged(store) == {versions[1].ref, versions[2].ref}
+
+
+def test_reads_detect_a_missing_dataset(store, versions):
+    shutil.rmtree(versions[1].data_uri)
+    with pytest.raises(IntegrityError, match="cannot be opened"):
+        store.get(versions[1].ref).vectors()
+    assert _flagged(store) == {versions[1].ref}
+    np.testing.assert_array_equal(store.get(versions[2].ref).vectors(), _vectors(4, 300))
+
+
+def test_reads_detect_a_missing_data_file(store, versions):
+    _data_files(versions[0])[1].unlink()  # the appended segment
+    with pytest.raises(IntegrityError):
+        store.get(versions[0].ref).vectors()
+    assert _flagged(store) == {versions[0].ref}
+
+
+def test_reads_detect_a_dataset_cut_back_to_fewer_rows(store, versions):
+    """The dataset replaced by a valid Lance dataset with the first 250 rows only."""
+    version = versions[1]
+    table = version.to_arrow()
+    shutil.rmtree(version.data_uri)
+    embver.store.vectors.write_dataset(version.data_uri, table.slice(0, 250))
+    with pytest.raises(IntegrityError, match="250 rows"):
+        store.get(version.ref).vectors()
+    assert _flagged(store) == {version.ref}
+
+
+def test_reads_of_a_damaged_manifest_give_the_data_or_integrity_error(store, versions):
+    """Lance tolerates many flipped manifest bytes and panics on others; a read either
+    returns the registered vectors or raises IntegrityError, never anything else."""
+    version = versions[2]
+    manifest = next(p for p in _recorded_files(version) if p.parent.name == "_versions")
+    original = manifest.read_bytes()
+    rng = random.Random(1)
+    outcomes = {"same": 0, "refused": 0}
+    for position in rng.sample(range(len(original)), min(len(original), 80)):
+        damaged = bytearray(original)
+        damaged[position] ^= 0x10
+        manifest.write_bytes(bytes(damaged))
+        try:
+            read = store.get(version.ref).vectors()
+        except IntegrityError:
+            outcomes["refused"] += 1
+        else:
+            np.testing.assert_array_equal(read, _vectors(4, 300))
+            outcomes["same"] += 1
+        assert _flagged(store) == {version.ref}
+    manifest.write_bytes(original)
+    assert outcomes["refused"] > 0 and verify(store).ok
