@@ -31,8 +31,8 @@ from embver.errors import InvalidInputError
 #: held-out fraction, and caps that keep fitting and judging within seconds
 HOLDOUT_FRACTION = 0.2
 MAX_HOLDOUT = 10_000
-MAX_TRAIN = 50_000
-MAX_TRAIN_MLP = 20_000
+MAX_TRAIN = 20_000
+MAX_TRAIN_MLP = 10_000
 MAX_QUERIES = 2_000
 
 
