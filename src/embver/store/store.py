@@ -47,7 +47,12 @@ class Store:
     def __init__(self, location: StoreLocation) -> None:
         self.location = location
         self.engine = create_catalog_engine(location.catalog_url)
-        migrate(self.engine)
+        try:
+            migrate(self.engine)
+        except BaseException:
+            # e.g. a newer embver's catalog: close it so not even an empty WAL file is left.
+            self.engine.dispose()
+            raise
         self.artifacts = Artifacts(self)
 
     def __repr__(self) -> str:
