@@ -170,9 +170,12 @@ class UIData:
         )
 
     def metadata_keys(self, view: VersionView, sample: int = 2000) -> list[str]:
+        """Metadata fields seen among the first ``sample`` items."""
         items = self.items(view)
+        if "metadata" not in items.columns:
+            return []
         keys: set[str] = set()
-        for meta in _column(items, "metadata")[:sample]:
+        for meta in items["metadata"].iloc[:sample].tolist():
             if isinstance(meta, dict):
                 keys.update(str(k) for k in meta)
         return sorted(keys)
