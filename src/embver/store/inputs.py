@@ -112,6 +112,8 @@ def as_ids(ids: Any, count: int) -> pa.Array:
         ids = ids.tolist()
     if isinstance(ids, (str, bytes)):
         raise InvalidInputError("ids must be a sequence of strings, not a single string")
+    if isinstance(ids, list):
+        ids = _string_array_or_list(ids)
     if not isinstance(ids, pa.Array):
         try:
             ids = list(ids)
@@ -130,6 +132,18 @@ def as_ids(ids: Any, count: int) -> pa.Array:
     elif not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
         raise InvalidInputError(f"ids must be strings, got Arrow type {ids.type}")
     return _check_ids(ids.cast(pa.string()), count)
+
+
+def _string_array_or_list(ids: list[Any]) -> pa.Array | list[Any]:
+    """A string array when every id is a str (Arrow checks that in C), else ``ids``
+    unchanged for the element-by-element check that names the offending value."""
+    try:
+        array = pa.array(ids)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return ids
+    if pa.types.is_string(array.type) and array.null_count == 0:
+        return array
+    return ids
 
 
 def _check_ids(ids: pa.Array, count: int) -> pa.Array:
@@ -159,7 +173,7 @@ def check_vectors(array: np.ndarray, ids: pa.Array, dim: int, dtype: str) -> np.
         raise InvalidInputError(
             f"vectors have dimension {array.shape[1]} but the recipe says dim={dim}"
         )
-    finite = np.isfinite(array).all(axis=1)
+    finite = _finite_rows(array)
     if not finite.all():
         row = int(np.argmin(finite))
         raise InvalidInputError(
@@ -169,6 +183,14 @@ def check_vectors(array: np.ndarray, ids: pa.Array, dim: int, dtype: str) -> np.
     if dtype == "float16" and np.abs(array).max() > _FLOAT16_MAX:
         raise InvalidInputError(f"vectors exceed the float16 range (±{_FLOAT16_MAX:g})")
     return np.ascontiguousarray(array, dtype=np.dtype(dtype))
+
+
+def _finite_rows(array: np.ndarray, block: int = 16384) -> np.ndarray:
+    """Per row, whether all its values are finite; in row blocks, so no (n, d) mask is built."""
+    finite = np.empty(array.shape[0], dtype=bool)
+    for start in range(0, array.shape[0], block):
+        np.isfinite(array[start : start + block]).all(axis=1, out=finite[start : start + block])
+    return finite
 
 
 ITEM_FIELDS = ("text", "label", "uri")
