@@ -107,6 +107,7 @@ def measure(browser, url: str, n: int, repeats: int, out: Path) -> dict[str, flo
         fetches.append(timing["fetchMs"] / 1000)
         draws.append(timing["drawMs"] / 1000)
         byte_counts.append(timing["bytes"])
+        print(f"  n={n:,} run {attempt}: first paint {paints[-1]:.2f} s; {timing}", flush=True)
         if attempt == 0:
             page.wait_for_timeout(500)
             page.screenshot(path=str(out / f"bench-ui-{n}.png"))

@@ -72,8 +72,7 @@ def test_points_are_binary_with_at_most_12_bytes_per_point(client, digits_store)
 
 
 def test_colour_by_metadata_and_cluster(client):
-    info = client.get("/api/versions/digits@1.0.0").json()
-    assert info["metadata_keys"] == ["batch", "ink"]
+    assert client.get("/api/versions/digits@1.0.0/metadata-keys").json() == ["batch", "ink"]
     codes, legend = decode_codes(
         client.get("/api/versions/digits@1.0.0/colors", params={"by": "meta:batch"}).content
     )

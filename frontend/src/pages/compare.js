@@ -47,6 +47,8 @@ function metricRows(report) {
 
 export async function renderCompare(app, refA, refB) {
   const q = `a=${enc(refA)}&b=${enc(refB)}`;
+  const loading = app.appendChild(h('p', { class: 'loading muted' },
+    'Loading both layouts… (a first comparison computes aligned projections and caches them)'));
   const boxA = h('div', { class: 'plot pane-a', id: 'pane-a' });
   const boxB = h('div', { class: 'plot pane-b', id: 'pane-b' });
   const titleA = h('div', { class: 'pane-title' }, refA);
@@ -66,6 +68,7 @@ export async function renderCompare(app, refA, refB) {
     h('div', { class: 'panels' }, metrics, movers, flows)));
 
   const [points, colours] = await Promise.all([getPoints(`/api/compare/points?${q}`), getCodes(`/api/compare/colors?${q}&by=overlap`)]);
+  loading.remove();
   let panes = [];
   let lastHover = null;
   const onHover = async (i, source) => {

@@ -19,6 +19,8 @@ function itemRow(item, extra) {
 export async function renderVersion(app, ref, methodArg) {
   // Summary, layout and colours are fetched together: the first frame waits for none in turn.
   const t0 = performance.now();
+  const loading = app.appendChild(h('p', { class: 'loading muted' },
+    `Loading ${ref}… (the first visit computes the projection and caches it in the store)`));
   const wanted = methodArg ? `method=${enc(methodArg)}` : '';
   const [info, points, colours] = await Promise.all([
     getJson(`/api/versions/${enc(ref)}`),
@@ -26,6 +28,7 @@ export async function renderVersion(app, ref, methodArg) {
     getCodes(`/api/versions/${enc(ref)}/colors?by=cluster&${wanted}`),
   ]);
   const loaded = performance.now();
+  loading.remove();
   const method = methodArg ?? info.default_method;
   const plotBox = h('div', { class: 'plot', id: 'plot' });
   const side = h('aside', { class: 'side' });
@@ -34,8 +37,7 @@ export async function renderVersion(app, ref, methodArg) {
   const status = h('div', { class: 'status muted' }, `${info.count} items × ${info.dim} · ${info.metric} · layout ${method}`);
   const methodSelect = h('select', { class: 'method' }, info.methods.map((m) => h('option', { value: m, selected: m === method }, m)));
   methodSelect.addEventListener('change', () => { location.hash = `#/version/${enc(ref)}/${methodSelect.value}`; });
-  const colourOptions = ['cluster', 'label', ...info.metadata_keys.map((k) => `meta:${k}`)];
-  const colourSelect = h('select', { class: 'colour-by' }, colourOptions.map((c) => h('option', { value: c }, c)));
+  const colourSelect = h('select', { class: 'colour-by' }, ['cluster', 'label'].map((c) => h('option', { value: c }, c)));
   const legendBox = h('div', { class: 'legend-box' });
   const search = h('input', { class: 'search', type: 'search', placeholder: 'search text, label, metadata' });
   const searchOut = h('div', { class: 'search-out muted' });
@@ -77,9 +79,13 @@ export async function renderVersion(app, ref, methodArg) {
   pane.codes = colours.codes;
   pane.scatterplot.set({ colorBy: 'valueA', pointColor: legendColours(colours.legend) });
   await pane.draw(points.panes[0].x, points.panes[0].y);
+  const drawn = performance.now();
   await nextPaint();
   window.__embver.firstPaint = performance.now();
-  window.__embver.timing = { fetchMs: loaded - t0, drawMs: performance.now() - loaded, bytes: stats.binaryBytes, points: points.n };
+  window.__embver.timing = {
+    startMs: t0, fetchMs: loaded - t0, drawMs: window.__embver.firstPaint - loaded,
+    paintMs: window.__embver.firstPaint - drawn, ...pane.timing, bytes: stats.binaryBytes, points: points.n,
+  };
   clear(legendBox).appendChild(legendView(colours.legend));
 
   colourSelect.addEventListener('change', async () => {
@@ -98,7 +104,10 @@ export async function renderVersion(app, ref, methodArg) {
     }, 200);
   });
   dimsBox.parentElement.addEventListener('toggle', () => dimensionInspector(dimsBox, ref), { once: true });
-  driftPanel(driftBox, ref, info.metadata_keys);
+  // Metadata fields need the item table: fetched once the first frame is on screen.
+  const keys = await getJson(`/api/versions/${enc(ref)}/metadata-keys`);
+  keys.forEach((k) => colourSelect.appendChild(h('option', { value: `meta:${k}` }, `meta:${k}`)));
+  driftPanel(driftBox, ref, keys);
   return () => { hideItem(); pane.destroy(); };
 }
 

@@ -7,7 +7,8 @@ Routes (all GET but the alias move; every one behind :mod:`embver.server.securit
     /api/spaces/{space}                       versions, lineage edges, aliases + history
     POST /api/spaces/{space}/aliases/{alias}  move an alias {"version", "reason"}
     /api/recipe-diff?a=REF&b=REF              recipe field diff and derived bump
-    /api/versions/{ref}                       version summary, layout methods, metadata keys
+    /api/versions/{ref}                       version summary and layout methods
+    /api/versions/{ref}/metadata-keys         metadata fields to colour by
     /api/versions/{ref}/points?method=        binary EVP1 layout (see binary.py)
     /api/versions/{ref}/colors?by=&method=    binary EVC1 colour codes + legend
     /api/versions/{ref}/items/{i}             one item (text, label, metadata)
@@ -184,8 +185,13 @@ def _version_router() -> APIRouter:
             **registry.version_summary(view.version),
             "methods": list(LAYOUT_METHODS),
             "default_method": data.default_method(view),
-            "metadata_keys": data.metadata_keys(view),
         }
+
+    @router.get("/metadata-keys")
+    def metadata_keys(ref: str, request: Request) -> list[str]:
+        """Metadata fields to colour by (loads the item table: asked after the first frame)."""
+        data = _data(request)
+        return data.metadata_keys(data.view(ref))
 
     @router.get("/points")
     async def points(ref: str, request: Request, method: str | None = None) -> Response:

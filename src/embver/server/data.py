@@ -41,9 +41,13 @@ class VersionView:
 
     version: Any
     ids: list[str]
-    index: dict[str, int]
     _cache: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @property
+    def index(self) -> dict[str, int]:
+        """Item id → position (built on first use: a million entries cost a second)."""
+        return self.cached("index", lambda: {item: n for n, item in enumerate(self.ids)})
 
     def cached(self, key: str, make: Callable[[], T]) -> T:
         with self._lock:
@@ -70,7 +74,7 @@ class UIData:
         if cached is not None:
             return cached
         ids = list(version.ids)
-        made = VersionView(version=version, ids=ids, index={i: n for n, i in enumerate(ids)})
+        made = VersionView(version=version, ids=ids)
         with self._lock:
             return self._views.setdefault(version.id, made)
 
