@@ -132,3 +132,18 @@ def test_pairwise_spearman_of_a_monotone_change_is_one():
     x = rng.normal(size=(300, 10))
     rho, pairs = pairwise_spearman(x, 2.0 * x, pairs=5000)
     assert rho == pytest.approx(1.0, abs=1e-12) and pairs == 5000
+
+
+def test_trustworthiness_of_random_neighbours_sits_at_its_chance_level():
+    from embver.compare.trust import chance_trustworthiness
+
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(800, 10)), rng.normal(size=(800, 10))
+    assert trustworthiness(x, y, k=10) == pytest.approx(chance_trustworthiness(800, 10), abs=0.01)
+
+
+def test_float32_input_gives_the_float64_cka_closely(kornblith):
+    x, y = kornblith
+    for debiased in (False, True):
+        low = linear_cka(x.astype(np.float32), y.astype(np.float32), debiased=debiased)
+        assert low == pytest.approx(linear_cka(x, y, debiased=debiased), abs=1e-5)

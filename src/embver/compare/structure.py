@@ -68,14 +68,17 @@ def centred_moments(x: np.ndarray, y: np.ndarray, *, block: int = ROW_BLOCK) -> 
     yty = np.zeros((y.shape[1], y.shape[1]))
     xty = np.zeros((x.shape[1], y.shape[1]))
     sums = np.zeros(5)
+    # float32 data is multiplied in float32 per block (half the time, ~1e-6 relative
+    # error per block) and accumulated across blocks in float64; float64 data stays float64
+    dtype = np.result_type(x.dtype, y.dtype, np.float32)
     for start in range(0, n, block):
-        xc = np.asarray(x[start : start + block], dtype=np.float64) - mean_x
-        yc = np.asarray(y[start : start + block], dtype=np.float64) - mean_y
+        xc = (np.asarray(x[start : start + block], dtype=np.float64) - mean_x).astype(dtype)
+        yc = (np.asarray(y[start : start + block], dtype=np.float64) - mean_y).astype(dtype)
         xtx += xc.T @ xc
         yty += yc.T @ yc
         xty += xc.T @ yc
-        a = np.einsum("ij,ij->i", xc, xc)
-        b = np.einsum("ij,ij->i", yc, yc)
+        a = np.einsum("ij,ij->i", xc, xc, dtype=np.float64)
+        b = np.einsum("ij,ij->i", yc, yc, dtype=np.float64)
         sums += (a.sum(), b.sum(), a @ a, b @ b, a @ b)
     return Moments(n, xtx, yty, xty, *map(float, sums))
 
@@ -141,9 +144,18 @@ def sample_pairs(n: int, count: int, rng: np.random.Generator) -> tuple[np.ndarr
 
 
 def pair_similarities(vectors: np.ndarray, i: np.ndarray, j: np.ndarray, metric: str) -> np.ndarray:
-    """Similarity of each pair (i, j): cosine, dot product, or negative L2 distance."""
-    a = np.asarray(vectors[i], dtype=np.float64)
-    b = np.asarray(vectors[j], dtype=np.float64)
+    """Similarity of each pair (i, j): cosine, dot product, or negative L2 distance; (m,)."""
+    out = np.empty(i.size)
+    # blocks of pairs keep the gathered (block, d) rows in cache instead of (m, d) in memory
+    for start in range(0, i.size, 8192):
+        rows = slice(start, start + 8192)
+        out[rows] = _pair_block(vectors[i[rows]], vectors[j[rows]], metric)
+    return out
+
+
+def _pair_block(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
     if metric == "l2":
         return -np.linalg.norm(a - b, axis=1)
     dots = np.einsum("ij,ij->i", a, b)

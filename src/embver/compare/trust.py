@@ -27,14 +27,16 @@ def _distances(queries: np.ndarray, base: np.ndarray, metric: str) -> np.ndarray
             - 2.0 * queries @ base.T
             + np.einsum("ij,ij->i", base, base)[None, :]
         )
-        return np.sqrt(np.maximum(sq, 0.0))
+        return np.sqrt(np.maximum(sq, 0))
     if metric == "cosine":
         return 1.0 - queries @ base.T
     return -(queries @ base.T)
 
 
 def _prepared(x: np.ndarray, metric: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
+    # float32 stays float32 (as scikit-learn computes it); anything else becomes float64
+    x = np.asarray(x)
+    x = x if x.dtype == np.float32 else x.astype(np.float64)
     if metric == "cosine":
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         x = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
@@ -102,6 +104,16 @@ def _rank_penalty(
     ranks[rows[:, None], order] = np.arange(1, xs.shape[0] + 1)[None, :]
     excess = np.take_along_axis(ranks, neighbours, axis=1) - k
     return int(excess[excess > 0].sum())
+
+
+def chance_trustworthiness(n: int, k: int) -> float:
+    """Expected trustworthiness when the judged version's neighbours are random items.
+
+    A random neighbour's rank is uniform on 1..n-1, so its expected penalty is
+    (n-1-k)(n-k) / (2(n-1)); scaled as in :func:`trustworthiness` this gives
+    1 - (n-1-k)(n-k) / ((n-1)(2n-3k-1)), about 0.5 for n ≫ k.
+    """
+    return 1.0 - (n - 1 - k) * (n - k) / ((n - 1) * (2.0 * n - 3.0 * k - 1.0))
 
 
 def continuity(
