@@ -170,3 +170,16 @@ def test_front_end_is_served(client):
     response = client.get("/")
     assert response.status_code in (200, 503)
     assert "embver" in response.text
+
+
+def test_categorical_codes_keep_the_palette_and_name_every_code():
+    from embver.server.data import categorical_codes
+
+    values = [f"c{i % 20}" for i in range(200)]
+    codes, legend = categorical_codes(values, title="t")
+    assert len(legend["categories"]) == 20 and "other" not in str(legend)
+    assert [legend["categories"][c]["name"] for c in codes] == values
+    codes, legend = categorical_codes([*values, "c20", None], title="t")
+    names = [c["name"] for c in legend["categories"]]
+    assert names[-2:] == ["other", "missing"] and len(names) == 20
+    assert names[codes[-1]] == "missing" and names[codes[-2]] == "other"

@@ -392,13 +392,18 @@ def procrustes_onto(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 def categorical_codes(
     values: list[Any], title: str, limit: int = PALETTE_SIZE
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Codes 0..limit-1 for the most frequent values (``other`` and ``missing`` last)."""
+    """Codes for the most frequent values; past ``limit`` colours the rest share ``other``.
+
+    Returns codes of shape (n,) and a legend ``{"title", "kind", "categories"}`` whose
+    ``categories[code]`` names each code (``other`` and ``missing`` come last).
+    """
     keys = ["" if v is None or v != v else str(v) for v in values]  # v != v: NaN
     counts: dict[str, int] = {}
     for key in keys:
         counts[key] = counts.get(key, 0) + 1
     named = sorted((k for k in counts if k), key=lambda k: (-counts[k], k))
-    kept = named[: limit - 2] if len(named) > limit - 1 else named
+    room = limit - (1 if "" in counts else 0)
+    kept = named if len(named) <= room else named[: room - 1]
     categories = [{"name": k, "count": counts[k]} for k in kept]
     lookup = {k: n for n, k in enumerate(kept)}
     other = len(kept)
