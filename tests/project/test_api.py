@@ -1,0 +1,106 @@
+"""Projections and drift of stored versions: caching, alignment, CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from sklearn.manifold import trustworthiness
+
+from embver.cli import cli
+from embver.errors import InvalidInputError
+from embver.project.align import displacement
+from embver.project.api import PROJECTION_KIND, project
+
+
+def test_projection_is_cached_and_asking_twice_costs_nothing(bbc_store, bbc):
+    first = bbc_store.project("news@1.0.0", method="pca")
+    assert not first.cached
+    started = time.perf_counter()
+    second = bbc_store.project("news@1.0.0", method="pca")
+    assert second.cached and time.perf_counter() - started < 1.0
+    np.testing.assert_array_equal(first.coords, second.coords)
+    np.testing.assert_array_equal(first.clusters, second.clusters)
+    assert second.ids == bbc.ids
+
+
+def test_cache_key_depends_on_method_seed_and_params(bbc_store):
+    keys = {
+        bbc_store.project("news@1.0.0", method="pca").key,
+        bbc_store.project("news@1.0.0", method="pca", seed=1).key,
+        bbc_store.project("news@1.0.0", method="pca", dims=3).key,
+    }
+    assert len(keys) == 3
+    stored = bbc_store.artifacts.find(PROJECTION_KIND)
+    assert keys <= {a.key for a in stored}
+    meta = next(a.meta for a in stored if a.key in keys)
+    assert "umap-learn" in meta["libraries"] and meta["method"] == "pca"
+
+
+def test_umap_projection_of_a_stored_version(bbc_store, bbc):
+    projection = bbc_store.project("news@1.0.0")
+    assert projection.coords.shape == (len(bbc.ids), 2)
+    assert trustworthiness(bbc.vectors, projection.coords, n_neighbors=10, metric="cosine") >= 0.88
+    assert projection.n_clusters >= 3
+    again = bbc_store.project("news@1.0.0")
+    assert again.cached and again.key == projection.key
+
+
+def test_patch_is_aligned_to_its_parent(bbc_store):
+    parent = bbc_store.project("news@1.0.0")
+    child = bbc_store.project("news@1.0.1", align_to="news@1.0.0")
+    assert child.aligned_to == "news@1.0.0"
+    moved = displacement(child.coords, child.ids, parent.coords, parent.ids)
+    assert np.median(moved) < 0.2
+
+
+def test_drift_of_a_batch_within_a_version(bbc_store):
+    report = bbc_store.drift("news@1.0.0", reference={"batch": "train"}, current={"batch": "june"})
+    assert report.n_current == 100 and report.n_reference == 200
+    assert report.mmd_p_value > 0.05  # the "june" batch is every third article: no drift
+    assert report.psi is not None and report.psi_level == "stable"
+
+
+def test_drift_selection_that_matches_nothing_is_refused(bbc_store):
+    with pytest.raises(InvalidInputError, match="current selects 0"):
+        bbc_store.drift("news@1.0.0", reference={"batch": "train"}, current={"batch": "may"})
+
+
+def test_unknown_method_is_refused_before_any_work(bbc_store):
+    with pytest.raises(InvalidInputError, match="method"):
+        project(bbc_store, "news@1.0.0", method="isomap")
+
+
+def test_cli_project_json_and_output(bbc_store, tmp_path):
+    out = tmp_path / "layout.csv"
+    root = str(bbc_store.location.root)
+    result = CliRunner().invoke(
+        cli, ["--store", root, "project", "news@1.0.0", "--method", "pca", "-o", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["method"] == "pca" and data["items"] == 300 and data["cached"]
+    assert data["cluster_summaries"][0]["top_terms"]
+    assert out.read_text().splitlines()[0] == "id,x,y,cluster"
+
+
+def test_cli_drift_text(bbc_store):
+    root = str(bbc_store.location.root)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--store",
+            root,
+            "drift",
+            "news@1.0.0",
+            "--reference",
+            "batch=train",
+            "--current",
+            "batch=june",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "MMD" in result.output and "PSI" in result.output

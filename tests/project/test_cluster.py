@@ -1,0 +1,68 @@
+"""Clusters: purity on labelled real text, c-TF-IDF terms and summaries on closed-form cases."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from embver.project.cluster import (
+    class_tfidf_terms,
+    cluster_purity,
+    cluster_vectors,
+    summarize_clusters,
+)
+
+
+def test_clusters_of_real_news_follow_topics(bbc):
+    clusters = cluster_vectors(bbc.vectors, seed=0)
+    assert clusters.dtype == np.int32 and clusters.shape == (len(bbc.ids),)
+    assert 3 <= clusters.max() + 1 <= 12
+    assert (clusters >= 0).mean() >= 0.6
+    assert cluster_purity(clusters, bbc.labels) >= 0.8
+
+
+def test_clustering_is_reproducible(bbc):
+    np.testing.assert_array_equal(
+        cluster_vectors(bbc.vectors, seed=1), cluster_vectors(bbc.vectors, seed=1)
+    )
+
+
+def test_clusters_are_numbered_largest_first(bbc):
+    clusters = cluster_vectors(bbc.vectors, seed=0)
+    sizes = np.bincount(clusters[clusters >= 0])
+    assert list(sizes) == sorted(sizes, reverse=True)
+
+
+def test_summaries_of_real_news(bbc):
+    clusters = cluster_vectors(bbc.vectors, seed=0)
+    summaries = summarize_clusters(
+        clusters, bbc.vectors, bbc.ids, texts=bbc.texts, labels=bbc.labels
+    )
+    assert len(summaries) == clusters.max() + 1
+    for s in summaries:
+        members = [bbc.ids[i] for i in np.flatnonzero(clusters == s.cluster)]
+        assert s.size == len(members)
+        assert set(s.representatives) <= set(members) and len(s.representatives) == 3
+        assert 0 < s.purity <= 1 and s.majority_label.startswith("topic-")
+        assert len(s.top_terms) == 8
+
+
+def test_class_tfidf_picks_the_words_that_set_a_cluster_apart():
+    texts = [
+        "apple banana shared",
+        "banana apple shared",
+        "cherry grape shared",
+        "grape cherry shared",
+    ]
+    terms = class_tfidf_terms(np.array([0, 0, 1, 1]), texts, n_terms=2)
+    assert set(terms[0]) == {"apple", "banana"}
+    assert set(terms[1]) == {"cherry", "grape"}
+
+
+def test_purity_closed_form():
+    clusters = np.array([0, 0, 0, 1, 1, -1])
+    labels = ["a", "a", "b", "b", "b", "a"]
+    assert cluster_purity(clusters, labels) == (2 + 2) / 5
+
+
+def test_too_few_items_are_all_noise():
+    assert (cluster_vectors(np.eye(6, dtype=np.float32)) == -1).all()
