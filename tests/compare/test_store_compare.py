@@ -129,3 +129,17 @@ def test_cli_adapter_fit_then_apply(two_versions, tmp_path):
     assert applied.exit_code == 0, applied.output
     assert np.load(out).shape == (300, 24)
     assert len(out.with_suffix(".ids.txt").read_text().split()) == 300
+
+
+def test_strict_mode_refuses_a_breaking_patch(store):
+    from embver.errors import VerdictError
+
+    x = clustered(200, 24, seed=4)
+    ids = [f"i{i}" for i in range(200)]
+    space = store.space("strict")
+    space.register(x, ids=ids, recipe=recipe("w1"))
+    store.set_setting("strict", True)
+    unrelated = np.random.default_rng(5).normal(size=x.shape).astype(np.float32)
+    with pytest.raises(VerdictError, match="breaking"):
+        space.register(unrelated, ids=ids, recipe=recipe("w2"))
+    assert [str(v.number) for v in store.versions("strict")] == ["1.0.0"]
