@@ -65,6 +65,20 @@ def _orphans(store: embver.Store) -> set[str]:
     return on_disk - {v._row["data_uri"] for v in store.versions("crash")}
 
 
+def _unused_data_files(store: embver.Store) -> list[str]:
+    """Data files in the space's datasets that the catalog's Lance versions do not read."""
+    import lance
+
+    unused = []
+    datasets = [(v.data_uri, v._row["lance_version"]) for v in store.versions("crash")]
+    datasets.append((store.data_path("spaces/crash/items.lance"), None))
+    for uri, lance_version in datasets:
+        dataset = lance.dataset(uri, version=lance_version)
+        used = {f.path for fragment in dataset.get_fragments() for f in fragment.data_files()}
+        unused += [p.name for p in Path(uri).glob("data/*.lance") if p.name not in used]
+    return unused
+
+
 def _check_every_version(store: embver.Store) -> None:
     """Each catalog version reads back whole: count, content hash, exact vectors, items."""
     report = verify(store)
@@ -103,16 +117,20 @@ def test_sigkill_during_registration_leaves_whole_versions_or_none(tmp_path):
         _check_every_version(store)
         assert any(v.count > 100 for v in store.versions("crash")), "no append survived"
         orphans = _orphans(store)
+        stray_files = _unused_data_files(store)
         kept = {v.ref: v.content_hash for v in store.versions("crash")}
         report = gc(store, grace_seconds=0)
         print(  # shown with -s: where the kills landed
             f"{KILLS} kills, {interrupted} inside a registration; "
             f"{sum(line.startswith('created') for line in lines)} versions created and "
             f"{sum(line.startswith('appended') for line in lines)} appends completed; "
-            f"{len(orphans)} orphaned datasets, gc removed {len(report.removed)}"
+            f"{len(orphans)} orphaned datasets and {len(stray_files)} stray data files, "
+            f"gc removed {len(report.removed)}"
         )
         assert set(report.removed) >= orphans
+        assert len(report.removed) == len(orphans) + len(stray_files)
         assert _orphans(store) == set()
+        assert _unused_data_files(store) == []
         assert {v.ref: v.content_hash for v in store.versions("crash")} == kept
         _check_every_version(store)
         # the store stays writable: a new version, and an append to every existing one

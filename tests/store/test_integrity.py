@@ -184,3 +184,14 @@ def test_reads_of_a_damaged_manifest_give_the_data_or_integrity_error(store, ver
         assert _flagged(store) == {version.ref}
     manifest.write_bytes(original)
     assert outcomes["refused"] > 0 and verify(store).ok
+
+
+def test_loaded_vectors_are_writable_and_writes_never_reach_the_store(store, versions):
+    """vectors() hands over Lance's decoded buffer without a copy; it must be private."""
+    for version in versions:
+        loaded = store.get(version.ref).vectors()
+        assert loaded.flags.writeable
+        expected = loaded.copy()
+        loaded *= 2.0
+        np.testing.assert_array_equal(store.get(version.ref).vectors(), expected)
+    assert verify(store).ok

@@ -82,7 +82,7 @@ def gc(store: Store, grace_seconds: float = 3600.0, dry_run: bool = False) -> Gc
         return report
     referenced = _referenced(store)
     cutoff = time.time() - grace_seconds
-    for candidate in _candidates(Path(root)):
+    for candidate in _candidates(Path(root)) + _stray_data_files(store, Path(root)):
         relative = candidate.relative_to(root).as_posix()
         if relative in referenced or candidate.stat().st_mtime > cutoff:
             continue
@@ -107,6 +107,42 @@ def _candidates(root: Path) -> list[Path]:
     datasets = list(root.glob("spaces/*/versions/*.lance"))
     files = list(root.glob("artifacts/*/*.bin"))
     return datasets + files
+
+
+def _stray_data_files(store: Store, root: Path) -> list[Path]:
+    """Data files inside live datasets that nothing committed uses.
+
+    A writer killed during an append leaves its data file (and maybe a Lance
+    version the catalog never recorded) inside a referenced dataset; a killed
+    item-table write does the same in ``items.lance``. A version dataset keeps
+    the files its segments recorded; an item table keeps those of its latest
+    Lance version. Datasets written before embver recorded files are left alone.
+    """
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(schema.versions.c.data_uri, schema.versions.c.segments)
+        ).all()
+    stray = []
+    for data_uri, segments in rows:
+        recorded = [segment.get("files") for segment in segments or []]
+        if not recorded or not all(recorded):
+            continue
+        kept = set().union(*recorded)
+        stray += [p for p in (root / data_uri).glob("data/*.lance") if f"data/{p.name}" not in kept]
+    for items in root.glob("spaces/*/items.lance"):
+        stray += _unused_by_latest(items)
+    return stray
+
+
+def _unused_by_latest(dataset: Path) -> list[Path]:
+    import lance
+
+    try:
+        latest = lance.dataset(str(dataset))
+    except Exception:  # no committed version yet (a killed first write): the dataset gc keeps
+        return []
+    used = {file.path for fragment in latest.get_fragments() for file in fragment.data_files()}
+    return [p for p in dataset.glob("data/*.lance") if p.name not in used]
 
 
 def _remove(path: Path) -> None:

@@ -204,7 +204,9 @@ def read_table(uri: str, lance_version: int, expected_rows: int, dim: int) -> pa
     """Read the whole dataset, checking row count and vector width."""
     dataset = open_dataset(uri, lance_version)
     try:
-        table = dataset.to_table()
+        # One batch for the whole dataset (one per fragment when appended), so that
+        # vectors_of can hand the decoded buffer to numpy without another copy.
+        table = dataset.to_table(batch_size=max(expected_rows, 1))
     except BaseException as exc:
         _reraise_unless_lance_failure(exc)
         raise IntegrityError(
@@ -240,10 +242,33 @@ def _layout_problem(table: pa.Table, dim: int) -> str | None:
     return None
 
 
+class _DecodedBuffer:
+    """Exposes a decoded Arrow buffer to numpy as writable memory, and keeps it alive.
+
+    Lance decodes into freshly allocated anonymous memory that nothing else
+    shares once the table is dropped, so numpy may own it and write to it
+    (tests/store/test_integrity.py checks that writes never reach the store).
+    """
+
+    def __init__(self, values: pa.Array, shape: tuple[int, int]) -> None:
+        dtype = np.dtype(values.type.to_pandas_dtype())
+        self._buffer = values.buffers()[1]
+        self.__array_interface__ = {
+            "data": (self._buffer.address + values.offset * dtype.itemsize, False),
+            "shape": shape,
+            "typestr": dtype.str,
+            "version": 3,
+        }
+
+
 def vectors_of(table: pa.Table) -> np.ndarray:
-    """The ``vector`` column as a writable (n, d) array, copied once from Arrow's chunks."""
+    """The ``vector`` column as a writable (n, d) array: no copy when it is one chunk,
+    else one copy of each chunk into a preallocated array."""
     column = table.column("vector")
     width = column.type.list_size
+    if column.num_chunks == 1 and column.null_count == 0:
+        values = column.chunks[0].flatten()
+        return np.asarray(_DecodedBuffer(values, (len(column), width)))
     out = np.empty((len(column), width), dtype=column.type.value_type.to_pandas_dtype())
     start = 0
     for chunk in column.chunks:

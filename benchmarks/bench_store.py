@@ -1,0 +1,110 @@
+"""Register and load 1M × 384 float32 vectors with ids, against np.save / np.load.
+
+Both sides write to and read from the same disk in the same run (a temporary
+folder under ``--dir``), alternately, ``--repeat`` times; the medians and their
+ratios are printed. Registration includes everything a user waits for: input
+checks, the Lance write, the content hash and the per-file hashes, the item
+table and the catalog commit. Loading is ``store.get(ref).vectors()``.
+
+    python benchmarks/bench_store.py                 # 1M × 384, 3 repeats
+    python benchmarks/bench_store.py --rows 200000   # quicker
+    python benchmarks/bench_store.py --profile       # cProfile of one register + load
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import embver
+
+GOAL = 1.5
+
+
+def _timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def _register(store, rows: int, dim: int, vectors, ids, index: int):
+    recipe = embver.Recipe(architecture=f"bench-{index}", extraction="mean", weights="w", dim=dim)
+    return store.space("bench").register(vectors, ids=ids, recipe=recipe)
+
+
+def _load(store, ref: str) -> np.ndarray:
+    return store.get(ref).vectors()
+
+
+def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((rows, dim), dtype=np.float32)
+    ids = [f"item-{i:08d}" for i in range(rows)]
+    npy = folder / "vectors.npy"
+    store = embver.init(folder / "project")
+    timings: dict[str, list[float]] = {"np.save": [], "register": [], "np.load": [], "load": []}
+    for index in range(repeat):
+        timings["np.save"].append(_timed(np.save, npy, vectors)[0])
+        seconds, version = _timed(_register, store, rows, dim, vectors, ids, index)
+        timings["register"].append(seconds)
+        seconds, loaded = _timed(np.load, npy)
+        timings["np.load"].append(seconds)
+        seconds, read = _timed(_load, store, version.ref)
+        timings["load"].append(seconds)
+        assert np.array_equal(read, loaded), "the store returned different vectors"
+        del read, loaded
+        npy.unlink()
+    if profile:
+        cProfile.runctx(
+            "v = _register(store, rows, dim, vectors, ids, repeat); _load(store, v.ref)",
+            globals(),
+            {
+                "store": store,
+                "rows": rows,
+                "dim": dim,
+                "vectors": vectors,
+                "ids": ids,
+                "repeat": repeat,
+            },
+            str(folder / "profile"),
+        )
+        pstats.Stats(str(folder / "profile")).sort_stats("cumulative").print_stats(30)
+    _report(rows, dim, repeat, timings)
+
+
+def _report(rows: int, dim: int, repeat: int, timings: dict[str, list[float]]) -> None:
+    median = {name: statistics.median(values) for name, values in timings.items()}
+    size = rows * dim * 4 / 2**20
+    print(f"{rows} × {dim} float32 ({size:.0f} MiB) with ids, median of {repeat}")
+    for name, values in timings.items():
+        runs = ", ".join(f"{v:.2f}" for v in values)
+        print(f"  {name:<9} {median[name]:6.2f} s   ({runs})")
+    for ours, peer in (("register", "np.save"), ("load", "np.load")):
+        ratio = median[ours] / median[peer]
+        verdict = "ok" if ratio <= GOAL else f"over the {GOAL}× goal"
+        print(f"  {ours} / {peer}: {ratio:.2f}×  ({verdict})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="where to write (default: a temp dir)"
+    )
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one round")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=options.dir, prefix="embver-bench-") as folder:
+        run(options.rows, options.dim, options.repeat, Path(folder), options.profile)
+
+
+if __name__ == "__main__":
+    main()
