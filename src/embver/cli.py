@@ -421,12 +421,13 @@ def config(ctx: _Context, key: str, value: str | None, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("path", default="embver-demo", required=False)
+@click.option("--synthetic", is_flag=True, help="Use generated vectors instead of real models.")
 @pass_ctx
-def demo(ctx: _Context, path: str) -> None:
+def demo(ctx: _Context, path: str, synthetic: bool) -> None:
     """Run the embver story in a fresh folder PATH and print the version tree."""
     from embver.demo import run_demo
 
-    run_demo(path, echo=click.echo)
+    run_demo(path, echo=click.echo, synthetic=synthetic)
 
 
 def _load_plugins() -> None:

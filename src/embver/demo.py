@@ -1,4 +1,4 @@
-"""``embver demo``: the stop-sign story on a generated embedding, in a fresh folder."""
+"""``embver demo``: the story of the seed on real models and data (or generated vectors)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,43 @@ def _clustered(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return centres[labels] + 0.3 * rng.normal(size=(n, dim)), labels
 
 
-def run_demo(path: str | Path, echo: Callable[[str], None] = print, n: int = 2000) -> embver.Store:
-    """Create a store in ``path`` and register the story's versions; return the store."""
+def run_demo(
+    path: str | Path,
+    echo: Callable[[str], None] = print,
+    n: int = 2000,
+    synthetic: bool = False,
+    **story: object,
+) -> embver.Store:
+    """Create a store in ``path`` and register the story's versions; return the store.
+
+    With the models extra installed the story is real (BBC news through MiniLM,
+    see :mod:`embver.extract.story`; ``story`` options go there); otherwise, or
+    with ``synthetic=True``, it runs on generated vectors.
+    """
+    from embver.extract.story import models_available, real_story
+
     store = embver.init(path)
+    if not synthetic and models_available():
+        real_story(store, Path(path), echo, **story)  # type: ignore[arg-type]
+        name = "bbc-news"
+    else:
+        if not synthetic:
+            echo("(models not installed — pip install 'embver[models]'; generated vectors instead)")
+        _synthetic_story(store, echo, n)
+        name = "stop-signs"
+    echo("")
+    versions = store.versions(name)
+    nodes = [
+        Node(v.id, v.parent_id, f"{v.number} [{v.bump}] {' '.join(v.aliases)}") for v in versions
+    ]
+    for line in render_tree(nodes):
+        echo(line)
+    echo(f"\nstore: {store.location.root}  (try: cd {Path(path)} && embver log {name})")
+    return store
+
+
+def _synthetic_story(store: embver.Store, echo: Callable[[str], None], n: int) -> None:
+    """The stop-sign story on generated vectors (no models needed)."""
     space = store.space("stop-signs")
     vectors, labels = _clustered(n, 64, seed=0)
     ids = [f"sign-{i:05d}" for i in range(n)]
@@ -57,15 +91,6 @@ def run_demo(path: str | Path, echo: Callable[[str], None] = print, n: int = 200
         echo(f"{story:<28} → {version.ref}  [{version.bump.name}]  {'; '.join(version.reasons)}")
     store.set_alias("stop-signs", "best", "1.0.0", reason="the fifth try was the best")
     echo(f"alias best → {store.get('stop-signs@best').number}")
-    echo("")
-    versions = store.versions("stop-signs")
-    nodes = [
-        Node(v.id, v.parent_id, f"{v.number} [{v.bump}] {' '.join(v.aliases)}") for v in versions
-    ]
-    for line in render_tree(nodes):
-        echo(line)
-    echo(f"\nstore: {store.location.root}  (try: cd {Path(path)} && embver log stop-signs)")
-    return store
 
 
 def _with(recipe: Recipe, **changes: object) -> Recipe:

@@ -128,8 +128,16 @@ def save(encoder: TextEncoder, folder: str | Path) -> Path:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    encoder.model.save_pretrained(folder)
-    encoder.tokenizer.save_pretrained(folder)
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        encoder.model.save_pretrained(folder)
+        encoder.tokenizer.save_pretrained(folder)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     extraction = encoder.resolve(Extraction())
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
