@@ -4,6 +4,7 @@
 1.0.0 raw pixels, 1.0.1 a retrain (PATCH: slightly noisy pixels), 1.1.0 a new
 extraction (MINOR: square-root pixels); alias ``production`` moved once, with a
 reason. The first 40 items carry PNG thumbnails under the project folder.
+``digits-ink`` is a composite version with a component edge to digits@1.0.0.
 """
 
 from __future__ import annotations
@@ -83,6 +84,16 @@ def build_digits_store(root: Path) -> embver.Store:
         ids=ids,
         recipe=embver.Recipe(architecture="pixels-8x8", extraction="sqrt", weights="w0", dim=64),
         parent=v1,
+    )
+    # A composite built from digits@1.0.0 (first 50 items, pixels plus their ink).
+    composite = np.hstack([pixels[:50], pixels[:50].sum(axis=1, keepdims=True) / 64])
+    store.space("digits-ink", kind="composite").register(
+        composite.astype(np.float32),
+        ids=ids[:50],
+        recipe=embver.Recipe(
+            architecture="concat:digits+ink", extraction="concat", weights="-", dim=65
+        ),
+        edges=[(v1.id, "component", {"name": "digits", "pin": "1.0.0"})],
     )
     store.set_alias("digits", "production", "1.0.0", reason="first release", actor="tests")
     store.set_alias("digits", "production", "1.0.1", reason="retrained on more data", actor="tests")

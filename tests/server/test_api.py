@@ -23,7 +23,7 @@ def client(digits_store):
 
 def test_spaces_list_versions_with_bumps_and_verdicts(client):
     spaces = client.get("/api/spaces").json()
-    assert [s["space"] for s in spaces] == ["digits"]
+    assert [s["space"] for s in spaces] == ["digits", "digits-ink"]
     versions = {v["version"]: v for v in spaces[0]["versions"]}
     assert {k: v["bump"] for k, v in versions.items()} == {
         "1.0.0": "major",
@@ -36,13 +36,25 @@ def test_spaces_list_versions_with_bumps_and_verdicts(client):
 
 def test_space_detail_has_lineage_and_alias_history(client):
     detail = client.get("/api/spaces/digits").json()
-    edges = {(e["from"], e["to"]) for e in detail["edges"]}
+    edges = {(e["from"], e["to"]) for e in detail["edges"] if e["kind"] == "parent"}
     assert edges == {("digits@1.0.0", "digits@1.0.1"), ("digits@1.0.0", "digits@1.1.0")}
     history = detail["aliases"]["production"]["history"]
     assert [(h["from"], h["to"], h["reason"]) for h in history][:2] == [
         (None, "1.0.0", "first release"),
         ("1.0.0", "1.0.1", "retrained on more data"),
     ]
+
+
+def test_lineage_includes_composite_edges(client):
+    composite = client.get("/api/spaces/digits-ink").json()
+    assert {
+        "from": "digits@1.0.0",
+        "to": "digits-ink@1.0.0",
+        "kind": "component",
+        "bump": None,
+    } in (composite["edges"])
+    component = client.get("/api/spaces/digits").json()
+    assert component["versions"][0]["used_by"] == ["digits-ink@1.0.0"]
 
 
 def test_recipe_diff_names_the_changed_field_and_bump(client):

@@ -140,7 +140,10 @@ def _registry_router() -> APIRouter:
     def spaces(request: Request) -> list[dict[str, Any]]:
         store = _data(request).store
         return [
-            {"space": name, "versions": [registry.version_summary(v) for v in store.versions(name)]}
+            {
+                "space": name,
+                "versions": [registry.version_summary(v, store) for v in store.versions(name)],
+            }
             for name in registry.space_names(store)
         ]
 
@@ -182,7 +185,7 @@ def _version_router() -> APIRouter:
         data = _data(request)
         view = data.view(ref)
         return {
-            **registry.version_summary(view.version),
+            **registry.version_summary(view.version, data.store),
             "methods": list(LAYOUT_METHODS),
             "default_method": data.default_method(view),
         }

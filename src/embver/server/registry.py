@@ -36,10 +36,14 @@ def space_names(store: Any) -> list[str]:
     return sorted(s if isinstance(s, str) else str(getattr(s, "name", s)) for s in spaces)
 
 
-def version_summary(version: Any) -> dict[str, Any]:
-    """What the version tree shows for one version (no vectors)."""
+def version_summary(version: Any, store: Any = None) -> dict[str, Any]:
+    """What the version tree shows for one version (no vectors).
+
+    With ``store``, composite lineage is included: ``components`` (what this version
+    is built from) and ``used_by`` (composite versions built from it).
+    """
     parent = version.parent
-    components = getattr(version, "components", None) or []
+    components, used_by = _composite_edges(store, version)
     return {
         "ref": version.ref,
         "space": version.space,
@@ -55,24 +59,23 @@ def version_summary(version: Any) -> dict[str, Any]:
         "metric": version.metric,
         "created_at": plain(version.created_at),
         "author": version.author,
-        "components": [_component_ref(c) for c in components],
+        "components": components,
+        "used_by": used_by,
     }
 
 
-def _component_ref(component: Any) -> str:
-    if isinstance(component, str):
-        return component
-    ref = getattr(component, "ref", None)
-    if ref is not None:
-        return str(ref)
-    if isinstance(component, Mapping):
-        return str(component.get("ref") or component.get("version") or component)
-    return str(component)
+def _composite_edges(store: Any, version: Any) -> tuple[list[str], list[str]]:
+    edges = getattr(store, "edges", None)
+    if edges is None:
+        return [], []
+    up = [e["ref"] for e in edges(version, "up") if e.get("kind") == "component"]
+    down = [e["ref"] for e in edges(version, "down") if e.get("kind") == "component"]
+    return up, down
 
 
 def space_detail(store: Any, space: str) -> dict[str, Any]:
     """Versions, lineage edges (parent and composite) and aliases with history of a space."""
-    versions = [version_summary(v) for v in store.versions(space)]
+    versions = [version_summary(v, store) for v in store.versions(space)]
     aliases: dict[str, Any] = {}
     for v in versions:
         for alias in v["aliases"]:
@@ -89,6 +92,11 @@ def space_detail(store: Any, space: str) -> dict[str, Any]:
         {"from": c, "to": v["ref"], "kind": "component", "bump": None}
         for v in versions
         for c in v["components"]
+    ]
+    edges += [
+        {"from": v["ref"], "to": user, "kind": "component", "bump": None}
+        for v in versions
+        for user in v["used_by"]
     ]
     return {"space": space, "versions": versions, "aliases": aliases, "edges": edges}
 
