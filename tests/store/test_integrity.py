@@ -82,9 +82,9 @@ def test_verify_detects_flipped_bytes_in_every_file(store, versions):
     assert verify(store).ok
 
 
-def test_verify_detects_a_flipped_vector_byte_by_content_hash(store, versions):
+def test_a_flipped_vector_byte_is_caught_by_the_content_hash_on_verify_and_read(store, versions):
     """Without the file hashes (a catalog written before they existed) the content hash
-    still catches a flipped byte in the vector payload."""
+    still catches a flipped byte in the vector payload, in verify and on every read."""
     version = versions[1]
     segments = [{"rows": s.rows, "hash": s.hash} for s in version.segments]
     with store.engine.begin() as connection:
@@ -103,6 +103,8 @@ def test_verify_detects_a_flipped_vector_byte_by_content_hash(store, versions):
     problems = verify(store).problems
     assert [p["ref"] for p in problems] == [version.ref]
     assert "hash mismatch" in problems[0]["problem"]
+    with pytest.raises(IntegrityError, match="content hash.*segment 0 .*hash mismatch"):
+        store.get(version.ref).vectors()
 
 
 @pytest.mark.parametrize("keep", [0.5, -1])

@@ -39,6 +39,13 @@ class Segment:
 
 def hash_segment(ids: pa.Array, vectors: np.ndarray) -> str:
     """blake3 over the row count, the ids (offsets + utf-8 bytes) and the vector bytes."""
+    hasher = _id_hasher(ids)
+    hasher.update(np.ascontiguousarray(vectors).view(np.uint8).reshape(-1).data)
+    return str(hasher.hexdigest())
+
+
+def _id_hasher(ids: pa.Array) -> Any:
+    """A blake3 hasher fed the row count and the ids; the vector bytes come next."""
     import blake3
 
     ids = ids.cast(pa.large_string())
@@ -52,8 +59,7 @@ def hash_segment(ids: pa.Array, vectors: np.ndarray) -> str:
     hasher.update((offsets - start).astype("<i8").tobytes())
     if data is not None:
         hasher.update(memoryview(data)[start:end])
-    hasher.update(np.ascontiguousarray(vectors).view(np.uint8).reshape(-1).data)
-    return hasher.hexdigest()
+    return hasher
 
 
 def _is_local(uri: str) -> bool:
@@ -200,8 +206,14 @@ def _reraise_unless_lance_failure(exc: BaseException) -> None:
         raise exc
 
 
-def read_table(uri: str, lance_version: int, expected_rows: int, dim: int) -> pa.Table:
-    """Read the whole dataset, checking row count and vector width."""
+def read_table(
+    uri: str,
+    lance_version: int,
+    expected_rows: int,
+    dim: int,
+    segments: Sequence[Segment] | None = None,
+) -> pa.Table:
+    """Read the whole dataset, checking row count, layout and (given ``segments``) content."""
     dataset = open_dataset(uri, lance_version)
     try:
         # One batch for the whole dataset (one per fragment when appended), so that
@@ -220,6 +232,12 @@ def read_table(uri: str, lance_version: int, expected_rows: int, dim: int) -> pa
     problem = _layout_problem(table, dim)
     if problem:
         raise IntegrityError(f"vector data {uri!r} {problem}; run `embver verify`")
+    mismatches = rehash(table, segments) if segments is not None else []
+    if mismatches:
+        raise IntegrityError(
+            f"vector data {uri!r} does not match its content hash: {'; '.join(mismatches)}; "
+            "run `embver verify`"
+        )
     return table
 
 
@@ -279,15 +297,21 @@ def vectors_of(table: pa.Table) -> np.ndarray:
 
 
 def rehash(table: pa.Table, segments: Sequence[Segment]) -> list[str]:
-    """Problems found re-hashing ``table`` segment by segment (empty when intact)."""
+    """Problems found re-hashing ``table`` segment by segment (empty when intact).
+
+    The vector bytes are hashed where Arrow holds them, chunk by chunk, without a copy.
+    """
     problems = []
     ids = table.column("id").combine_chunks()
-    vectors = vectors_of(table)
+    column = table.column("vector")
     start = 0
     for index, segment in enumerate(segments):
-        stop = start + segment.rows
-        actual = hash_segment(ids.slice(start, segment.rows), vectors[start:stop])
-        if actual != segment.hash:
+        hasher = _id_hasher(ids.slice(start, segment.rows))
+        for chunk in column.slice(start, segment.rows).chunks:
+            values = chunk.flatten().to_numpy(zero_copy_only=True)
+            hasher.update(values.view(np.uint8).data)
+        if hasher.hexdigest() != segment.hash:
+            stop = start + segment.rows
             problems.append(f"segment {index} (rows {start}-{stop - 1}) hash mismatch")
-        start = stop
+        start += segment.rows
     return problems

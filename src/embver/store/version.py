@@ -121,9 +121,10 @@ class Version:
 
     # -- data ------------------------------------------------------------
     def to_arrow(self) -> pa.Table:
-        """The vectors as an Arrow table with columns ``id`` and ``vector``."""
+        """The vectors as an Arrow table with columns ``id`` and ``vector``, checked
+        against the content hash (IntegrityError when the data was damaged)."""
         return vector_data.read_table(
-            self.data_uri, self._row["lance_version"], self.count, self.dim
+            self.data_uri, self._row["lance_version"], self.count, self.dim, self.segments
         )
 
     @property
