@@ -223,18 +223,21 @@ def fit_mlp(
     hidden: int = 256,
     epochs: int = 10,
     seed: int = 0,
+    ridge: RidgeMap | None = None,
 ) -> MLPMap:
     """Fit ridge, then train a one-hidden-layer ReLU residual on top of it (numpy, Adam).
 
     The residual's output layer starts at zero, so training starts from the
-    ridge solution. The loss is 1 − cosine for a cosine target, mean squared
-    error otherwise. Plain numpy: no torch import (seconds) for a network this small.
+    ridge solution (``ridge`` when given, e.g. fitted on more rows). The loss
+    is 1 − cosine for a cosine target, mean squared error otherwise. Plain
+    numpy: no torch import (seconds) for a network this small.
     """
     if hidden < 1 or epochs < 1:
         raise InvalidInputError(f"hidden={hidden} and epochs={epochs} must be positive")
-    ridge = fit_ridge(
-        source, target, metric_source=metric_source, metric_target=metric_target, seed=seed
-    )
+    if ridge is None:
+        ridge = fit_ridge(
+            source, target, metric_source=metric_source, metric_target=metric_target, seed=seed
+        )
     x, y = _inputs(source, target, metric_source, metric_target)
     base = (x @ ridge.arrays["weight"] + ridge.arrays["bias"]).astype(np.float32)
     # float32 training halves the time; the stored weights are widened to float64

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from embver.compare.maps import MAP_KINDS, Map, describe, fit_map
+from embver.compare.maps import MAP_KINDS, Map, RidgeMap, describe, fit_map, fit_mlp
 from embver.compare.neighbors import knn
 from embver.compare.neighbourhood import intersection_counts
 from embver.compare.stats import bootstrap_mean_interval
@@ -122,6 +122,30 @@ def retention(
     return float(recall.mean()), low, high
 
 
+def _fit(
+    kind: str,
+    source: np.ndarray,
+    target: np.ndarray,
+    train: np.ndarray,
+    metric_source: str,
+    metric_target: str,
+    seed: int,
+    ridge: Map | None,
+) -> Map:
+    """Fit one map on the training rows; the MLP trains on fewer rows on top of the ridge."""
+    if kind == "mlp":
+        rows = train[:MAX_TRAIN_MLP]
+        return fit_mlp(
+            source[rows], target[rows], metric_source=metric_source,
+            metric_target=metric_target, seed=seed,
+            ridge=ridge if isinstance(ridge, RidgeMap) else None,
+        )  # fmt: skip
+    return fit_map(
+        kind, source[train], target[train], metric_source=metric_source,
+        metric_target=metric_target, seed=seed,
+    )  # fmt: skip
+
+
 def fit_migration(
     old: np.ndarray,
     new: np.ndarray,
@@ -160,14 +184,15 @@ def fit_migration(
     for direction in directions:
         source, target, m_source, m_target = sides[direction]
         for kind in kinds:
-            rows = train[:MAX_TRAIN_MLP] if kind == "mlp" else train
-            fitted = fit_map(
+            fitted = _fit(
                 kind,
-                source[rows],
-                target[rows],
-                metric_source=m_source,
-                metric_target=m_target,
-                seed=seed,
+                source,
+                target,
+                train,
+                m_source,
+                m_target,
+                seed,
+                result.maps.get(("ridge", direction)),
             )
             mapped = fitted.transform(source[holdout])
             score = retention(
