@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="also 1M × 384 with 10k queries")
     parser.add_argument("--large-n", type=int, default=1_000_000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only-large", action="store_true", help="skip the 100k part")
     args = parser.parse_args()
     _threads(args.threads)
     import faiss
@@ -141,14 +142,17 @@ def main() -> None:
 
     faiss.omp_set_num_threads(args.threads)
     print(f"threads {args.threads}; cpus {os.cpu_count()}; load {os.getloadavg()}")
-    start = time.perf_counter()
-    z = latent(args.n, seed=0)
-    old, new = version(z, 768, seed=1), version(z, 384, seed=2)
-    del z
-    print(f"data generated in {time.perf_counter() - start:.1f} s; RSS {peak_rss_gib():.2f} GiB")
-    run_part("100k, 768 vs 384", old, new)
-    del old, new
-    if args.large:
+    if not args.only_large:
+        start = time.perf_counter()
+        z = latent(args.n, seed=0)
+        old, new = version(z, 768, seed=1), version(z, 384, seed=2)
+        del z
+        print(
+            f"data generated in {time.perf_counter() - start:.1f} s; RSS {peak_rss_gib():.2f} GiB"
+        )
+        run_part(f"{args.n} items, 768 vs 384", old, new)
+        del old, new
+    if args.large or args.only_large:
         z = latent(args.large_n, seed=3)
         old = version(z, 384, seed=4)
         del z
