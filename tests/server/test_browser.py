@@ -230,7 +230,11 @@ def test_alias_move_is_confirmed_and_shows_in_history(page, server_url, digits_s
     assert "Move best to 1.1.0" in page.locator(".confirm").inner_text()
     assert "best" not in digits_store.aliases("digits")  # nothing moves before confirmation
     page.click("button.confirm-yes")
-    page.get_by_text("browser test: sqrt pixels look better").wait_for()
+    # The page re-renders from the server: the new entry appears in the alias's history table.
+    entry = page.locator("table.history tr", has_text="browser test: sqrt pixels look better")
+    entry.wait_for()
+    assert "1.1.0" in entry.inner_text() and "(ui)" in entry.inner_text()
+    assert page.locator(".confirm").count() == 0 or not page.locator(".confirm").is_visible()
     shot(page, "registry-after-alias-move")
     history = digits_store.alias_history("digits", "best")
     assert history[-1]["to"] == "1.1.0" and history[-1]["reason"].startswith("browser test")

@@ -1,0 +1,62 @@
+"""`embver ui`: the command line, its safe defaults and what it prints."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from embver.cli import cli
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """Capture what `embver ui` would serve instead of starting uvicorn."""
+    import uvicorn
+
+    calls = {}
+
+    def fake_run(app, **options):
+        calls["app"], calls["options"] = app, options
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    return calls
+
+
+def test_help_says_it_binds_loopback_by_default():
+    result = CliRunner().invoke(cli, ["ui", "--help"])
+    assert result.exit_code == 0
+    assert "127.0.0.1" in result.output and "requires a token" in result.output
+
+
+def test_default_binds_loopback_without_token(store, served):
+    result = CliRunner().invoke(cli, ["ui", "--store", str(store.location.root.parent)])
+    assert result.exit_code == 0, result.output
+    assert served["options"]["host"] == "127.0.0.1" and served["options"]["port"] == 8765
+    assert "http://127.0.0.1:8765/" in result.output and "token" not in result.output
+
+
+def test_exposed_host_generates_and_prints_a_token(store, served):
+    from fastapi.testclient import TestClient
+
+    root = str(store.location.root.parent)
+    result = CliRunner().invoke(cli, ["--store", root, "ui", "--host", "0.0.0.0", "--port", "9001"])
+    assert result.exit_code == 0, result.output
+    token = result.output.split("?token=")[1].split()[0]
+    assert len(token) >= 24
+    with TestClient(served["app"], base_url="http://192.168.7.7:9001") as client:
+        assert client.get("/api/spaces").status_code == 401
+        assert (
+            client.get("/api/spaces", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 200
+        )
+
+
+def test_given_token_is_required(store, served):
+    from fastapi.testclient import TestClient
+
+    root = str(store.location.root.parent)
+    result = CliRunner().invoke(cli, ["ui", "--store", root, "--token", "tok-123"])
+    assert result.exit_code == 0, result.output
+    with TestClient(served["app"], base_url="http://127.0.0.1:8765") as client:
+        assert client.get("/api/spaces").status_code == 401
+        assert client.get("/api/spaces", headers={"X-Embver-Token": "tok-123"}).status_code == 200
