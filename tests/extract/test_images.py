@@ -87,3 +87,12 @@ def _encode(photos, encoder):
     from embver.extract import encode
 
     return encode(photos, encoder, batch_size=2)
+
+
+def test_pil_images_need_no_files(store, efficientnet, photos):
+    from PIL import Image
+
+    images = [Image.open(p).copy() for p in photos[:2]]
+    version = store.space("pil").embed(images, ids=["a", "b"], model=efficientnet, progress=False)
+    by_path = store.space("paths").embed(photos[:2], model=efficientnet, progress=False)
+    assert np.abs(version.vectors(ids=["a", "b"]) - by_path.vectors(ids=photos[:2])).max() <= 1e-5
