@@ -2,12 +2,14 @@
 
 Screenshots land in ``test-artifacts/`` (git-ignored). Needs ``chromium`` on PATH
 (``apt-get install -y chromium``) and the built front end (``npm ci && npm run build``
-in ``frontend/``; built here when npm is available).
+in ``frontend/``; built here when npm is available). Skipped without them, unless
+``EMBVER_REQUIRE_BROWSER=1`` (CI), which makes their absence a failure.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import socket
@@ -36,9 +38,20 @@ LOAD_TIMEOUT_MS = 180_000
 # Harmless driver chatter from software WebGL, not errors of the page.
 IGNORED_CONSOLE = re.compile(r"GPU stall due to ReadPixels|GL Driver Message")
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="chromium is not installed"
-)
+# CI sets EMBVER_REQUIRE_BROWSER=1 so that a missing browser or bundle fails instead of skipping.
+REQUIRED = os.environ.get("EMBVER_REQUIRE_BROWSER") == "1"
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRED:
+        pytest.fail(f"{reason} (EMBVER_REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium_installed():
+    if shutil.which("chromium") is None:
+        _unavailable("chromium is not installed: apt-get install -y chromium")
 
 
 def _free_port() -> int:
@@ -55,7 +68,7 @@ def server_url(digits_store):
         try:
             build_front_end()
         except (RuntimeError, OSError) as exc:
-            pytest.skip(f"front end not built: {exc}")
+            _unavailable(f"front end not built: {exc}")
     app = create_app(
         digits_store, media_roots=[digits_store.location.root.parent], default_method="pca"
     )
