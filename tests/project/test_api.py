@@ -104,3 +104,15 @@ def test_cli_drift_text(bbc_store):
     )
     assert result.exit_code == 0, result.output
     assert "MMD" in result.output and "PSI" in result.output
+
+
+def test_cli_dimension_reads_a_principal_component(bbc_store):
+    root = str(bbc_store.location.root)
+    result = CliRunner().invoke(
+        cli, ["--store", root, "dimension", "news@1.0.0", "--pc", "1", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["axis"] == "PC 1" and 0 < data["variance_share"] < 1
+    assert data["label_eta"] > 0.5  # the first direction of news embeddings separates topics
+    assert len(data["top"]) == 5

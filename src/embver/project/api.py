@@ -19,6 +19,7 @@ from embver.core import fingerprint
 from embver.errors import InvalidInputError
 from embver.project import align as alignment
 from embver.project.cluster import cluster_vectors, summarize_clusters
+from embver.project.dimensions import DimensionReport, inspect_dimension
 from embver.project.drift import DriftReport, measure_drift
 from embver.project.layout import (
     check_layout_request,
@@ -309,3 +310,31 @@ def _field(row: Any, name: str) -> Any:
 
 def _resolve(store: Store, ref: str | Version) -> Version:
     return store.get(ref) if isinstance(ref, str) else ref
+
+
+def dimension(
+    store: Store,
+    ref: str | Version,
+    dimension: int | None = None,
+    component: int | None = None,
+    n_extremes: int = 5,
+) -> DimensionReport:
+    """What one raw dimension or principal component of a version means, read through its items.
+
+    Extremes, variance share, correlation ratio with the items' labels and
+    correlations with every numeric metadata field.
+    """
+    version = _resolve(store, ref)
+    items = store.items(version.space, ids=version.ids)
+    metadata = pd_metadata_columns(items)
+    return inspect_dimension(
+        version.vectors(), version.ids, dimension=dimension, component=component,
+        labels=_column(items, "label"), metadata=metadata, n_extremes=n_extremes,
+        metric=_layout_metric(version.metric),
+    )  # fmt: skip
+
+
+def pd_metadata_columns(items: pd.DataFrame) -> dict[str, list[Any]]:
+    """Metadata dicts of the items turned into one column per field (None where absent)."""
+    fields = sorted({key for meta in items["metadata"] for key in (meta or {})})
+    return {name: [(meta or {}).get(name) for meta in items["metadata"]] for name in fields}

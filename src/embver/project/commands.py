@@ -128,4 +128,31 @@ def _selection(text: str) -> Any:
     return {field_name.strip(): value}
 
 
-COMMANDS = [project_command, drift_command]
+@click.command(name="dimension")
+@click.argument("ref")
+@click.option("--dim", "raw", type=int, default=None, help="A raw dimension (0-based).")
+@click.option("--pc", type=int, default=None, help="A principal component (1-based).")
+@click.option("--extremes", type=int, default=5, show_default=True, help="Items at each end.")
+@json_option
+@pass_ctx
+def dimension_command(
+    ctx: Any, ref: str, raw: int | None, pc: int | None, extremes: int, as_json: bool
+) -> None:
+    """What a dimension of REF means: extreme items, variance share, label/metadata relation."""
+    from embver.project.api import dimension
+
+    component = pc - 1 if pc is not None else None
+    report = dimension(ctx.store, ref, dimension=raw, component=component, n_extremes=extremes)
+    data = report.to_dict()
+    lines = [f"{ref} {data['axis']}: {100 * data['variance_share']:.2f}% of the variance"]
+    if data["label_eta"] is not None:
+        means = ", ".join(f"{k} {v:+.3f}" for k, v in sorted(data["label_means"].items()))
+        lines.append(f"  label correlation ratio {data['label_eta']:.3f}  (means: {means})")
+    for name, corr in data["metadata_correlations"].items():
+        lines.append(f"  {name}: pearson {corr['pearson']:+.3f}, spearman {corr['spearman']:+.3f}")
+    lines.append("  high end: " + ", ".join(f"{i} ({v:+.3f})" for i, v in data["top"]))
+    lines.append("  low end:  " + ", ".join(f"{i} ({v:+.3f})" for i, v in data["bottom"]))
+    emit(data, as_json, "\n".join(lines))
+
+
+COMMANDS = [project_command, drift_command, dimension_command]

@@ -9,8 +9,10 @@ than a cut-down algorithm:
    text/image embeddings while making every later step cheaper;
 3. exact k-NN from faiss (BLAS brute force) replaces pynndescent's approximate
    search and is handed to umap-learn as ``precomputed_knn``;
-4. the initialisation is umap's spectral layout of the same graph, or a given
-   layout (alignment across versions), in which case fewer epochs suffice;
+4. the initialisation is umap's "tswspectral" layout of the same graph (the
+   spectral start warm-started by a truncated SVD: a fraction of the time of
+   the plain spectral solve), or a given layout (alignment across versions),
+   in which case fewer epochs at a gentler learning rate suffice;
 5. numba's on-disk cache is pointed at a writable folder so a new process does
    not recompile umap's kernels.
 """
@@ -131,7 +133,7 @@ def umap_layout(
     """UMAP layout of ``vectors`` (n, d) through PCA + exact faiss k-NN; float32 (n, dims).
 
     ``init`` (n, dims) starts the optimisation from a given layout (used to
-    align one version to another); otherwise umap's spectral initialisation.
+    align one version to another); otherwise umap's tswspectral initialisation.
     """
     ensure_numba_cache_dir()
     import umap
@@ -149,7 +151,7 @@ def umap_layout(
         min_dist=min_dist,
         metric="euclidean",
         precomputed_knn=(indices, distances, None),
-        init="spectral" if init is None else np.asarray(init, dtype=np.float32),
+        init="tswspectral" if init is None else np.asarray(init, dtype=np.float32),
         n_epochs=epochs,
         learning_rate=learning_rate or (ALIGNED_LEARNING_RATE if init is not None else 1.0),
         random_state=seed,
