@@ -216,22 +216,14 @@ def read_table(
     """Read the whole dataset, checking row count, layout and (given ``segments``) content."""
     dataset = open_dataset(uri, lance_version)
     try:
-        # One batch for the whole dataset (one per fragment when appended), so that
-        # vectors_of can hand the decoded buffer to numpy without another copy.
-        table = dataset.to_table(batch_size=max(expected_rows, 1))
+        table = _decode(dataset, uri, expected_rows, dim)
+    except IntegrityError:
+        raise
     except BaseException as exc:
         _reraise_unless_lance_failure(exc)
         raise IntegrityError(
             f"vector data {uri!r} cannot be read: {exc}; run `embver verify`"
         ) from None
-    if table.num_rows != expected_rows:
-        raise IntegrityError(
-            f"vector data {uri!r} has {table.num_rows} rows, the catalog expects {expected_rows}: "
-            "it is truncated or was replaced; run `embver verify`"
-        )
-    problem = _layout_problem(table, dim)
-    if problem:
-        raise IntegrityError(f"vector data {uri!r} {problem}; run `embver verify`")
     mismatches = rehash(table, segments) if segments is not None else []
     if mismatches:
         raise IntegrityError(
@@ -239,6 +231,40 @@ def read_table(
             "run `embver verify`"
         )
     return table
+
+
+def _decode(dataset: Any, uri: str, expected_rows: int, dim: int) -> pa.Table:
+    """Decode batch by batch into one preallocated (rows, dim) array.
+
+    Collecting Lance's batches and then copying them out would hold two full-size
+    buffers; streaming keeps one, like ``np.load``, and the table's vector column
+    is that array (so ``vectors_of`` returns it without a copy).
+    """
+    rows = dataset.count_rows()
+    if rows != expected_rows:
+        raise IntegrityError(
+            f"vector data {uri!r} has {rows} rows, the catalog expects {expected_rows}: "
+            "it is truncated or was replaced; run `embver verify`"
+        )
+    problem = _layout_problem(dataset.schema.empty_table(), dim)
+    if problem:
+        raise IntegrityError(f"vector data {uri!r} {problem}; run `embver verify`")
+    value_type = dataset.schema.field("vector").type.value_type
+    out = np.empty((expected_rows, dim), dtype=value_type.to_pandas_dtype())
+    ids, start = [], 0
+    for batch in dataset.to_batches():
+        column, count = batch.column("vector"), batch.num_rows
+        values = column.flatten()
+        if column.null_count or len(values) != count * dim or start + count > expected_rows:
+            raise IntegrityError(f"vector data {uri!r} has missing or extra vector values")
+        out[start : start + count] = values.to_numpy(zero_copy_only=False).reshape(count, dim)
+        ids.append(batch.column("id"))
+        start += count
+    if start != expected_rows:
+        raise IntegrityError(f"vector data {uri!r} yielded {start} of {expected_rows} rows")
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(out.reshape(-1)), dim)
+    schema = pa.schema([pa.field("id", pa.string()), pa.field("vector", vectors.type)])
+    return pa.Table.from_arrays([pa.chunked_array(ids, pa.string()), vectors], schema=schema)
 
 
 def _layout_problem(table: pa.Table, dim: int) -> str | None:
