@@ -35,6 +35,11 @@ class _Context:
             self._store = embver.open(self.store_path)
         return self._store
 
+    def close(self) -> None:
+        # Releasing the catalog's connections lets SQLite checkpoint its write-ahead log.
+        if self._store is not None:
+            self._store.close()
+
 
 pass_ctx = click.make_pass_decorator(_Context)
 
@@ -63,6 +68,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 def cli(ctx: click.Context, store_path: str | None) -> None:
     """embver — version control and a microscope for embeddings."""
     ctx.obj = _Context(store_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()

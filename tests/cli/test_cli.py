@@ -173,7 +173,7 @@ def test_entry_point_in_a_real_process(tmp_path):
 
 def test_demo_tells_the_story(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "embver.cli", "demo", str(tmp_path / "d")],
+        [sys.executable, "-m", "embver.cli", "demo", "--synthetic", str(tmp_path / "d")],
         capture_output=True,
         text=True,
     )

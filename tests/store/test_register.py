@@ -172,3 +172,18 @@ def test_export_round_trip(store, recipe, tmp_path):
     assert pq.read_table(tmp_path / "out.parquet").column("id").to_pylist() == ids
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), x)
     assert (tmp_path / "out.ids.txt").read_text().split() == ids
+
+
+def test_same_recipe_registered_meanwhile_appends_instead_of_a_second_version(
+    store, recipe, monkeypatch
+):
+    # Simulates the race window: the identity check before writing sees nothing because
+    # the other writer commits between that check and our catalog transaction.
+    x, ids = _data(40)
+    space = store.space("s")
+    space.register(x[:20], ids=ids[:20], recipe=recipe)
+    monkeypatch.setattr(type(store), "find_identity", lambda self, space, identity: None)
+    again = space.register(x[10:], ids=ids[10:], recipe=recipe)
+    assert again.appended and again.count == 40
+    assert [str(v.number) for v in store.versions("s")] == ["1.0.0"]
+    np.testing.assert_array_equal(store.get("s@1.0.0").vectors(ids=ids), x)

@@ -128,7 +128,12 @@ class Space:
             "verdict": verdict,
             "author": recipe.context.author,
         }
-        return self._commit_new(row, parent_version, derived, edges)
+        try:
+            return self._commit_new(row, parent_version, derived, edges)
+        except _RecipeRegisteredMeanwhile as twin:
+            # Another writer registered this recipe while we wrote; our data is an orphan
+            # for gc, and the ids go to the version that won.
+            return self._append(self._store.version_by_id(twin.version_id), batch)
 
     # -- steps -------------------------------------------------------------
     def _check_input(
@@ -201,6 +206,14 @@ class Space:
             connection.execute(
                 sa.select(spaces.c.id).where(spaces.c.id == self.id).with_for_update()
             )
+            twin = connection.execute(
+                sa.select(versions.c.id).where(
+                    versions.c.space_id == self.id,
+                    versions.c.identity_hash == row["identity_hash"],
+                )
+            ).first()
+            if twin is not None:
+                raise _RecipeRegisteredMeanwhile(int(twin[0]))
             taken = [
                 _semver(r)
                 for r in connection.execute(
@@ -255,6 +268,14 @@ class Space:
         self._store.add_items(self.name, batch.items.take(pa.array(fresh)) if batch.items else None)
         segment = vector_data.Segment(len(ids), vector_data.hash_segment(ids, matrix))
         return self._store.append_segment(existing, ids, matrix, segment)
+
+
+class _RecipeRegisteredMeanwhile(Exception):
+    """A concurrent writer committed the same recipe first (rolls back our transaction)."""
+
+    def __init__(self, version_id: int) -> None:
+        super().__init__(version_id)
+        self.version_id = version_id
 
 
 def _shared_positions(stored: pa.Array, incoming: pa.Array) -> tuple[np.ndarray, np.ndarray]:
