@@ -274,9 +274,10 @@ def _show_text(data: dict[str, Any]) -> str:
 def diff(ctx: _Context, a: str, b: str, as_json: bool) -> None:
     """Diff the recipes of A and B and say which bump B implies against A."""
     from embver.core import bump_reasons, canonical_json, derive_bump
+    from embver.core.recipe import recipe_changes
 
     va, vb = ctx.store.get(a), ctx.store.get(b)
-    changes = _dict_diff(va.recipe.to_dict(), vb.recipe.to_dict())
+    changes = recipe_changes(va.recipe.to_dict(), vb.recipe.to_dict())
     bump = derive_bump(va.recipe, vb.recipe)
     data = {
         "a": va.ref,
@@ -290,15 +291,6 @@ def diff(ctx: _Context, a: str, b: str, as_json: bool) -> None:
         f"  {c['field']}: {canonical_json(c['a'])} → {canonical_json(c['b'])}" for c in changes
     ]
     emit(data, as_json, "\n".join(text))
-
-
-def _dict_diff(a: Any, b: Any, prefix: str = "") -> list[dict[str, Any]]:
-    if isinstance(a, dict) and isinstance(b, dict):
-        out: list[dict[str, Any]] = []
-        for key in sorted(set(a) | set(b)):
-            out += _dict_diff(a.get(key), b.get(key), f"{prefix}{key}.")
-        return out
-    return [] if a == b else [{"field": prefix.rstrip("."), "a": a, "b": b}]
 
 
 @cli.group()

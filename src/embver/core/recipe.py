@@ -164,3 +164,15 @@ class Recipe:
         values["context"] = Context.from_dict(values.get("context"))
         values["specs"] = dict(values.get("specs") or {})
         return cls(**values)
+
+
+def recipe_changes(
+    a: Mapping[str, Any], b: Mapping[str, Any], prefix: str = ""
+) -> list[dict[str, Any]]:
+    """Leaf-level differences between two recipe dicts: ``[{"field", "a", "b"}]``, sorted."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        out: list[dict[str, Any]] = []
+        for key in sorted(set(a) | set(b)):
+            out += recipe_changes(a.get(key), b.get(key), f"{prefix}{key}.")  # type: ignore[arg-type]
+        return out
+    return [] if a == b else [{"field": prefix.rstrip("."), "a": a, "b": b}]

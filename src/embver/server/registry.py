@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from embver.core import bump_reasons, derive_bump
+from embver.core.recipe import recipe_changes
 
 
 def plain(value: Any) -> Any:
@@ -114,18 +115,7 @@ def recipe_diff(old: Any, new: Any) -> dict[str, Any]:
         "b": new.ref,
         "bump": str(derive_bump(old.recipe, new.recipe)),
         "reasons": bump_reasons(old.recipe, new.recipe),
-        "changes": _flat_changes(a, b),
+        "changes": recipe_changes(a, b),
         "recipe_a": a,
         "recipe_b": b,
     }
-
-
-def _flat_changes(a: Any, b: Any, prefix: str = "") -> list[dict[str, Any]]:
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        out: list[dict[str, Any]] = []
-        for key in sorted(set(a) | set(b)):
-            out += _flat_changes(a.get(key), b.get(key), f"{prefix}{key}.")
-        return out
-    if a == b:
-        return []
-    return [{"field": prefix.rstrip("."), "a": a, "b": b}]
