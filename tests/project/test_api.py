@@ -13,14 +13,14 @@ from sklearn.manifold import trustworthiness
 from embver.cli import cli
 from embver.errors import InvalidInputError
 from embver.project.align import displacement
-from embver.project.api import PROJECTION_KIND, project
+from embver.project.api import PROJECTION_KIND, drift, project
 
 
 def test_projection_is_cached_and_asking_twice_costs_nothing(bbc_store, bbc):
-    first = bbc_store.project("news@1.0.0", method="pca")
+    first = project(bbc_store, "news@1.0.0", method="pca")
     assert not first.cached
     started = time.perf_counter()
-    second = bbc_store.project("news@1.0.0", method="pca")
+    second = project(bbc_store, "news@1.0.0", method="pca")
     assert second.cached and time.perf_counter() - started < 1.0
     np.testing.assert_array_equal(first.coords, second.coords)
     np.testing.assert_array_equal(first.clusters, second.clusters)
@@ -29,9 +29,9 @@ def test_projection_is_cached_and_asking_twice_costs_nothing(bbc_store, bbc):
 
 def test_cache_key_depends_on_method_seed_and_params(bbc_store):
     keys = {
-        bbc_store.project("news@1.0.0", method="pca").key,
-        bbc_store.project("news@1.0.0", method="pca", seed=1).key,
-        bbc_store.project("news@1.0.0", method="pca", dims=3).key,
+        project(bbc_store, "news@1.0.0", method="pca").key,
+        project(bbc_store, "news@1.0.0", method="pca", seed=1).key,
+        project(bbc_store, "news@1.0.0", method="pca", dims=3).key,
     }
     assert len(keys) == 3
     stored = bbc_store.artifacts.find(PROJECTION_KIND)
@@ -41,24 +41,24 @@ def test_cache_key_depends_on_method_seed_and_params(bbc_store):
 
 
 def test_umap_projection_of_a_stored_version(bbc_store, bbc):
-    projection = bbc_store.project("news@1.0.0")
+    projection = project(bbc_store, "news@1.0.0")
     assert projection.coords.shape == (len(bbc.ids), 2)
     assert trustworthiness(bbc.vectors, projection.coords, n_neighbors=10, metric="cosine") >= 0.88
     assert projection.n_clusters >= 3
-    again = bbc_store.project("news@1.0.0")
+    again = project(bbc_store, "news@1.0.0")
     assert again.cached and again.key == projection.key
 
 
 def test_patch_is_aligned_to_its_parent(bbc_store):
-    parent = bbc_store.project("news@1.0.0")
-    child = bbc_store.project("news@1.0.1", align_to="news@1.0.0")
+    parent = project(bbc_store, "news@1.0.0")
+    child = project(bbc_store, "news@1.0.1", align_to="news@1.0.0")
     assert child.aligned_to == "news@1.0.0"
     moved = displacement(child.coords, child.ids, parent.coords, parent.ids)
     assert np.median(moved) < 0.2
 
 
 def test_drift_of_a_batch_within_a_version(bbc_store):
-    report = bbc_store.drift("news@1.0.0", reference={"batch": "train"}, current={"batch": "june"})
+    report = drift(bbc_store, "news@1.0.0", reference={"batch": "train"}, current={"batch": "june"})
     assert report.n_current == 100 and report.n_reference == 200
     assert report.mmd_p_value > 0.05  # the "june" batch is every third article: no drift
     assert report.psi is not None and report.psi_level == "stable"
@@ -66,7 +66,7 @@ def test_drift_of_a_batch_within_a_version(bbc_store):
 
 def test_drift_selection_that_matches_nothing_is_refused(bbc_store):
     with pytest.raises(InvalidInputError, match="current selects 0"):
-        bbc_store.drift("news@1.0.0", reference={"batch": "train"}, current={"batch": "may"})
+        drift(bbc_store, "news@1.0.0", reference={"batch": "train"}, current={"batch": "may"})
 
 
 def test_unknown_method_is_refused_before_any_work(bbc_store):
@@ -116,3 +116,12 @@ def test_cli_dimension_reads_a_principal_component(bbc_store):
     assert data["axis"] == "PC 1" and 0 < data["variance_share"] < 1
     assert data["label_eta"] > 0.5  # the first direction of news embeddings separates topics
     assert len(data["top"]) == 5
+
+
+def test_store_methods_delegate_to_the_project_api(bbc_store):
+    projection = bbc_store.project("news@1.0.0", method="pca")
+    assert (
+        projection.cached and projection.key == project(bbc_store, "news@1.0.0", method="pca").key
+    )
+    report = bbc_store.drift("news@1.0.0", reference={"batch": "train"}, current={"batch": "june"})
+    assert report.n_current == 100

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from embver.cli import cli
+from embver.project.api import project
 from embver.report.pack import pack_array, quantize_unit, unpack_array
 
 
@@ -46,7 +47,7 @@ def test_coordinates_travel_as_binary_not_json_numbers(report_file, bbc_store):
     assert data["n"] == 300 and written["points"] == 300
     xs = unpack_array(data["arrays"]["ax"])
     assert xs.dtype == np.float32 and len(xs) == 300
-    projection = bbc_store.project("news@1.0.0")
+    projection = project(bbc_store, "news@1.0.0")
     np.testing.assert_array_equal(xs, projection.coords[:, 0])
     assert written["bytes_per_point"] < 1500
 
