@@ -36,7 +36,7 @@ def init(
     return Store(StoreLocation.read(root))
 
 
-def open(path: str | os.PathLike[str] | None = None) -> Store:  # noqa: A001 - public API name
+def open(path: str | os.PathLike[str] | None = None) -> Store:
     """Open the store at ``path``, ``$EMBVER_STORE``, or the nearest ``.embver/`` upward."""
     return Store(StoreLocation.read(discover(path)))
 
@@ -79,7 +79,7 @@ class Store:
         if "://" not in root:
             Path(root).mkdir(parents=True, exist_ok=True)
             return pafs.LocalFileSystem(), str(Path(root).resolve())
-        return pafs.FileSystem.from_uri(root)  # type: ignore[no-any-return]
+        return pafs.FileSystem.from_uri(root)
 
     def write_bytes(self, relative: str, payload: bytes) -> None:
         fs, base = self._filesystem()
@@ -92,9 +92,11 @@ class Store:
         fs, base = self._filesystem()
         try:
             with fs.open_input_stream(f"{base}/{relative}") as stream:
-                return stream.read()  # type: ignore[no-any-return]
+                return stream.read()
         except FileNotFoundError:
-            raise NotFoundError(f"stored file {relative!r} is missing; run `embver verify`") from None
+            raise NotFoundError(
+                f"stored file {relative!r} is missing; run `embver verify`"
+            ) from None
 
     # -- spaces ------------------------------------------------------------
     def space(self, name: str, create: bool = True, kind: str = "plain") -> Space:
@@ -109,9 +111,11 @@ class Store:
 
     def _space_row(self, name: str) -> Any:
         with self.engine.connect() as connection:
-            return connection.execute(
-                sa.select(schema.spaces).where(schema.spaces.c.name == name)
-            ).mappings().first()
+            return (
+                connection.execute(sa.select(schema.spaces).where(schema.spaces.c.name == name))
+                .mappings()
+                .first()
+            )
 
     def _create_space(self, name: str, kind: str) -> Any:
         try:
@@ -134,7 +138,9 @@ class Store:
 
     def spaces(self) -> list[Space]:
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(schema.spaces).order_by(schema.spaces.c.name)).mappings()
+            rows = connection.execute(
+                sa.select(schema.spaces).order_by(schema.spaces.c.name)
+            ).mappings()
             return [Space(self, row) for row in rows]
 
     def space_names(self) -> list[str]:
@@ -146,17 +152,29 @@ class Store:
         space_obj = self.space(space, create=False)
         v = schema.versions
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(v).where(v.c.space_id == space_obj.id).order_by(v.c.major, v.c.minor, v.c.patch)
-            ).mappings().all()
+            rows = (
+                connection.execute(
+                    sa.select(v)
+                    .where(v.c.space_id == space_obj.id)
+                    .order_by(v.c.major, v.c.minor, v.c.patch)
+                )
+                .mappings()
+                .all()
+            )
         return [Version(self, row, space) for row in rows]
 
     def version_by_id(self, version_id: int) -> Version:
         v, s = schema.versions, schema.spaces
         with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(v, s.c.name.label("space_name")).join(s, s.c.id == v.c.space_id).where(v.c.id == version_id)
-            ).mappings().first()
+            row = (
+                connection.execute(
+                    sa.select(v, s.c.name.label("space_name"))
+                    .join(s, s.c.id == v.c.space_id)
+                    .where(v.c.id == version_id)
+                )
+                .mappings()
+                .first()
+            )
         if row is None:
             raise NotFoundError(f"version id {version_id} does not exist")
         data = dict(row)
@@ -171,7 +189,9 @@ class Store:
         if parsed.kind == "version":
             found = [x for x in versions if x.number == parsed.version]
         elif parsed.kind == "prefix":
-            found = [x for x in versions if x.number.as_tuple()[: len(parsed.prefix)] == parsed.prefix]
+            found = [
+                x for x in versions if x.number.as_tuple()[: len(parsed.prefix)] == parsed.prefix
+            ]
         else:
             found = versions
         if not found:
@@ -190,15 +210,21 @@ class Store:
             ).first()
         if row is None:
             known = sorted(self.aliases(ref.space))
-            raise NotFoundError(f"alias {ref.alias!r} does not exist in space {ref.space!r}; known: {known}")
+            raise NotFoundError(
+                f"alias {ref.alias!r} does not exist in space {ref.space!r}; known: {known}"
+            )
         return self.version_by_id(row[0])
 
     def find_identity(self, space: Space, identity_hash: str) -> Version | None:
         v = schema.versions
         with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(v).where(v.c.space_id == space.id, v.c.identity_hash == identity_hash)
-            ).mappings().first()
+            row = (
+                connection.execute(
+                    sa.select(v).where(v.c.space_id == space.id, v.c.identity_hash == identity_hash)
+                )
+                .mappings()
+                .first()
+            )
         return Version(self, row, space.name) if row else None
 
     def mark_appended(self, version: Version) -> Version:
@@ -212,9 +238,11 @@ class Store:
         """Append rows to ``version``'s dataset and record the segment, under the catalog lock."""
         v = schema.versions
         with write_transaction(self.engine) as connection:
-            row = connection.execute(
-                sa.select(v).where(v.c.id == version.id).with_for_update()
-            ).mappings().one()
+            row = (
+                connection.execute(sa.select(v).where(v.c.id == version.id).with_for_update())
+                .mappings()
+                .one()
+            )
             uri = self.data_path(row["data_uri"])
             _discard_uncommitted(uri, row["lance_version"])
             table = vector_data.to_table(ids, matrix, row["dtype"])
@@ -237,7 +265,9 @@ class Store:
     def set_verdict(self, version: Version, verdict: dict[str, Any] | None) -> None:
         with write_transaction(self.engine) as connection:
             connection.execute(
-                schema.versions.update().where(schema.versions.c.id == version.id).values(verdict=verdict)
+                schema.versions.update()
+                .where(schema.versions.c.id == version.id)
+                .values(verdict=verdict)
             )
 
     # -- items -----------------------------------------------------------------
@@ -298,12 +328,19 @@ class Store:
 
     # -- aliases -----------------------------------------------------------------
     def set_alias(
-        self, space: str, name: str, target: str | Version, reason: str | None = None, actor: str | None = None
+        self,
+        space: str,
+        name: str,
+        target: str | Version,
+        reason: str | None = None,
+        actor: str | None = None,
     ) -> Version:
         """Point alias ``name`` of ``space`` at ``target``, recording who, why and from where."""
         validate_alias_name(name)
-        version = target if isinstance(target, Version) else self.get(
-            target if "@" in str(target) else f"{space}@{target}"
+        version = (
+            target
+            if isinstance(target, Version)
+            else self.get(target if "@" in str(target) else f"{space}@{target}")
         )
         if version.space != space:
             raise NotFoundError(f"{version.ref} is not a version of space {space!r}")
@@ -314,15 +351,31 @@ class Store:
                 sa.select(a.c.version_id).where(a.c.space_id == space_obj.id, a.c.name == name)
             ).first()
             if current is None:
-                connection.execute(a.insert().values(space_id=space_obj.id, name=name, version_id=version.id, updated_at=_now()))
+                connection.execute(
+                    a.insert().values(
+                        space_id=space_obj.id, name=name, version_id=version.id, updated_at=_now()
+                    )
+                )
             else:
                 connection.execute(
-                    a.update().where(a.c.space_id == space_obj.id, a.c.name == name).values(version_id=version.id, updated_at=_now())
+                    a.update()
+                    .where(a.c.space_id == space_obj.id, a.c.name == name)
+                    .values(version_id=version.id, updated_at=_now())
                 )
-            self._alias_event(connection, space_obj.id, name, current[0] if current else None, version.id, actor, reason)
+            self._alias_event(
+                connection,
+                space_obj.id,
+                name,
+                current[0] if current else None,
+                version.id,
+                actor,
+                reason,
+            )
         return version
 
-    def remove_alias(self, space: str, name: str, reason: str | None = None, actor: str | None = None) -> None:
+    def remove_alias(
+        self, space: str, name: str, reason: str | None = None, actor: str | None = None
+    ) -> None:
         space_obj = self.space(space, create=False)
         a = schema.aliases
         with write_transaction(self.engine) as connection:
@@ -335,11 +388,24 @@ class Store:
             self._alias_event(connection, space_obj.id, name, current[0], None, actor, reason)
 
     @staticmethod
-    def _alias_event(connection: Any, space_id: int, name: str, old: int | None, new: int | None, actor: str | None, reason: str | None) -> None:
+    def _alias_event(
+        connection: Any,
+        space_id: int,
+        name: str,
+        old: int | None,
+        new: int | None,
+        actor: str | None,
+        reason: str | None,
+    ) -> None:
         connection.execute(
             schema.alias_events.insert().values(
-                space_id=space_id, name=name, from_version_id=old, to_version_id=new,
-                actor=actor or _default_actor(), reason=reason, at=_now(),
+                space_id=space_id,
+                name=name,
+                from_version_id=old,
+                to_version_id=new,
+                actor=actor or _default_actor(),
+                reason=reason,
+                at=_now(),
             )
         )
 
@@ -349,14 +415,18 @@ class Store:
         a, v = schema.aliases, schema.versions
         with self.engine.connect() as connection:
             rows = connection.execute(
-                sa.select(a.c.name, v.c.major, v.c.minor, v.c.patch).join(v, v.c.id == a.c.version_id).where(a.c.space_id == space_obj.id)
+                sa.select(a.c.name, v.c.major, v.c.minor, v.c.patch)
+                .join(v, v.c.id == a.c.version_id)
+                .where(a.c.space_id == space_obj.id)
             ).all()
         return {row[0]: str(SemVer(row[1], row[2], row[3])) for row in rows}
 
     def aliases_of(self, version: Version) -> list[str]:
         a = schema.aliases
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(a.c.name).where(a.c.version_id == version.id).order_by(a.c.name)).all()
+            rows = connection.execute(
+                sa.select(a.c.name).where(a.c.version_id == version.id).order_by(a.c.name)
+            ).all()
         return [row[0] for row in rows]
 
     def alias_history(self, space: str, name: str | None = None) -> list[dict[str, Any]]:
@@ -386,7 +456,12 @@ class Store:
 
     # -- comparison (embver.compare) -------------------------------------------------
     def compare(
-        self, a: Any, b: Any, k: Any = (10, 50), sample: int | None = None, seed: int = 0,
+        self,
+        a: Any,
+        b: Any,
+        k: Any = (10, 50),
+        sample: int | None = None,
+        seed: int = 0,
         **options: Any,
     ) -> Any:
         """Compare version ``a`` with ``b`` over their shared items; see :mod:`embver.compare`."""
@@ -395,22 +470,50 @@ class Store:
         return compare(self, a, b, k=k, sample=sample, seed=seed, **options)
 
     def adapter(self, a: Any, b: Any) -> Any:
-        """The stored migration map from ``a`` to ``b``: ``.transform(X)``; fit by ``adapter fit``."""
+        """The stored migration map from ``a`` to ``b`` (``.transform(X)``); see ``adapter fit``."""
         from embver.compare.api import adapter
 
         return adapter(self, a, b)
+
+    # -- projections and drift (embver.project) ------------------------------------
+    def project(
+        self, ref: Any, method: str = "umap", dims: int = 2, seed: int = 0, **params: Any
+    ) -> Any:
+        """Cached, seeded 2-D/3-D projection of a version; see :mod:`embver.project.api`."""
+        from embver.project.api import project
+
+        return project(self, ref, method=method, dims=dims, seed=seed, **params)
+
+    def drift(self, ref: Any, reference: Any, current: Any, **options: Any) -> Any:
+        """Drift of ``current`` against ``reference`` items of one version (embver.project)."""
+        from embver.project.api import drift
+
+        return drift(self, ref, reference=reference, current=current, **options)
 
     # -- lineage ---------------------------------------------------------------
     def edges(self, version: Version, direction: str = "up") -> list[dict[str, Any]]:
         """Lineage edges of ``version``: ``up`` to its parents/components, ``down`` to children."""
         e = schema.edges
-        column, other = (e.c.child_id, e.c.parent_id) if direction == "up" else (e.c.parent_id, e.c.child_id)
+        column, other = (
+            (e.c.child_id, e.c.parent_id) if direction == "up" else (e.c.parent_id, e.c.child_id)
+        )
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(e).where(column == version.id).order_by(e.c.id)).mappings().all()
+            rows = (
+                connection.execute(sa.select(e).where(column == version.id).order_by(e.c.id))
+                .mappings()
+                .all()
+            )
         result = []
         for row in rows:
             target = self.version_by_id(row[other.name])
-            result.append({"kind": row["kind"], "ref": target.ref, "version_id": target.id, "meta": dict(row["meta"] or {})})
+            result.append(
+                {
+                    "kind": row["kind"],
+                    "ref": target.ref,
+                    "version_id": target.id,
+                    "meta": dict(row["meta"] or {}),
+                }
+            )
         return result
 
     # -- composites (embver.composite) ---------------------------------------------
