@@ -33,18 +33,9 @@ import numpy as np
 import embver
 from embver.server import create_app
 from embver.server.data import pca_layout
-from embver.server.frontend_build import build_front_end
+from embver.server.frontend_build import HEADLESS_CHROMIUM_FLAGS, build_front_end
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+FLAGS = HEADLESS_CHROMIUM_FLAGS
 GOAL_FIRST_PAINT_S = 5.0
 GOAL_BYTES_PER_POINT = 12.0
 

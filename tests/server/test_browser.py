@@ -21,19 +21,10 @@ import numpy as np
 import pytest
 
 from embver.server import create_app
-from embver.server.frontend_build import build_front_end, is_built
+from embver.server.frontend_build import HEADLESS_CHROMIUM_FLAGS, build_front_end, is_built
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_FLAGS = HEADLESS_CHROMIUM_FLAGS
 LOAD_TIMEOUT_MS = 180_000
 # Harmless driver chatter from software WebGL, not errors of the page.
 IGNORED_CONSOLE = re.compile(r"GPU stall due to ReadPixels|GL Driver Message")

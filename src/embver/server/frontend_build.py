@@ -37,3 +37,18 @@ def build_front_end(source: Path = SOURCE, force: bool = False) -> Path:
     if not is_built():
         raise RuntimeError(f"npm run build did not produce {DIST}")
     return DIST
+
+
+#: Flags for Debian's Chromium driven headless by the browser tests and the UI benchmark:
+#: root without a sandbox, software WebGL, and no background connections (the machine has
+#: no network beyond the package registries).
+HEADLESS_CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
