@@ -37,17 +37,29 @@ def make_ids(n: int, prefix: str = "item") -> list[str]:
 def _snapshot(store) -> dict[str, str]:
     """sha256 of every file under the store's folder (SQLite's shared-memory index excluded).
 
-    The engine is disposed first so SQLite checkpoints its WAL into the main file.
+    SQLite's write-ahead log is first checkpointed into the catalog file through a
+    fresh connection, so the hash covers every committed row whatever connection
+    (the CLI's, a test's) wrote it and whenever SQLite would have checkpointed.
     """
     import hashlib
+    import sqlite3
     from pathlib import Path
 
     store.engine.dispose()
     root = Path(store.location.root)
+    for db in root.rglob("*.db"):
+        conn = sqlite3.connect(db)
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+        assert busy == 0, f"could not checkpoint {db}: another connection is writing"
     return {
         str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(root.rglob("*"))
-        if path.is_file() and not path.name.endswith("-shm")
+        if path.is_file()
+        and not path.name.endswith("-shm")
+        and not (path.name.endswith("-wal") and path.stat().st_size == 0)
     }
 
 
