@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -103,15 +104,13 @@ class Space:
         check_declared_bump(bump, derived, reasons)
         verdict = self._patch_verdict(parent_version, batch) if derived == Bump.PATCH else None
         data_rel = f"spaces/{self.name}/versions/{uuid.uuid4().hex}.lance"
-        table = vector_data.to_table(batch.ids, batch.vectors, recipe.dtype)
-        data_uri = self._store.data_path(data_rel)
-        lance_version = vector_data.write_dataset(data_uri, table)
-        segment = vector_data.Segment(
-            len(batch.ids),
-            vector_data.hash_segment(batch.ids, batch.vectors),
-            vector_data.hash_new_files(data_uri, set()),
-        )
-        self._store.add_items(self.name, batch.items)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # the item rows go in while Lance writes the vectors
+            items_added = pool.submit(self._store.add_items, self.name, batch.items)
+            lance_version, segment = vector_data.write_segment(
+                self._store.data_path(data_rel), batch.ids, batch.vectors, recipe.dtype
+            )
+            items_added.result()
         row = {
             "bump": derived.name.lower(),
             "reasons": reasons,
@@ -266,8 +265,7 @@ class Space:
         ids = batch.ids.take(pa.array(fresh))
         matrix = batch.vectors[fresh]
         self._store.add_items(self.name, batch.items.take(pa.array(fresh)) if batch.items else None)
-        segment = vector_data.Segment(len(ids), vector_data.hash_segment(ids, matrix))
-        return self._store.append_segment(existing, ids, matrix, segment)
+        return self._store.append_segment(existing, ids, matrix)
 
 
 class _RecipeRegisteredMeanwhile(Exception):

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -232,9 +231,7 @@ class Store:
         fresh._row["_appended"] = True
         return fresh
 
-    def append_segment(
-        self, version: Version, ids: pa.Array, matrix: np.ndarray, segment: vector_data.Segment
-    ) -> Version:
+    def append_segment(self, version: Version, ids: pa.Array, matrix: np.ndarray) -> Version:
         """Append rows to ``version``'s dataset and record the segment, under the catalog lock."""
         v = schema.versions
         with write_transaction(self.engine) as connection:
@@ -245,10 +242,9 @@ class Store:
             )
             uri = self.data_path(row["data_uri"])
             _discard_uncommitted(uri, row["lance_version"])
-            table = vector_data.to_table(ids, matrix, row["dtype"])
-            before = vector_data.list_files(uri)
-            lance_version = vector_data.write_dataset(uri, table, mode="append")
-            segment = replace(segment, files=vector_data.hash_new_files(uri, before))
+            lance_version, segment = vector_data.write_segment(
+                uri, ids, matrix, row["dtype"], mode="append"
+            )
             segments = [vector_data.Segment(**s) for s in row["segments"]] + [segment]
             connection.execute(
                 v.update()

@@ -167,12 +167,40 @@ def to_table(ids: Sequence[str] | pa.Array, vectors: np.ndarray, dtype: str) -> 
     return pa.Table.from_arrays([pa.array(ids, type=pa.string()), column], schema=schema)
 
 
+#: rows per batch handed to Lance: small enough that its encoder and writer overlap,
+#: large enough to keep per-batch overhead low (1M × 384 float32: 0.84 s against
+#: 1.33 s for the whole table at once, benchmarks/bench_store.py)
+_WRITE_BATCH_ROWS: Final = 1 << 18
+
+
+def write_segment(
+    uri: str, ids: pa.Array, vectors: np.ndarray, dtype: str, mode: str = "create"
+) -> tuple[int, Segment]:
+    """Write (``mode="create"``) or append rows to the dataset at ``uri``.
+
+    Returns the new Lance version and the segment: its content hash is computed on
+    a second thread while Lance writes (blake3 releases the GIL), then the files
+    the write added are hashed.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    before = list_files(uri) if mode == "append" else set()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        content = pool.submit(hash_segment, ids, vectors)
+        lance_version = write_dataset(uri, to_table(ids, vectors, dtype), mode)
+        digest = content.result()
+    return lance_version, Segment(len(ids), digest, hash_new_files(uri, before))
+
+
 def write_dataset(uri: str, table: pa.Table, mode: str = "create") -> int:
     """Write (or append to) the Lance dataset at ``uri``; returns its new Lance version."""
     import lance
 
+    batches = pa.RecordBatchReader.from_batches(
+        table.schema, table.to_batches(max_chunksize=_WRITE_BATCH_ROWS)
+    )
     dataset = lance.write_dataset(
-        table,
+        batches,
         uri,
         mode=mode,
         max_rows_per_file=1 << 24,
