@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from embver.errors import IntegrityError
-from embver.store import schema
+from embver.store import objectstore, schema
 from embver.store import vectors as vector_data
 
 if TYPE_CHECKING:
@@ -73,23 +73,76 @@ class GcReport:
 def gc(store: Store, grace_seconds: float = 3600.0, dry_run: bool = False) -> GcReport:
     """Remove vector datasets and artifact files that no catalog row references.
 
-    Only local data roots are swept; files younger than ``grace_seconds`` are
-    kept because a writer may be about to commit them.
+    Sweeps the data root wherever it is (local disk or object storage); anything
+    with a file younger than ``grace_seconds`` is kept because a writer may be
+    about to commit it.
     """
     report = GcReport(dry_run=dry_run)
-    root = store.location.data_uri
-    if "://" in root or not Path(root).exists():
+    fs, base = objectstore.filesystem(store.location.data_uri)
+    listing = _Listing.of(fs, base)
+    if not listing.newest:
         return report
     referenced = _referenced(store)
     cutoff = time.time() - grace_seconds
-    for candidate in _candidates(Path(root)) + _stray_data_files(store, Path(root)):
-        relative = candidate.relative_to(root).as_posix()
-        if relative in referenced or candidate.stat().st_mtime > cutoff:
+    for relative in listing.candidates() + _stray_data_files(store, listing):
+        if relative in referenced or listing.newest[relative] > cutoff:
             continue
         report.removed.append(relative)
         if not dry_run:
-            _remove(candidate)
+            remove = fs.delete_file if relative in listing.files else fs.delete_dir
+            remove(f"{base}/{relative}")
     return report
+
+
+_DATASET = re.compile(r"spaces/[^/]+/versions/[^/]+\.lance")
+_ARTIFACT = re.compile(r"artifacts/[^/]+/[^/]+\.bin")
+_ITEMS = re.compile(r"spaces/[^/]+/items\.lance")
+_DATA_FILE = re.compile(r"(?P<dataset>.+\.lance)/data/(?P<name>[^/]+\.lance)")
+
+
+@dataclass
+class _Listing:
+    """Everything under the data root, listed once.
+
+    ``newest`` maps each file and folder (path relative to the root) to the newest
+    modification time at or below it: object stores give folders no time of their
+    own, and a dataset is as young as its newest file.
+    """
+
+    newest: dict[str, float]
+    files: set[str]
+
+    @classmethod
+    def of(cls, fs: Any, base: str) -> _Listing:
+        import pyarrow.fs as pafs
+
+        newest: dict[str, float] = {}
+        files = set()
+        selector = pafs.FileSelector(base, recursive=True, allow_not_found=True)
+        for info in fs.get_file_info(selector):
+            relative = info.path[len(base) :].lstrip("/")
+            if info.type == pafs.FileType.File:
+                files.add(relative)
+            mtime = info.mtime.timestamp() if info.mtime is not None else 0.0
+            parts = relative.split("/")
+            for depth in range(1, len(parts) + 1):
+                folder = "/".join(parts[:depth])
+                newest[folder] = max(newest.get(folder, 0.0), mtime)
+        return cls(newest, files)
+
+    def candidates(self) -> list[str]:
+        """Version datasets and artifact files: what a catalog row may reference."""
+        datasets = [path for path in self.newest if _DATASET.fullmatch(path)]
+        return sorted(datasets) + sorted(path for path in self.files if _ARTIFACT.fullmatch(path))
+
+    def data_files(self) -> dict[str, list[str]]:
+        """The names of the files in each dataset's ``data/`` folder, by dataset."""
+        found: dict[str, list[str]] = {}
+        for path in sorted(self.files):
+            match = _DATA_FILE.fullmatch(path)
+            if match:
+                found.setdefault(match["dataset"], []).append(match["name"])
+        return found
 
 
 def _referenced(store: Store) -> set[str]:
@@ -103,13 +156,7 @@ def _referenced(store: Store) -> set[str]:
     return data | files
 
 
-def _candidates(root: Path) -> list[Path]:
-    datasets = list(root.glob("spaces/*/versions/*.lance"))
-    files = list(root.glob("artifacts/*/*.bin"))
-    return datasets + files
-
-
-def _stray_data_files(store: Store, root: Path) -> list[Path]:
+def _stray_data_files(store: Store, listing: _Listing) -> list[str]:
     """Data files inside live datasets that nothing committed uses.
 
     A writer killed during an append leaves its data file (and maybe a Lance
@@ -122,33 +169,28 @@ def _stray_data_files(store: Store, root: Path) -> list[Path]:
         rows = connection.execute(
             sa.select(schema.versions.c.data_uri, schema.versions.c.segments)
         ).all()
+    data_files = listing.data_files()
     stray = []
     for data_uri, segments in rows:
         recorded = [segment.get("files") for segment in segments or []]
         if not recorded or not all(recorded):
             continue
         kept = set().union(*recorded)
-        stray += [p for p in (root / data_uri).glob("data/*.lance") if f"data/{p.name}" not in kept]
-    for items in root.glob("spaces/*/items.lance"):
-        stray += _unused_by_latest(items)
+        names = data_files.get(data_uri, [])
+        stray += [f"{data_uri}/data/{name}" for name in names if f"data/{name}" not in kept]
+    for items in (path for path in data_files if _ITEMS.fullmatch(path)):
+        used = _used_by_latest(store.data_path(items))
+        if used is not None:
+            stray += [f"{items}/data/{name}" for name in data_files[items] if name not in used]
     return stray
 
 
-def _unused_by_latest(dataset: Path) -> list[Path]:
+def _used_by_latest(uri: str) -> set[str] | None:
+    """Names of the data files the latest version of the dataset at ``uri`` reads."""
     import lance
 
     try:
-        latest = lance.dataset(str(dataset))
+        latest = lance.dataset(uri)
     except Exception:  # no committed version yet (a killed first write): the dataset gc keeps
-        return []
-    used = {file.path for fragment in latest.get_fragments() for file in fragment.data_files()}
-    return [p for p in dataset.glob("data/*.lance") if p.name not in used]
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    if path.is_dir():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
+        return None
+    return {file.path for fragment in latest.get_fragments() for file in fragment.data_files()}

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from embver.core import Ref, SemVer, parse_ref, validate_alias_name, validate_space_name
 from embver.errors import NotFoundError
-from embver.store import schema
+from embver.store import objectstore, schema
 from embver.store import vectors as vector_data
 from embver.store.artifacts import Artifacts
 from embver.store.catalog import create_catalog_engine, migrate, write_transaction
@@ -44,6 +44,7 @@ class Store:
     """Everything embver keeps: spaces, versions, aliases, lineage, items, artifacts."""
 
     def __init__(self, location: StoreLocation) -> None:
+        objectstore.check_environment(location.data_uri, os.environ)
         self.location = location
         self.engine = create_catalog_engine(location.catalog_url)
         try:
@@ -72,13 +73,11 @@ class Store:
         return f"{self.location.data_uri.rstrip('/')}/{relative}"
 
     def _filesystem(self) -> tuple[Any, str]:
-        import pyarrow.fs as pafs
-
         root = self.location.data_uri
         if "://" not in root:
             Path(root).mkdir(parents=True, exist_ok=True)
-            return pafs.LocalFileSystem(), str(Path(root).resolve())
-        return pafs.FileSystem.from_uri(root)
+            root = str(Path(root).resolve())
+        return objectstore.filesystem(root)
 
     def write_bytes(self, relative: str, payload: bytes) -> None:
         fs, base = self._filesystem()

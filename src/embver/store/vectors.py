@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from embver.errors import IntegrityError
+from embver.store.objectstore import filesystem, is_local, local_path
 
 _ARROW_DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
 
@@ -62,22 +63,14 @@ def _id_hasher(ids: pa.Array) -> Any:
     return hasher
 
 
-def _is_local(uri: str) -> bool:
-    return "://" not in uri or uri.startswith("file://")
-
-
-def _local_path(uri: str) -> str:
-    return uri[len("file://") :] if uri.startswith("file://") else uri
-
-
 def list_files(uri: str) -> set[str]:
     """Paths (relative to the dataset at ``uri``) of its immutable files.
 
     ``_versions/latest_version_hint.json`` is rewritten by every commit, so it
     is not content that a version depends on.
     """
-    if _is_local(uri):
-        root = _local_path(uri)
+    if is_local(uri):
+        root = local_path(uri)
         found = {
             os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
             for folder, _, names in os.walk(root)
@@ -86,7 +79,7 @@ def list_files(uri: str) -> set[str]:
     else:
         import pyarrow.fs as pafs
 
-        fs, root = pafs.FileSystem.from_uri(uri)
+        fs, root = filesystem(uri)
         selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
         found = {
             info.path[len(root) :].lstrip("/")
@@ -101,16 +94,14 @@ def hash_file(uri: str, relative: str) -> str | None:
     import blake3
 
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    if _is_local(uri):
-        path = os.path.join(_local_path(uri), relative)
+    if is_local(uri):
+        path = os.path.join(local_path(uri), relative)
         if not os.path.isfile(path):
             return None
         if os.path.getsize(path):
             hasher.update_mmap(path)
         return hasher.hexdigest()
-    import pyarrow.fs as pafs
-
-    fs, root = pafs.FileSystem.from_uri(uri)
+    fs, root = filesystem(uri)
     try:
         with fs.open_input_stream(f"{root}/{relative}") as stream:
             while chunk := stream.read(1 << 24):
