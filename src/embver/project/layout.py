@@ -1,25 +1,26 @@
 """Array-level layouts: UMAP (fast path), PCA and t-SNE, in 2 or 3 dimensions, seeded.
 
-The UMAP path is umap-learn's optimiser fed with better-prepared inputs rather
-than a cut-down algorithm:
+The UMAP path is umap-learn's algorithm fed with better-prepared inputs rather
+than a cut-down one:
 
 1. vectors are L2-normalised for the cosine metric (Euclidean distance on the
    unit sphere ranks neighbours exactly as cosine does);
 2. PCA to ``pca_dims`` (50) dimensions, which keeps the neighbour structure of
    text/image embeddings while making every later step cheaper;
-3. exact k-NN from faiss (BLAS brute force) replaces pynndescent's approximate
-   search and is handed to umap-learn as ``precomputed_knn``;
+3. k-NN from faiss (BLAS brute force; above 20k points an inverted-file index
+   probed to a recall of ~1) replaces pynndescent's approximate search;
 4. the initialisation is umap's "tswspectral" layout of the same graph (the
    spectral start warm-started by a truncated SVD: a fraction of the time of
    the plain spectral solve), or a given layout (alignment across versions),
    in which case fewer epochs at a gentler learning rate suffice;
-5. numba's on-disk cache is pointed at a writable folder so a new process does
-   not recompile umap's kernels.
+5. the gradient descent runs on every core and stays reproducible with a seed
+   (umap-learn falls back to one thread when seeded): :mod:`embver.project.sgd`;
+6. numba's on-disk cache is pointed at a writable folder so a new process does
+   not recompile the kernels.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -130,13 +131,23 @@ def umap_layout(
     pca_dims: int = DEFAULT_PCA_DIMS,
     learning_rate: float | None = None,
 ) -> np.ndarray:
-    """UMAP layout of ``vectors`` (n, d) through PCA + exact faiss k-NN; float32 (n, dims).
+    """UMAP layout of ``vectors`` (n, d) through PCA + faiss k-NN; float32 (n, dims).
 
+    umap-learn builds the fuzzy graph and the spectral start; the optimisation
+    runs on every core and stays reproducible (:mod:`embver.project.sgd`).
     ``init`` (n, dims) starts the optimisation from a given layout (used to
     align one version to another); otherwise umap's tswspectral initialisation.
     """
     ensure_numba_cache_dir()
-    import umap
+    from umap.spectral import tswspectral_layout
+    from umap.umap_ import (
+        find_ab_params,
+        fuzzy_simplicial_set,
+        make_epochs_per_sample,
+        noisy_scale_coords,
+    )
+
+    from embver.project.sgd import optimize_layout
 
     enable_kernel_caching()
 
@@ -145,23 +156,33 @@ def umap_layout(
     k = min(n_neighbors, len(reduced))
     indices, distances = knn_graph(reduced, k)
     epochs = n_epochs if n_epochs is not None else default_epochs(len(reduced), init is not None)
-    model = umap.UMAP(
-        n_neighbors=k,
-        n_components=dims,
-        min_dist=min_dist,
-        metric="euclidean",
-        precomputed_knn=(indices, distances, None),
-        init="tswspectral" if init is None else np.asarray(init, dtype=np.float32),
-        n_epochs=epochs,
-        learning_rate=learning_rate or (ALIGNED_LEARNING_RATE if init is not None else 1.0),
-        random_state=seed,
-        n_jobs=1,
-        verbose=False,
+    random_state = np.random.RandomState(seed)
+    graph, _, _ = fuzzy_simplicial_set(
+        reduced, k, random_state, "euclidean", knn_indices=indices, knn_dists=distances
     )
-    with warnings.catch_warnings():
-        # no search index is passed (embver never calls transform on a fitted UMAP)
-        warnings.filterwarnings("ignore", message="precomputed_knn", category=UserWarning)
-        return np.asarray(model.fit_transform(reduced), dtype=np.float32)
+    graph = graph.tocsr()
+    # as umap-learn: edges too weak to be sampled once in the run are dropped
+    graph.data[graph.data < graph.data.max() / max(epochs, 10)] = 0.0
+    graph.eliminate_zeros()
+    if init is None:
+        start = tswspectral_layout(reduced, graph, dims, random_state, metric="euclidean")
+        start = noisy_scale_coords(start, random_state, max_coord=10, noise=0.0001)
+    else:
+        start = np.asarray(init, dtype=np.float32)
+    low, high = start.min(axis=0), start.max(axis=0)
+    start = (10.0 * (start - low) / np.maximum(high - low, 1e-12)).astype(np.float32)
+    a, b = find_ab_params(1.0, min_dist)
+    return optimize_layout(
+        start,
+        graph.indptr,
+        graph.indices,
+        make_epochs_per_sample(graph.data, epochs),
+        epochs,
+        float(a),
+        float(b),
+        seed=seed,
+        initial_alpha=learning_rate or (ALIGNED_LEARNING_RATE if init is not None else 1.0),
+    )
 
 
 def tsne_layout(

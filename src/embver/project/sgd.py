@@ -1,0 +1,151 @@
+"""UMAP's layout optimisation on every core, and still bit-for-bit reproducible.
+
+umap-learn runs its stochastic gradient descent on one thread as soon as a seed
+is given: its parallel loop lets threads race on shared points, so the result
+would depend on scheduling. This optimiser keeps UMAP's objective, sampling
+schedule and learning-rate decay, and removes the race instead of the threads:
+
+- each epoch reads the other points from a snapshot taken at its start and
+  writes only the point being processed, so no thread reads what another writes;
+- a point moves along its own edges in sequence (as in umap-learn), and since
+  the fuzzy graph is symmetric, the pull that umap-learn gives the tail of an
+  edge arrives through the reverse edge instead (hence the factor 2 on the
+  attraction, which keeps umap-learn's balance of two pulls per edge sample
+  against its negative samples);
+- negative samples come from a random stream per point, seeded.
+
+The quality is measured against umap-learn in benchmarks/bench_project.py
+(trustworthiness) and floors are asserted in tests/project/test_layout.py.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
+@numba.njit(inline="always")
+def _clip(value: float) -> float:
+    return max(-4.0, min(4.0, value))
+
+
+@numba.njit(inline="always")
+def _next_random(state: np.ndarray) -> int:
+    """Tausworthe generator (as umap-learn's), advancing ``state`` (3 int64) in place."""
+    state[0] = (((state[0] & 4294967294) << 12) & 0xFFFFFFFF) ^ (
+        (((state[0] << 13) & 0xFFFFFFFF) ^ state[0]) >> 19
+    )
+    state[1] = (((state[1] & 4294967288) << 4) & 0xFFFFFFFF) ^ (
+        (((state[1] << 2) & 0xFFFFFFFF) ^ state[1]) >> 25
+    )
+    state[2] = (((state[2] & 4294967280) << 17) & 0xFFFFFFFF) ^ (
+        (((state[2] << 3) & 0xFFFFFFFF) ^ state[2]) >> 11
+    )
+    return state[0] ^ state[1] ^ state[2]
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _epoch(
+    old: np.ndarray,
+    new: np.ndarray,
+    indptr: np.ndarray,
+    tail: np.ndarray,
+    epochs_per_sample: np.ndarray,
+    epochs_per_negative_sample: np.ndarray,
+    next_sample: np.ndarray,
+    next_negative_sample: np.ndarray,
+    random_states: np.ndarray,
+    a: float,
+    b: float,
+    gamma: float,
+    alpha: float,
+    epoch: int,
+) -> None:
+    n_points, dims = old.shape
+    for j in numba.prange(n_points):
+        current = new[j]
+        current[:] = old[j]
+        for edge in range(indptr[j], indptr[j + 1]):
+            if next_sample[edge] > epoch:
+                continue
+            other = old[tail[edge]]
+            dist2 = 0.0
+            for d in range(dims):
+                dist2 += (current[d] - other[d]) ** 2
+            if dist2 > 0.0:
+                coeff = -2.0 * a * b * dist2 ** (b - 1.0) / (a * dist2**b + 1.0)
+                for d in range(dims):
+                    current[d] += 2.0 * _clip(coeff * (current[d] - other[d])) * alpha
+            next_sample[edge] += epochs_per_sample[edge]
+
+            n_negative = int(
+                (epoch - next_negative_sample[edge]) / epochs_per_negative_sample[edge]
+            )
+            for _ in range(n_negative):
+                k = _next_random(random_states[j]) % n_points
+                if k == j:
+                    continue
+                other = old[k]
+                dist2 = 0.0
+                for d in range(dims):
+                    dist2 += (current[d] - other[d]) ** 2
+                if dist2 > 0.0:
+                    coeff = 2.0 * gamma * b / ((0.001 + dist2) * (a * dist2**b + 1.0))
+                    for d in range(dims):
+                        current[d] += _clip(coeff * (current[d] - other[d])) * alpha
+            next_negative_sample[edge] += n_negative * epochs_per_negative_sample[edge]
+
+
+def optimize_layout(
+    start: np.ndarray,
+    indptr: np.ndarray,
+    tail: np.ndarray,
+    epochs_per_sample: np.ndarray,
+    n_epochs: int,
+    a: float,
+    b: float,
+    seed: int,
+    gamma: float = 1.0,
+    initial_alpha: float = 1.0,
+    negative_sample_rate: float = 5.0,
+) -> np.ndarray:
+    """Optimise ``start`` (n, dims) for the graph given in CSR form (``indptr``, ``tail``).
+
+    ``epochs_per_sample`` is umap-learn's per-edge schedule (its
+    ``make_epochs_per_sample`` of the edge weights); the learning rate decays
+    linearly from ``initial_alpha`` to 0 over ``n_epochs``, as in umap-learn.
+    """
+    old = np.ascontiguousarray(start, dtype=np.float32).copy()
+    new = np.empty_like(old)
+    epochs_per_sample = np.asarray(epochs_per_sample, dtype=np.float64)
+    epochs_per_negative_sample = epochs_per_sample / negative_sample_rate
+    next_sample = epochs_per_sample.copy()
+    next_negative_sample = epochs_per_negative_sample.copy()
+    random_states = np.random.default_rng(seed).integers(
+        _INT32_MIN, _INT32_MAX, size=(len(old), 3), dtype=np.int64
+    )
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    tail = np.ascontiguousarray(tail, dtype=np.int64)
+    alpha = initial_alpha
+    for epoch in range(n_epochs):
+        _epoch(
+            old,
+            new,
+            indptr,
+            tail,
+            epochs_per_sample,
+            epochs_per_negative_sample,
+            next_sample,
+            next_negative_sample,
+            random_states,
+            a,
+            b,
+            gamma,
+            alpha,
+            epoch,
+        )
+        old, new = new, old
+        alpha = initial_alpha * (1.0 - epoch / n_epochs)
+    return old
