@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -47,7 +49,13 @@ def _cpu_seconds() -> float:
 
 
 def _timed(function, *args, name: str = "", **kwargs):
-    """Wall seconds of the call (returned) and its CPU seconds (kept in CPU[name])."""
+    """Wall seconds of the call (returned) and its CPU seconds (kept in CPU[name]).
+
+    Dirty pages are flushed first (untimed): otherwise whichever side writes once
+    the kernel's dirty-page threshold is crossed waits for the disk on the other's
+    behalf (20% of RAM here, crossed in the second round of 1M × 384).
+    """
+    os.sync()
     cpu, start = _cpu_seconds(), time.perf_counter()
     result = function(*args, **kwargs)
     CPU.setdefault(name, []).append(_cpu_seconds() - cpu)
@@ -68,7 +76,9 @@ def _prefault(gib: float) -> None:
 
     On a virtual machine the first touch of a guest page can cost more than
     the copy into it (here ~3 s per GiB), and it would fall on whichever side
-    happens to allocate first.
+    happens to allocate first. A round holds up to ~8× the vectors' size at once
+    (the input, both loaded copies, decode buffers and the round's page cache),
+    so that much is touched up front.
     """
     if gib > 0:
         block = np.ones(int(gib * 2**30), dtype=np.uint8)
@@ -95,10 +105,9 @@ def _warm_up(store) -> None:
 def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((rows, dim), dtype=np.float32)
-    _prefault(min(4 * vectors.nbytes, _available_bytes() // 2) / 2**30)
+    _prefault(min(8 * vectors.nbytes, _available_bytes() * 0.7) / 2**30)
     ids = [f"item-{i:08d}" for i in range(rows)]
-    store = embver.init(folder / "project")
-    _warm_up(store)
+    _warm_up(embver.init(folder / "warm-up"))
     timings: dict[str, list[float]] = {
         "np.save": [],
         "register": [],
@@ -108,14 +117,17 @@ def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
     }
     table = vector_data.to_table(pa.array(ids), vectors, "float32")
     for index in range(repeat):
-        # Each side writes a new file per round and keeps it (as the store keeps each
-        # version), so neither reuses the page cache the other freed.
-        npy = folder / f"vectors-{index}.npy"
+        # Each round writes new files for every side into its own folder, removed at
+        # the end of the round: the page cache does not grow round after round and
+        # push later rounds onto memory the virtual machine has never touched.
+        round_folder = folder / f"round-{index}"
+        store = embver.init(round_folder / "project")
+        npy = round_folder / "vectors.npy"
         timings["np.save"].append(_timed(np.save, npy, vectors, name="np.save")[0])
         seconds, version = _timed(_register, store, rows, dim, vectors, ids, index, name="register")
         timings["register"].append(seconds)
         # The floor under register: Lance writing the same table with the store's settings.
-        scratch = str(folder / f"lance-only-{index}.lance")
+        scratch = str(round_folder / "lance-only.lance")
         timings["lance"].append(_timed(vector_data.write_dataset, scratch, table, name="lance")[0])
         seconds, loaded = _timed(np.load, npy, name="np.load")
         timings["np.load"].append(seconds)
@@ -123,6 +135,9 @@ def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
         timings["load"].append(seconds)
         assert np.array_equal(read, loaded), "the store returned different vectors"
         del read, loaded
+        if not (profile and index == repeat - 1):
+            store.close()
+            shutil.rmtree(round_folder)
     if profile:
         cProfile.runctx(
             "v = _register(store, rows, dim, vectors, ids, repeat); _load(store, v.ref)",
