@@ -7,7 +7,8 @@ them (on a busy machine the best round is the least disturbed one), and the
 ratio of CPU seconds (all threads), which other tenants disturb far less.
 
 ``lance`` is Lance alone writing the same table with the store's settings (file
-format, no compression, batch size): the floor under ``register``.
+format, no compression, batch size): the floor under ``register``; ``lance read``
+is Lance alone decoding it into Arrow batches: the floor under ``load``.
 
 Registration includes everything a user waits for: input checks, the Lance
 write, the content hash and the per-file hashes, the item table and the catalog
@@ -71,6 +72,12 @@ def _load(store, ref: str) -> np.ndarray:
     return store.get(ref).vectors()
 
 
+def _lance_read(uri: str) -> int:
+    import lance
+
+    return sum(batch.num_rows for batch in lance.dataset(uri).to_batches())
+
+
 def _prefault(gib: float) -> None:
     """Touch and free ``gib`` GiB so that neither side pays the first touch of memory.
 
@@ -114,6 +121,7 @@ def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
         "lance": [],
         "np.load": [],
         "load": [],
+        "lance read": [],
     }
     table = vector_data.to_table(pa.array(ids), vectors, "float32")
     for index in range(repeat):
@@ -135,6 +143,8 @@ def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
         timings["load"].append(seconds)
         assert np.array_equal(read, loaded), "the store returned different vectors"
         del read, loaded
+        # The floor under load: Lance decoding the same dataset into Arrow batches.
+        timings["lance read"].append(_timed(_lance_read, scratch, name="lance read")[0])
         if not (profile and index == repeat - 1):
             store.close()
             shutil.rmtree(round_folder)
@@ -165,7 +175,12 @@ def _report(rows: int, dim: int, repeat: int, timings: dict[str, list[float]]) -
         cpu = statistics.median(CPU[name])
         print(f"  {name:<9} {median[name]:6.2f} s   ({runs})   CPU {cpu:.2f} s")
     best = {name: min(values) for name, values in timings.items()}
-    for ours, peer in (("register", "np.save"), ("lance", "np.save"), ("load", "np.load")):
+    for ours, peer in (
+        ("register", "np.save"),
+        ("lance", "np.save"),
+        ("load", "np.load"),
+        ("lance read", "np.load"),
+    ):
         ratio = median[ours] / median[peer]
         verdict = "ok" if ratio <= GOAL else f"over the {GOAL}× goal"
         cpu = statistics.median(CPU[ours]) / statistics.median(CPU[peer])
