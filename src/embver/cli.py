@@ -387,14 +387,20 @@ def verify(ctx: _Context, as_json: bool) -> None:
 @click.option(
     "--grace", default=3600.0, show_default=True, help="Keep files younger than this many seconds."
 )
+@click.option(
+    "--work-grace",
+    default=7 * 24 * 3600.0,
+    show_default=True,
+    help="Keep checkpoints of interrupted `embver embed` runs touched within this many seconds.",
+)
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 @json_option
 @pass_ctx
-def gc(ctx: _Context, grace: float, dry_run: bool, as_json: bool) -> None:
-    """Remove vector data and files left by interrupted writes."""
+def gc(ctx: _Context, grace: float, work_grace: float, dry_run: bool, as_json: bool) -> None:
+    """Remove vector data and files left by interrupted writes, and old checkpoints."""
     from embver.store import gc as run_gc
 
-    report = run_gc(ctx.store, grace_seconds=grace, dry_run=dry_run)
+    report = run_gc(ctx.store, grace_seconds=grace, dry_run=dry_run, work_grace_seconds=work_grace)
     verb = "would remove" if dry_run else "removed"
     emit(
         report.to_dict(),

@@ -28,7 +28,7 @@ def test_ivf_graph_matches_brute_force_neighbours():
     oracle = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(points)
     true_distances, true_indices = oracle.kneighbors(points)
     recall = np.mean(
-        [len(set(a[1:]) & set(b[1:])) / (k - 1) for a, b in zip(indices, true_indices)]
+        [len(set(a[1:]) & set(b[1:])) / (k - 1) for a, b in zip(indices, true_indices, strict=True)]
     )
     assert recall >= 0.99
     # the distances are the true Euclidean distances of the neighbours found

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -70,14 +72,27 @@ class GcReport:
         return {"removed": self.removed, "dry_run": self.dry_run}
 
 
-def gc(store: Store, grace_seconds: float = 3600.0, dry_run: bool = False) -> GcReport:
-    """Remove vector datasets and artifact files that no catalog row references.
+#: an interrupted ``embver embed`` resumes from its checkpoint folder: kept this long
+WORK_GRACE_SECONDS = 7 * 24 * 3600.0
+
+
+def gc(
+    store: Store,
+    grace_seconds: float = 3600.0,
+    dry_run: bool = False,
+    work_grace_seconds: float = WORK_GRACE_SECONDS,
+) -> GcReport:
+    """Remove vector datasets and artifact files that no catalog row references, and
+    checkpoints of interrupted embedding runs untouched for ``work_grace_seconds``.
 
     Sweeps the data root wherever it is (local disk or object storage); anything
     with a file younger than ``grace_seconds`` is kept because a writer may be
-    about to commit it.
+    about to commit it. Checkpoints live in the store folder (``work/embed/``);
+    a run that is started again resumes from its checkpoint, so they are kept
+    much longer (a week by default).
     """
     report = GcReport(dry_run=dry_run)
+    _sweep_work(store, time.time() - work_grace_seconds, report)
     fs, base = objectstore.filesystem(store.location.data_uri)
     listing = _Listing.of(fs, base)
     if not listing.newest:
@@ -92,6 +107,21 @@ def gc(store: Store, grace_seconds: float = 3600.0, dry_run: bool = False) -> Gc
             remove = fs.delete_file if relative in listing.files else fs.delete_dir
             remove(f"{base}/{relative}")
     return report
+
+
+def _sweep_work(store: Store, cutoff: float, report: GcReport) -> None:
+    """Checkpoint folders under ``<store>/work/embed/`` whose newest file is older
+    than ``cutoff`` (a finished run removes its own)."""
+    work = Path(store.location.root) / "work" / "embed"
+    if not work.is_dir():
+        return
+    for folder in sorted(p for p in work.iterdir() if p.is_dir()):
+        times = [f.stat().st_mtime for f in folder.rglob("*") if f.is_file()]
+        if max(times, default=folder.stat().st_mtime) > cutoff:
+            continue
+        report.removed.append(f"work/embed/{folder.name}")
+        if not report.dry_run:
+            shutil.rmtree(folder)
 
 
 _DATASET = re.compile(r"spaces/[^/]+/versions/[^/]+\.lance")
