@@ -199,6 +199,8 @@ def test_lasso_in_one_pane_selects_the_same_items_in_the_other(page, server_url)
     centre = page.evaluate("window.__embver.panes[0].screenOf(0)")
     lasso(page, centre)
     page.wait_for_function("window.__embver.panes[0].selected().length > 0")
+    # the library announces a selection on its next tick; the other pane follows then
+    page.wait_for_function("window.__embver.panes[1].selected().length > 0")
     in_a = sorted(page.evaluate("window.__embver.panes[0].selected()"))
     in_b = sorted(page.evaluate("window.__embver.panes[1].selected()"))
     assert 0 in in_a and in_a == in_b
