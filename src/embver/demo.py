@@ -51,7 +51,10 @@ def run_demo(
     ]
     for line in render_tree(nodes):
         echo(line)
-    echo(f"\nstore: {store.location.root}  (try: cd {Path(path)} && embver log {name})")
+    echo(f"\nstore: {store.location.root}")
+    echo(f"next:  cd {Path(path)} && embver log {name}")
+    echo(f"       embver compare {name}@1.0.0 {name}@1.1.0")
+    echo("       embver ui --open      (the projections and comparisons in your browser)")
     return store
 
 
