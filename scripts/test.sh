@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: Chromium for the web UI's browser tests, Fashion-MNIST as real images.
+# System packages: Chromium for the web UI's browser tests, Fashion-MNIST as real images,
+# Node.js and npm (when missing) to build the web UI.
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || need+=(dataset-fashion-mnist)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
