@@ -49,6 +49,13 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+FAULTS: dict[str, list[int]] = {}
+
+
+def _faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _timed(function, *args, name: str = "", **kwargs):
     """Wall seconds of the call (returned) and its CPU seconds (kept in CPU[name]).
 
@@ -57,9 +64,10 @@ def _timed(function, *args, name: str = "", **kwargs):
     behalf (20% of RAM here, crossed in the second round of 1M × 384).
     """
     os.sync()
-    cpu, start = _cpu_seconds(), time.perf_counter()
+    cpu, faults, start = _cpu_seconds(), _faults(), time.perf_counter()
     result = function(*args, **kwargs)
     CPU.setdefault(name, []).append(_cpu_seconds() - cpu)
+    FAULTS.setdefault(name, []).append(_faults() - faults)
     return time.perf_counter() - start, result
 
 
@@ -173,7 +181,11 @@ def _report(rows: int, dim: int, repeat: int, timings: dict[str, list[float]]) -
     for name, values in timings.items():
         runs = ", ".join(f"{v:.2f}" for v in values)
         cpu = statistics.median(CPU[name])
-        print(f"  {name:<9} {median[name]:6.2f} s   ({runs})   CPU {cpu:.2f} s")
+        faults = statistics.median(FAULTS[name])
+        print(
+            f"  {name:<10} {median[name]:6.2f} s   ({runs})   "
+            f"CPU {cpu:.2f} s   {faults:,.0f} page faults"
+        )
     best = {name: min(values) for name, values in timings.items()}
     for ours, peer in (
         ("register", "np.save"),

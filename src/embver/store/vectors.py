@@ -45,8 +45,11 @@ def hash_segment(ids: pa.Array, vectors: np.ndarray) -> str:
     return str(hasher.hexdigest())
 
 
-def _id_hasher(ids: pa.Array) -> Any:
-    """A blake3 hasher fed the row count and the ids; the vector bytes come next."""
+def _id_hasher(ids: pa.Array, threads: int | None = None) -> Any:
+    """A blake3 hasher fed the row count and the ids; the vector bytes come next.
+
+    ``threads``: blake3's own worker threads (default: as many as it likes).
+    """
     import blake3
 
     ids = ids.cast(pa.large_string())
@@ -55,7 +58,7 @@ def _id_hasher(ids: pa.Array) -> Any:
     ]
     start, end = int(offsets[0]), int(offsets[-1])
     data = ids.buffers()[2]
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    hasher = blake3.blake3(max_threads=threads or blake3.blake3.AUTO)
     hasher.update(np.int64(len(ids)).tobytes())
     hasher.update((offsets - start).astype("<i8").tobytes())
     if data is not None:
@@ -235,7 +238,7 @@ def read_table(
     """Read the whole dataset, checking row count, layout and (given ``segments``) content."""
     dataset = open_dataset(uri, lance_version)
     try:
-        table = _decode(dataset, uri, expected_rows, dim)
+        table, mismatches = _decode(dataset, uri, expected_rows, dim, segments)
     except IntegrityError:
         raise
     except BaseException as exc:
@@ -243,7 +246,6 @@ def read_table(
         raise IntegrityError(
             f"vector data {uri!r} cannot be read: {exc}; run `embver verify`"
         ) from None
-    mismatches = rehash(table, segments) if segments is not None else []
     if mismatches:
         raise IntegrityError(
             f"vector data {uri!r} does not match its content hash: {'; '.join(mismatches)}; "
@@ -252,13 +254,20 @@ def read_table(
     return table
 
 
-def _decode(dataset: Any, uri: str, expected_rows: int, dim: int) -> pa.Table:
-    """Decode batch by batch into one preallocated (rows, dim) array.
+def _decode(
+    dataset: Any, uri: str, expected_rows: int, dim: int, segments: Sequence[Segment] | None
+) -> tuple[pa.Table, list[str]]:
+    """Decode batch by batch into one preallocated (rows, dim) array, re-hashing as it goes.
 
     Collecting Lance's batches and then copying them out would hold two full-size
     buffers; streaming keeps one, like ``np.load``, and the table's vector column
-    is that array (so ``vectors_of`` returns it without a copy).
+    is that array (so ``vectors_of`` returns it without a copy). The ids are read
+    first (a segment's hash covers its ids before its vectors); then each decoded
+    block of vectors is hashed on a second thread while the next one is decoded
+    and copied. Returns the table and the segments whose hash does not match.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     rows = dataset.count_rows()
     if rows != expected_rows:
         raise IntegrityError(
@@ -268,22 +277,71 @@ def _decode(dataset: Any, uri: str, expected_rows: int, dim: int) -> pa.Table:
     problem = _layout_problem(dataset.schema.empty_table(), dim)
     if problem:
         raise IntegrityError(f"vector data {uri!r} {problem}; run `embver verify`")
+    ids = dataset.to_table(columns=["id"]).column("id").combine_chunks()
+    if len(ids) != expected_rows:
+        raise IntegrityError(f"vector data {uri!r} has {len(ids)} ids for {expected_rows} rows")
     value_type = dataset.schema.field("vector").type.value_type
     out = np.empty((expected_rows, dim), dtype=value_type.to_pandas_dtype())
-    ids, start = [], 0
-    for batch in dataset.to_batches():
-        column, count = batch.column("vector"), batch.num_rows
-        values = column.flatten()
-        if column.null_count or len(values) != count * dim or start + count > expected_rows:
-            raise IntegrityError(f"vector data {uri!r} has missing or extra vector values")
-        out[start : start + count] = values.to_numpy(zero_copy_only=False).reshape(count, dim)
-        ids.append(batch.column("id"))
-        start += count
+    check = _SegmentCheck(ids, out, segments)
+    start = 0
+    with ThreadPoolExecutor(max_workers=1) as hashing:
+        pending = []
+        for batch in dataset.to_batches(columns=["vector"]):
+            column, count = batch.column("vector"), batch.num_rows
+            values = column.flatten()
+            if column.null_count or len(values) != count * dim or start + count > expected_rows:
+                raise IntegrityError(f"vector data {uri!r} has missing or extra vector values")
+            out[start : start + count] = values.to_numpy(zero_copy_only=False).reshape(count, dim)
+            pending.append(hashing.submit(check.feed, start, start + count))
+            start += count
+        for done in pending:
+            done.result()
     if start != expected_rows:
         raise IntegrityError(f"vector data {uri!r} yielded {start} of {expected_rows} rows")
     vectors = pa.FixedSizeListArray.from_arrays(pa.array(out.reshape(-1)), dim)
     schema = pa.schema([pa.field("id", pa.string()), pa.field("vector", vectors.type)])
-    return pa.Table.from_arrays([pa.chunked_array(ids, pa.string()), vectors], schema=schema)
+    return pa.Table.from_arrays([ids, vectors], schema=schema), check.mismatches()
+
+
+class _SegmentCheck:
+    """Re-hashes decoded rows segment by segment, fed row ranges in order (one thread)."""
+
+    def __init__(self, ids: pa.Array, out: np.ndarray, segments: Sequence[Segment] | None):
+        self._ids, self._out = ids, out
+        self._segments = list(segments) if segments is not None else []
+        self._bounds = np.cumsum([0] + [s.rows for s in self._segments])
+        self._index = 0
+        self._hasher = self._start(0) if self._segments else None
+        self._digests: list[str] = []
+
+    def _start(self, index: int) -> Any:
+        first, stop = int(self._bounds[index]), int(self._bounds[index + 1])
+        # one thread: the hashing already runs beside the decoding
+        return _id_hasher(self._ids.slice(first, stop - first), threads=1)
+
+    def feed(self, start: int, stop: int) -> None:
+        while self._hasher is not None and start < stop:
+            end = min(stop, int(self._bounds[self._index + 1]))
+            self._hasher.update(self._out[start:end].view(np.uint8).reshape(-1).data)
+            start = end
+            if end == self._bounds[self._index + 1]:
+                self._digests.append(str(self._hasher.hexdigest()))
+                self._index += 1
+                more = self._index < len(self._segments)
+                self._hasher = self._start(self._index) if more else None
+
+    def mismatches(self) -> list[str]:
+        problems = []
+        for index, segment in enumerate(self._segments):
+            first, stop = int(self._bounds[index]), int(self._bounds[index + 1])
+            digest = self._digests[index] if index < len(self._digests) else None
+            if digest != segment.hash:
+                problems.append(f"segment {index} (rows {first}-{stop - 1}) hash mismatch")
+        if self._segments and self._bounds[-1] != len(self._ids):
+            problems.append(
+                f"segments cover {int(self._bounds[-1])} rows, the data has {len(self._ids)}"
+            )
+        return problems
 
 
 def _layout_problem(table: pa.Table, dim: int) -> str | None:
@@ -339,24 +397,3 @@ def vectors_of(table: pa.Table) -> np.ndarray:
         out[start : start + rows] = chunk.flatten().to_numpy().reshape(rows, width)
         start += rows
     return out
-
-
-def rehash(table: pa.Table, segments: Sequence[Segment]) -> list[str]:
-    """Problems found re-hashing ``table`` segment by segment (empty when intact).
-
-    The vector bytes are hashed where Arrow holds them, chunk by chunk, without a copy.
-    """
-    problems = []
-    ids = table.column("id").combine_chunks()
-    column = table.column("vector")
-    start = 0
-    for index, segment in enumerate(segments):
-        hasher = _id_hasher(ids.slice(start, segment.rows))
-        for chunk in column.slice(start, segment.rows).chunks:
-            values = chunk.flatten().to_numpy(zero_copy_only=True)
-            hasher.update(values.view(np.uint8).data)
-        if hasher.hexdigest() != segment.hash:
-            stop = start + segment.rows
-            problems.append(f"segment {index} (rows {start}-{stop - 1}) hash mismatch")
-        start += segment.rows
-    return problems
