@@ -117,6 +117,7 @@ def main() -> None:
         f"embver {100 * min(ev_cpu) / len(texts):.2f})"
     )
     print(f"max |embver - ST| = {np.abs(ev_vectors - st_vectors).max():.2e}")
+    print(_weights_digest_timing())
     print(
         f"sgemm: {peak / 1e9:.1f} GFLOP/s wall, {peak_cpu / 1e9:.1f} GFLOP per CPU-second; "
         f"model {useful / len(texts) / 1e6:.1f} MFLOP/text (real tokens only)"
@@ -128,6 +129,28 @@ def main() -> None:
     print(
         f"share of GEMM bound, CPU time:   embver {useful / min(ev_cpu) / peak_cpu:.0%}, "
         f"sentence-transformers {useful / min(st_cpu) / peak_cpu:.0%}"
+    )
+
+
+def _weights_digest_timing() -> str:
+    """Seconds to fingerprint the weights of a bert-base-shaped model (110M parameters,
+    randomly initialised: nothing downloaded), best of 3."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from embver.extract.fingerprints import parameter_count, weights_digest
+
+    torch.manual_seed(0)
+    model = BertModel(BertConfig())
+    seconds = []
+    for _ in range(3):
+        start = time.perf_counter()
+        weights_digest(model)
+        seconds.append(time.perf_counter() - start)
+    size = parameter_count(model)
+    return (
+        f"weights fingerprint of {size / 1e6:.1f}M parameters ({size * 4 / 2**20:.0f} MiB): "
+        f"{min(seconds):.2f} s ({size * 4 / min(seconds) / 2**30:.1f} GiB/s)"
     )
 
 

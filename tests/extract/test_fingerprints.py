@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from embver.core import Bump, bump_reasons, derive_bump
@@ -107,7 +105,8 @@ def test_dtype_is_not_architecture(minilm):
     assert _changed(minilm.recipe(), half.recipe()) == {"weights"}
 
 
-def test_weights_digest_of_a_110m_parameter_model_is_fast():
+def test_weights_digest_of_a_110m_parameter_model():
+    """Stable, and moved by one changed value; its speed is in benchmarks/bench_embed.py."""
     import torch
     from transformers import BertConfig, BertModel
 
@@ -116,12 +115,8 @@ def test_weights_digest_of_a_110m_parameter_model_is_fast():
     torch.manual_seed(0)
     model = BertModel(BertConfig())  # bert-base shape, randomly initialised: no download
     assert 105e6 < parameter_count(model) < 115e6
-    start = time.perf_counter()
     first = weights_digest(model)
-    elapsed = time.perf_counter() - start
     assert weights_digest(model) == first
     with torch.no_grad():
         model.encoder.layer[5].output.dense.bias[0] += 1e-3
     assert weights_digest(model) != first
-    print(f"weights digest of {parameter_count(model) / 1e6:.1f}M parameters: {elapsed:.2f} s")
-    assert elapsed < 10  # ~0.2 s on 2 idle cores; generous for a loaded CI machine
