@@ -4,8 +4,8 @@ import KDBush from 'kdbush';
 
 export const CATEGORICAL = [
   '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7',
-  '#9c755f', '#bab0ac', '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
-  '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
+  '#9c755f', '#499894', '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
+  '#e377c2', '#d4a6c8', '#bcbd22', '#17becf',
 ];
 // k-NN overlap 0.0 … 1.0: red (moved) → blue (kept), then grey for "not computed".
 export const SEQUENTIAL = [
@@ -21,9 +21,14 @@ function pointSizeFor(n) {
   return 7;
 }
 
+// HDBSCAN's unclustered points: a light grey that recedes behind the clusters.
+export const NOISE = '#cfcfcf';
+
 export function legendColours(legend) {
-  const palette = legend.kind === 'sequential' ? SEQUENTIAL : CATEGORICAL;
-  return legend.categories.map((_, i) => palette[i % palette.length]);
+  if (legend.kind === 'sequential') return legend.categories.map((_, i) => SEQUENTIAL[i % SEQUENTIAL.length]);
+  let next = 0;
+  return legend.categories.map((c) => (legend.title === 'cluster' && c.name === 'noise'
+    ? NOISE : CATEGORICAL[(next++) % CATEGORICAL.length]));
 }
 
 // One WebGL renderer shared by every pane (the library's advice for several instances:
