@@ -426,12 +426,21 @@ def config(ctx: _Context, key: str, value: str | None, as_json: bool) -> None:
 @cli.command()
 @click.argument("path", default="embver-demo", required=False)
 @click.option("--synthetic", is_flag=True, help="Use generated vectors instead of real models.")
-@pass_ctx
-def demo(ctx: _Context, path: str, synthetic: bool) -> None:
+@click.option(
+    "--ui", "serve", is_flag=True, help="Then serve the web UI on the demo store and open it."
+)
+@click.pass_context
+def demo(ctx: click.Context, path: str, synthetic: bool, serve: bool) -> None:
     """Run the embver story in a fresh folder PATH and print the version tree."""
     from embver.demo import run_demo
 
-    run_demo(path, echo=click.echo, synthetic=synthetic)
+    store = run_demo(path, echo=click.echo, synthetic=synthetic)
+    if serve:
+        from embver.server.commands import ui
+
+        root = str(store.location.root)
+        store.close()
+        ctx.invoke(ui, store_path=root, open_browser=True)
 
 
 def _load_plugins() -> None:

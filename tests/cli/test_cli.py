@@ -181,6 +181,26 @@ def test_demo_tells_the_story(tmp_path):
     assert "1.0.0" in result.stdout and "best" in result.stdout
 
 
+def test_demo_then_serves_the_ui_on_its_store(tmp_path, monkeypatch):
+    """`embver demo --ui`: the story, then the UI's app on the demo store, opened."""
+    import webbrowser
+
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    served, opened = [], []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append((app, options)))
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    result = CliRunner().invoke(cli, ["demo", "--synthetic", "--ui", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert "serving http://127.0.0.1:8765" in result.output
+    ((app, options),) = served
+    assert options["host"] == "127.0.0.1" and opened == ["http://127.0.0.1:8765/"]
+    with TestClient(app, base_url="http://127.0.0.1:8765") as client:
+        spaces = client.get("/api/spaces").json()
+    assert "stop-signs" in str(spaces)
+
+
 def test_every_command_has_help():
     runner = CliRunner()
     for name, command in cli.commands.items():
