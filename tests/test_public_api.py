@@ -10,6 +10,7 @@ import embver
 EXPECTED = {
     "Bump",
     "BumpConflictError",
+    "ClusterError",
     "Concat",
     "Context",
     "DependencyError",

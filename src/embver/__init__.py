@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from embver.core import Bump, Context, Recipe, SemVer, derive_bump, parse_ref, parse_version
 from embver.errors import (
     BumpConflictError,
+    ClusterError,
     DependencyError,
     EmbverError,
     ImmutabilityError,
@@ -62,6 +63,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Bump",
     "BumpConflictError",
+    "ClusterError",
     "Concat",
     "Context",
     "DependencyError",

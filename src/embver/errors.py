@@ -17,6 +17,7 @@ names the field and the value at fault and says what to do.
     │   ├── StoreVersionError       written by a newer embver, or not migrated
     │   └── IntegrityError          content hash mismatch, missing or truncated data
     ├── DependencyError             an optional dependency or local model is missing
+    ├── ClusterError                a Ray cluster that cannot be reached or fails the work
     └── VerdictError                strict mode refused a breaking PATCH
 """
 
@@ -71,12 +72,17 @@ class DependencyError(EmbverError, ImportError):
     """An optional dependency, or a local model, is not available."""
 
 
+class ClusterError(EmbverError):
+    """A compute cluster (Ray) that cannot be reached, or that failed the work sent to it."""
+
+
 class VerdictError(EmbverError):
     """A PATCH whose measured verdict is ``breaking`` was refused (strict mode)."""
 
 
 __all__ = [
     "BumpConflictError",
+    "ClusterError",
     "DependencyError",
     "EmbverError",
     "ImmutabilityError",

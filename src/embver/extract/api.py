@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ import numpy as np
 from embver.core.recipe import Context, Recipe, fingerprint
 from embver.errors import InvalidInputError
 from embver.extract.encoders import Encoder
-from embver.extract.runner import Checkpoint, run_batches
+from embver.extract.runner import BatchExecutor, Checkpoint, run_batches
 from embver.extract.sources import load_model
 from embver.extract.spec import Extraction
 
@@ -185,6 +186,8 @@ def embed(
     context: Context | dict[str, Any] | None = None,
     author: str | None = None,
     on_batch: Callable[[int], None] | None = None,
+    ray: bool | str = False,
+    ray_concurrency: int | None = None,
 ) -> Version:
     """Embed ``data`` with ``model`` and register the vectors as a version of ``space``.
 
@@ -201,6 +204,15 @@ def embed(
         Forward-pass size, torch threads, and the progress bar.
     parent, bump, metric, context, author
         As for :meth:`Space.register`; the bump is derived and a declared one checked.
+    ray : bool or str
+        Compute the batches on Ray with Ray Data: True uses this process's Ray
+        connection, else ``ray.init()`` (``RAY_ADDRESS``, or a new local Ray); a
+        string names the cluster (``host:6379``, ``ray://host:10001``, ``auto``).
+        The recipe, the version and the checkpoint are the same as for a local run;
+        ``threads`` is then the CPUs per Ray actor.
+    ray_concurrency : int, optional
+        Ray actors, each holding one copy of the model (default: the cluster's
+        CPUs divided by ``threads``).
 
     Returns
     -------
@@ -225,17 +237,19 @@ def embed(
         return space._store.mark_appended(existing)  # nothing new: same recipe, same items
     prepared = encoder.prepare(inputs.items, resolved)
     manifest = _manifest(encoder, resolved, inputs)
-    checkpoint = Checkpoint(_work_dir(space, manifest), manifest)
-    vectors = run_batches(
-        encoder,
-        prepared,
-        resolved,
-        batch_size=batch_size,
-        threads=threads,
-        progress=progress,
-        checkpoint=checkpoint,
-        on_batch=on_batch,
-    )
+    with _executor(ray, model, encoder, resolved, inputs, ray_concurrency, threads) as executor:
+        checkpoint = Checkpoint(_work_dir(space, manifest), manifest)
+        vectors = run_batches(
+            encoder,
+            prepared,
+            resolved,
+            batch_size=batch_size,
+            threads=threads,
+            progress=progress,
+            checkpoint=checkpoint,
+            on_batch=on_batch,
+            executor=executor,
+        )
     recipe = encoder.recipe(resolved, dim=vectors.shape[1], metric=metric, context=context)
     version = space.register(
         vectors,
@@ -250,6 +264,34 @@ def embed(
     )
     checkpoint.remove()
     return version
+
+
+@contextmanager
+def _executor(
+    ray: bool | str,
+    model: Any,
+    encoder: Encoder,
+    extraction: Extraction,
+    inputs: Inputs,
+    concurrency: int | None,
+    threads: int | None,
+) -> Iterator[BatchExecutor | None]:
+    """Where batches run: None (this process) or Ray, connected before any work is written."""
+    if ray is False or ray is None:
+        yield None
+        return
+    from embver.extract.ray_runner import model_for_workers, ray_executor, ray_session
+
+    with ray_session(ray) as connected:
+        yield ray_executor(
+            connected,
+            model_for_workers(connected, model, encoder),
+            inputs.items,
+            extraction,
+            encoder.fingerprints(extraction),
+            concurrency=concurrency,
+            threads=threads,
+        )
 
 
 def _context(

@@ -9,6 +9,9 @@ import click
 
 from embver.errors import InvalidInputError
 
+# What a bare ``--ray`` stands for: the API's ray=True (RAY_ADDRESS, or a new local Ray).
+_THIS_CONNECTION = "\x00default"
+
 
 def read_input_file(path: str | Path) -> Any:
     """A pandas DataFrame from .csv, .tsv, .jsonl, .json, .parquet, or .txt (one text a line)."""
@@ -84,6 +87,22 @@ def read_input_file(path: str | Path) -> Any:
 @click.option("--prefix", default=None, help="Prompt prefix prepended to every text.")
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value=_THIS_CONNECTION,
+    default=None,
+    metavar="[ADDRESS]",
+    help="Compute batches on Ray: a cluster address (host:6379, ray://host:10001, auto), or "
+    "no value for RAY_ADDRESS or a new local Ray. Same version as a local run.",
+)
+@click.option(
+    "--ray-concurrency",
+    type=int,
+    default=None,
+    help="Ray actors, one model copy each (default: cluster CPUs / --threads).",
+)
 @click.option("--parent", default=None, help="Parent version (default: the space's latest).")
 @click.option(
     "--bump",
@@ -112,6 +131,8 @@ def embed_command(
     prefix: str | None,
     batch_size: int,
     threads: int | None,
+    ray_address: str | None,
+    ray_concurrency: int | None,
     parent: str | None,
     bump: str | None,
     author: str | None,
@@ -146,6 +167,8 @@ def embed_command(
         label_col=label_col,
         batch_size=batch_size,
         threads=threads,
+        ray=True if ray_address == _THIS_CONNECTION else (ray_address or False),
+        ray_concurrency=ray_concurrency,
         progress=not no_progress,
         parent=parent,
         bump=bump,

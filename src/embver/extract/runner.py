@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,11 @@ import numpy as np
 from embver.errors import InvalidInputError
 from embver.extract.encoders import Encoder, Prepared
 from embver.extract.spec import Extraction
+
+#: Computes planned batches (arrays of positions) and yields ``(positions, vectors)`` for
+#: each, in any order, as it finishes: in this process by default, or on Ray
+#: (:mod:`embver.extract.ray_runner`).
+BatchExecutor = Callable[[list[np.ndarray]], Iterable[tuple[np.ndarray, np.ndarray]]]
 
 
 def batch_plan(cost: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -129,6 +134,19 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def in_process(
+    encoder: Encoder, prepared: Prepared, extraction: Extraction, threads: int | None = None
+) -> BatchExecutor:
+    """The default :data:`BatchExecutor`: batches one after another in this process."""
+
+    def execute(plan: list[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        with torch_threads(threads):
+            for positions in plan:
+                yield positions, encoder.encode(prepared, positions, extraction)
+
+    return execute
+
+
 def run_batches(
     encoder: Encoder,
     prepared: Prepared,
@@ -139,6 +157,7 @@ def run_batches(
     progress: bool = True,
     checkpoint: Checkpoint | None = None,
     on_batch: Callable[[int], None] | None = None,
+    executor: BatchExecutor | None = None,
 ) -> np.ndarray:
     """Vectors of shape (n, dim), float32, for every prepared item, in input order.
 
@@ -156,6 +175,8 @@ def run_batches(
         Commit each batch there and skip what an earlier run already committed.
     on_batch : callable, optional
         Called with the number of batches committed so far (used by tests).
+    executor : BatchExecutor, optional
+        Where the planned batches run (default: :func:`in_process`).
     """
     from tqdm.auto import tqdm
 
@@ -163,6 +184,7 @@ def run_batches(
     vectors, done = checkpoint.load(n) if checkpoint else (None, np.zeros(n, dtype=bool))
     remaining = np.flatnonzero(~done)
     plan = [remaining[b] for b in batch_plan(prepared.cost[remaining], batch_size)]
+    execute = executor or in_process(encoder, prepared, extraction, threads)
     bar = tqdm(
         total=n,
         initial=int(done.sum()),
@@ -172,14 +194,10 @@ def run_batches(
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    with bar, torch_threads(threads):
-        for index, positions in enumerate(plan, start=1):
-            block = encoder.encode(prepared, positions, extraction)
-            if not np.isfinite(block).all():
-                raise InvalidInputError(
-                    f"the model produced NaN or inf for item(s) at positions "
-                    f"{positions[~np.isfinite(block).all(axis=1)][:5].tolist()}"
-                )
+    batches = iter(execute(plan) if plan else ())
+    with bar, closing_iterator(batches):
+        for index, (positions, block) in enumerate(batches, start=1):
+            _check_finite(positions, block)
             if vectors is None:
                 vectors = np.zeros((n, block.shape[1]), dtype=np.float32)
             vectors[positions] = block
@@ -191,3 +209,22 @@ def run_batches(
     if vectors is None:
         raise InvalidInputError("there are no items to embed; pass at least one")
     return vectors
+
+
+@contextmanager
+def closing_iterator(iterator: Iterator[Any]) -> Iterator[None]:
+    """Close a generator when the block ends, even on error (its ``finally`` runs now)."""
+    try:
+        yield
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def _check_finite(positions: np.ndarray, block: np.ndarray) -> None:
+    if not np.isfinite(block).all():
+        raise InvalidInputError(
+            f"the model produced NaN or inf for item(s) at positions "
+            f"{positions[~np.isfinite(block).all(axis=1)][:5].tolist()}"
+        )
