@@ -109,9 +109,13 @@ def _check_same_cluster(ray: Any, wanted: str | None) -> None:
 
 def _connect(ray: Any, address: str | None) -> None:
     import logging
+    import warnings
 
     try:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        with warnings.catch_warnings():
+            # Ray starts its processes with fork + exec: nothing of Lance runs in the child
+            warnings.filterwarnings("ignore", message="lance is not fork-safe")
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
     except Exception as error:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
         where = address or os.environ.get("RAY_ADDRESS") or "a new local Ray"
         raise ClusterError(f"could not connect to Ray ({where}): {error}") from error
