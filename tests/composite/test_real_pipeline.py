@@ -305,6 +305,10 @@ def test_alias_pinned_component_follows_and_version_pinned_stays(story):
         story["product_after_photo"] == story["product_major"]
         and story["product_after_photo"].appended
     )
+    # bundle's own `latest` pins would follow; the change stops at the photo pin upstream
+    nested = [r for r in story["impact_photo"].rows if r.composite == "bundle"]
+    assert nested and all(r.pin_follows and not r.follows for r in nested)
+    assert "the change stops at a pin upstream" in story["impact_photo"].to_text()
 
 
 def test_impact_lists_the_composites_with_the_bump_of_a_rebuild(story):

@@ -40,6 +40,8 @@ class ImpactRow:
     reasons: list[str]
     built: str | None = None
     verdict: dict[str, Any] | None = None
+    #: the pin itself moves with the change (``follows`` also needs every pin upstream to)
+    pin_follows: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +64,12 @@ class Impact:
         for row in self.rows:
             indent = "  " * row.depth
             now = f"→ {row.resolves_to}" if row.resolves_to else "→ gone"
-            follows = "follows" if row.follows else "does not follow"
+            if row.follows:
+                follows = "follows"
+            elif row.pin_follows:
+                follows = "would follow, but the change stops at a pin upstream"
+            else:
+                follows = "does not follow"
             lines.append(
                 f"{indent}{row.composite} [{row.component}] pins {row.pin} "
                 f"({row.pin_kind} {now}, {follows}); "
@@ -124,7 +131,8 @@ def _visit(
     resolves_to = _resolve(store, component)
     prospective, bump, reasons = _prospective(current, component, reach)
     built = _built_from(store, definition.name, reach.version)
-    follows = reach.follows and _pin_follows(component, resolves_to, reach.version)
+    pin_follows = _pin_follows(component, resolves_to, reach.version)
+    follows = reach.follows and pin_follows
     row = ImpactRow(
         composite=definition.name,
         component=component.name,
@@ -134,6 +142,7 @@ def _visit(
         pin_kind=component.pin_kind,
         resolves_to=resolves_to.ref if resolves_to else None,
         follows=follows,
+        pin_follows=pin_follows,
         current=current.ref if current else None,
         current_component=_current_component(current, component),
         bump=str(bump),
