@@ -7,7 +7,7 @@ matches two stored versions by item id and calls it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -133,12 +133,15 @@ def choose_queries(n: int, sample: int | None, seed: int) -> np.ndarray:
 class _Timer:
     """Wall-clock and CPU seconds per step (CPU time reads true cost on a busy machine)."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: Callable[[str], None] | None = None) -> None:
         self.seconds: dict[str, float] = {}
         self.cpu_seconds: dict[str, float] = {}
+        self._progress = progress
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
+        if self._progress is not None:
+            self._progress(name)
         start, cpu = time.perf_counter(), time.process_time()
         try:
             yield
@@ -161,6 +164,7 @@ def compare_arrays(
     clusters: bool = True,
     migration: bool = True,
     map_kinds: tuple[str, ...] = ("procrustes", "ridge", "mlp"),
+    progress: Callable[[str], None] | None = None,
 ) -> Comparison:
     """Compare two versions of the same n items.
 
@@ -181,6 +185,8 @@ def compare_arrays(
         Seeds every sample, bootstrap, clustering and map fit.
     clusters, migration : bool
         Whether to cluster both versions and to fit migration maps.
+    progress : callable, optional
+        Called with each step's name ("neighbours", "structure", ...) as it starts.
     """
     old = as_float32(old, "old")
     new = as_float32(new, "new")
@@ -193,7 +199,7 @@ def compare_arrays(
     m_old, m_new = canonical_metric(metric_old), canonical_metric(metric_new)
     queries = choose_queries(n, sample, seed)
     labels = np.asarray(ids if ids is not None else [str(i) for i in range(n)], dtype=object)
-    timer = _Timer()
+    timer = _Timer(progress)
     report = Comparison(
         old=names[0],
         new=names[1],
