@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from embver.store import Store, Version
 
 #: bump when the pipeline changes what it computes, so old cached results are not reused
-PIPELINE_REVISION = 1
+PIPELINE_REVISION = 2  # 2: parallel seeded UMAP optimiser, IVF k-NN above 20k points
 PROJECTION_KIND = "projection"
 CLUSTERS_KIND = "clusters"
 _LIBRARIES = ("embver", "umap-learn", "openTSNE", "fast_hdbscan", "faiss-cpu", "numpy")
