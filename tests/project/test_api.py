@@ -131,3 +131,12 @@ def test_store_methods_delegate_to_the_project_api(bbc_store):
     )
     report = bbc_store.drift("news@1.0.0", reference={"batch": "train"}, current={"batch": "june"})
     assert report.n_current == 100
+
+
+def test_progress_hears_the_steps_of_a_computed_projection_only(bbc_store, bbc):
+    heard: list[str] = []
+    project(bbc_store, "news@1.0.0", method="pca", seed=11, progress=heard.append)
+    assert heard == ["reading news@1.0.0", f"pca layout of {len(bbc.ids)} items", "clusters"]
+    heard.clear()
+    assert project(bbc_store, "news@1.0.0", method="pca", seed=11, progress=heard.append).cached
+    assert heard == []

@@ -89,6 +89,8 @@ def project(
     dims: int = 2,
     seed: int = 0,
     align_to: str | Version | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
     **params: Any,
 ) -> Projection:
     """Projection of a version, from the store's cache or computed and cached.
@@ -103,19 +105,27 @@ def project(
         version's layout on shared items and is Procrustes-fitted onto it
     params : method parameters (umap: n_neighbors, min_dist, n_epochs, pca_dims;
         tsne: perplexity, pca_dims)
+    progress : called with each step's name ("reading", "layout", "clusters") as it
+        starts, when the projection is computed rather than read from the cache
     """
     version = _resolve(store, ref)
     check_layout_request(method, dims, version.count)
     reference = None
     if align_to is not None:
-        reference = project(store, align_to, method=method, dims=dims, seed=seed, **params)
+        reference = project(
+            store, align_to, method=method, dims=dims, seed=seed, progress=progress, **params
+        )
     key = projection_key(version, method, dims, seed, params, reference)
     cached = store.artifacts.get(PROJECTION_KIND, key)
     if cached is not None:
         return _from_artifact(cached, version)
+    announce = progress or (lambda step: None)
     started = time.perf_counter()
+    announce(f"reading {version.ref}")
     ids, vectors = version.ids, version.vectors()
+    announce(f"{method} layout of {len(ids)} items")
     coords = _layout(vectors, ids, version.metric, method, dims, seed, params, reference)
+    announce("clusters")
     projection = Projection(
         ref=version.ref,
         method=method,

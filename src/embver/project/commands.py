@@ -42,9 +42,18 @@ def project_command(
     as_json: bool,
 ) -> None:
     """Project version REF to 2-D/3-D (cached in the store) and summarise its clusters."""
+    from embver.compare.commands import step_announcer
     from embver.project.api import cluster_summaries, project
 
-    projection = project(ctx.store, ref, method=method, dims=dims, seed=seed, align_to=align_to)
+    projection = project(
+        ctx.store,
+        ref,
+        method=method,
+        dims=dims,
+        seed=seed,
+        align_to=align_to,
+        progress=step_announcer("projecting"),
+    )
     summaries = cluster_summaries(ctx.store, projection)
     if output:
         _write_table(projection.to_pandas(), output)
