@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embver.project.neighbors import IVF_MIN_POINTS, _drop_self, knn_graph
+from embver.project.neighbors import IVF_MIN_POINTS, _ivf_knn, knn_graph
 
 
 def _clustered(n: int, dims: int, seed: int = 0) -> np.ndarray:
@@ -45,7 +45,15 @@ def test_ivf_graph_is_deterministic():
     assert np.array_equal(first, second)
 
 
-def test_drop_self_keeps_order_and_pads_with_the_row():
-    candidates = np.array([[0, 5, 6, 7], [4, 1, 2, -1], [9, 8, -1, -1]])
-    rows = np.array([0, 1, 2])
-    assert _drop_self(candidates, rows, 3).tolist() == [[5, 6, 7], [4, 2, 1], [9, 8, 2]]
+def test_rows_the_probed_lists_cannot_fill_get_exact_neighbours():
+    """One probe of 4·√n lists (~35 points each here) cannot fill k = 300 neighbours, so
+    faiss pads every row with -1; each row must come back with its brute-force neighbours."""
+    from sklearn.neighbors import NearestNeighbors
+
+    points = _clustered(IVF_MIN_POINTS, 8, seed=2)
+    k = 300
+    found = _ivf_knn(points, k, probes=1)
+    _, truth = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points)
+    # float32 search against scikit-learn's float64: at most a near-tie at the k-th place
+    recall = np.array([len(set(a) & set(b[1:])) / k for a, b in zip(found, truth, strict=True)])
+    assert recall.min() >= (k - 1) / k

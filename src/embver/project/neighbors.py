@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embver.compare.neighbors import knn
+from embver.compare.neighbors import drop_self, knn
 
 _BLOCK = 8192  # rows per distance block: bounds the (block, k, dims) temporary
 #: above this many points the graph comes from an inverted-file index: brute force
@@ -17,7 +17,8 @@ _IVF_TRAIN_PER_LIST = 40
 
 
 def knn_graph(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact Euclidean k-NN of every point, itself first, as umap-learn's ``precomputed_knn``.
+    """Euclidean k-NN of every point, itself first, as umap-learn's ``precomputed_knn``:
+    exact below ``IVF_MIN_POINTS`` points, from an IVF index of recall ~1 above.
 
     Parameters
     ----------
@@ -43,13 +44,15 @@ def knn_graph(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return indices.astype(np.int64), distances
 
 
-def _ivf_knn(data: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+def _ivf_knn(data: np.ndarray, k: int, seed: int = 0, probes: int = _IVF_PROBES) -> np.ndarray:
     """k nearest other points of every row through a faiss IVF-Flat index, (n, k) int64.
 
     4·√n lists, trained on a seeded sample, 32 probed: every point's own list is
     always among them, and the recall against brute force is ~1 (measured 1.000 at
     100k, ``tests/project/test_neighbors_ivf.py`` checks ≥ 0.99 on clustered data).
-    Deterministic: the training sample and faiss's k-means are seeded.
+    A row whose probed lists hold fewer than k + 1 points (faiss pads with -1) gets
+    its neighbours by exact search. Deterministic: the training sample and faiss's
+    k-means are seeded.
     """
     import faiss
 
@@ -61,21 +64,15 @@ def _ivf_knn(data: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     index.cp.seed = seed
     index.train(sample)
     index.add(data)
-    index.nprobe = min(_IVF_PROBES, lists)
+    index.nprobe = min(probes, lists)
     found = np.empty((n, k), dtype=np.int64)
     for start in range(0, n, _BLOCK):
         rows = np.arange(start, min(start + _BLOCK, n))
         _, candidates = index.search(data[rows], k + 1)
-        found[rows] = _drop_self(candidates, rows, k)
+        found[rows] = drop_self(candidates, rows, k)
+    short = np.flatnonzero((found < 0).any(axis=1))
+    if short.size:
+        found[short] = knn(
+            data, k, queries=data[short], query_ids=short, metric="l2", prepared=True
+        )
     return found
-
-
-def _drop_self(candidates: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
-    """Each row's first ``k`` candidates other than itself (and other than faiss's -1
-    padding, replaced by the row itself when a row has too few candidates)."""
-    keep = (candidates != rows[:, None]) & (candidates >= 0)
-    # stable: candidates stay in distance order, rejected ones go last
-    order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
-    picked = np.take_along_axis(candidates, order, axis=1)
-    valid = np.take_along_axis(keep, order, axis=1)
-    return np.where(valid, picked, rows[:, None])
