@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -53,6 +55,19 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def step_announcer(what: str) -> Callable[[str], None] | None:
+    """On a terminal, a callback printing each step as it starts (to stderr, with its
+    elapsed time so far); None when stderr is not a terminal (logs, pipes, tests)."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.perf_counter()
+
+    def announce(step: str) -> None:
+        click.echo(f"{what}: {step}… ({time.perf_counter() - started:.0f} s)", err=True)
+
+    return announce
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

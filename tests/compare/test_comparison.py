@@ -19,7 +19,7 @@ def test_progress_hears_each_step_as_it_starts(rng):
 def test_cli_announces_steps_only_on_a_terminal(monkeypatch, capsys):
     import sys
 
-    from embver.compare.commands import step_announcer
+    from embver.cli import step_announcer
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     assert step_announcer("comparing") is None

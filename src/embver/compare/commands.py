@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,24 +61,13 @@ def compare(
     as_json: bool,
 ) -> None:
     """Compare version OLD with NEW (e.g. stop-signs@1.0.0 stop-signs@best) over shared items."""
+    from embver.cli import step_announcer
+
     report = ctx.store.compare(
         old, new, k=parse_ks(ks), sample=sample, seed=seed,
         clusters=not no_clusters, migration=not no_maps, progress=step_announcer("comparing"),
     )  # fmt: skip
     emit(report.to_dict(), as_json, report.to_text())
-
-
-def step_announcer(what: str) -> Callable[[str], None] | None:
-    """On a terminal, a callback printing each step as it starts (to stderr, with its
-    elapsed time so far); None when stderr is not a terminal (logs, pipes, tests)."""
-    if not sys.stderr.isatty():
-        return None
-    started = time.perf_counter()
-
-    def announce(step: str) -> None:
-        click.echo(f"{what}: {step}… ({time.perf_counter() - started:.0f} s)", err=True)
-
-    return announce
 
 
 @click.group(name="adapter")

@@ -42,7 +42,7 @@ def project_command(
     as_json: bool,
 ) -> None:
     """Project version REF to 2-D/3-D (cached in the store) and summarise its clusters."""
-    from embver.compare.commands import step_announcer
+    from embver.cli import step_announcer
     from embver.project.api import cluster_summaries, project
 
     projection = project(

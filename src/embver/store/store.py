@@ -74,9 +74,8 @@ class Store:
 
     def _filesystem(self) -> tuple[Any, str]:
         root = self.location.data_uri
-        if "://" not in root:
-            Path(root).mkdir(parents=True, exist_ok=True)
-            root = str(Path(root).resolve())
+        if objectstore.is_local(root):
+            Path(objectstore.local_path(root)).mkdir(parents=True, exist_ok=True)
         return objectstore.filesystem(root)
 
     def write_bytes(self, relative: str, payload: bytes) -> None:

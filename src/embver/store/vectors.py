@@ -366,7 +366,7 @@ def _layout_problem(table: pa.Table, dim: int) -> str | None:
 class _DecodedBuffer:
     """Exposes a decoded Arrow buffer to numpy as writable memory, and keeps it alive.
 
-    Lance decodes into freshly allocated anonymous memory that nothing else
+    ``_decode`` copies Lance's batches into an array of its own that nothing else
     shares once the table is dropped, so numpy may own it and write to it
     (tests/store/test_integrity.py checks that writes never reach the store).
     """
