@@ -9,7 +9,8 @@ from embver.compare.neighbors import drop_self, knn
 
 _BLOCK = 8192  # rows per distance block: bounds the (block, k, dims) temporary
 #: above this many points the graph comes from an inverted-file index: brute force
-#: grows with n² (100k × 50: 15 s), the index with ~n^1.5 (2.7 s, recall@15 = 1.000)
+#: grows with n² (100k × 50: 10.5 s), the index with ~n^1.5 (2.6 s, recall@15 = 1.000;
+#: benchmarks/bench_knn_graph.py)
 IVF_MIN_POINTS = 20_000
 _IVF_LISTS_PER_SQRT_N = 4
 _IVF_PROBES = 32

@@ -162,8 +162,9 @@ def to_table(ids: Sequence[str] | pa.Array, vectors: np.ndarray, dtype: str) -> 
 
 
 #: rows per batch handed to Lance: small enough that its encoder and writer overlap,
-#: large enough to keep per-batch overhead low (1M × 384 float32: 0.84 s against
-#: 1.33 s for the whole table at once, benchmarks/bench_store.py)
+#: large enough to keep per-batch overhead low (1M × 384 float32, one-off measurement:
+#: 0.84 s against 1.33 s for the whole table at once; benchmarks/bench_store.py's
+#: "lance" line times this setting)
 _WRITE_BATCH_ROWS: Final = 1 << 18
 
 
