@@ -372,5 +372,10 @@ def test_print_the_story_for_the_record(story, capsys):
             f"{story[key].ref} [{story[key].bump}] verdict {verdict.get('label')} "
             f"{verdict.get('figures')}"
         )
+        # every PATCH in the story carries a measured verdict
+        assert str(story[key].bump) == "patch" and verdict.get("label") in ("drop-in", "adapter")
+    # each impact names its composites and the bump a rebuild would give
+    for text, bump in zip(lines[:4], ("PATCH", "MINOR", "MAJOR", "MINOR"), strict=True):
+        assert "reaches 3 composite(s)" in text and f"⇒ {bump}" in text
     with capsys.disabled():
         print("\n" + "\n".join(lines))
