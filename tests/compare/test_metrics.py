@@ -147,3 +147,45 @@ def test_float32_input_gives_the_float64_cka_closely(kornblith):
     for debiased in (False, True):
         low = linear_cka(x.astype(np.float32), y.astype(np.float32), debiased=debiased)
         assert low == pytest.approx(linear_cka(x, y, debiased=debiased), abs=1e-5)
+
+
+def test_pairwise_spearman_uses_every_distinct_pair_when_they_are_fewer_than_asked():
+    from scipy.stats import spearmanr
+
+    from embver.compare.structure import pair_similarities
+
+    rng = np.random.default_rng(8)
+    n = 30
+    x, y = rng.normal(size=(n, 6)), rng.normal(size=(n, 6))
+    rho, pairs = pairwise_spearman(x, y, pairs=100_000)
+    assert pairs == n * (n - 1) // 2
+    i, j = np.triu_indices(n, k=1)
+    expected = spearmanr(pair_similarities(x, i, j, "cosine"), pair_similarities(y, i, j, "cosine"))
+    assert rho == expected.statistic  # exact: the same pairs, the same ranks
+
+
+def test_sampled_pairs_are_distinct_and_cover_distinct_items():
+    from embver.compare.structure import sample_pairs
+
+    rng = np.random.default_rng(9)
+    n, count = 400, 50_000  # 79,800 distinct pairs exist; with replacement ~13,000 repeat
+    i, j = sample_pairs(n, count, rng)
+    assert i.size == count and np.all(i < j) and np.all(j < n)
+    assert np.unique(i * n + j).size == count
+    everything = sample_pairs(n, n * (n - 1) // 2, rng)
+    assert np.unique(everything[0] * n + everything[1]).size == n * (n - 1) // 2
+
+
+def test_spearman_reports_the_true_pair_count_and_its_interval():
+    from embver.compare.comparison import compare_arrays
+
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(60, 8))
+    report = compare_arrays(x, x + 0.3 * rng.normal(size=x.shape), k=5, clusters=False,
+                            migration=False)  # fmt: skip
+    spearman = report.structure["spearman"]
+    assert spearman["pairs"] == 60 * 59 // 2 and spearman["exhaustive"] is True
+    from embver.compare.stats import fisher_interval
+
+    assert spearman["ci"] == list(fisher_interval(spearman["rho"], 60 * 59 // 2))
+    assert abs(spearman["chance"]) < 0.1 and "over 1770 pairs (all)" in report.to_text()

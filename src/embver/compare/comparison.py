@@ -30,6 +30,7 @@ from embver.compare.structure import (
     linear_cka_from_moments,
     pairwise_spearman,
     procrustes_from_moments,
+    spearman_chance,
 )
 from embver.compare.trust import MAX_ITEMS as TRUST_ITEMS
 from embver.compare.trust import chance_trustworthiness, continuity, trustworthiness
@@ -285,7 +286,8 @@ def _structure(
     n = old.shape[0]
     sample = np.sort(rng.choice(n, min(n, TRUST_ITEMS), replace=False))
     null = _null_structure(x[sample], y[sample], rng)
-    rho, pairs = pairwise_spearman(old, new, metric_x=m_old, metric_y=m_new, seed=seed, pairs=PAIRS)
+    pair_args: dict[str, Any] = {"metric_x": m_old, "metric_y": m_new, "seed": seed, "pairs": PAIRS}
+    rho, pairs = pairwise_spearman(old, new, **pair_args)
     tk = min(k, (sample.size - 1) // 2)
     out: dict[str, Any] = {
         "cka": linear_cka_from_moments(moments),
@@ -293,9 +295,11 @@ def _structure(
         "procrustes_angle": procrustes_from_moments(moments),
         "spearman": {
             "rho": rho,
+            # from the distinct pairs used; pairs sharing items make it a little optimistic
             "ci": list(fisher_interval(rho, pairs)),
             "pairs": pairs,
-            "chance": 0.0,
+            "exhaustive": pairs == n * (n - 1) // 2,
+            "chance": spearman_chance(old, new, **pair_args),
         },
         "null": null,
         "trust_sample": int(sample.size),

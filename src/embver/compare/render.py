@@ -56,8 +56,7 @@ def _structure(d: dict[str, Any]) -> list[str]:
         f"  debiased CKA        {s['cka_debiased']:.4f}   null {null['cka_debiased']:.4f}",
         f"  Procrustes angle    {s['procrustes_angle']:.4f} rad"
         f"   null {null['procrustes_angle']:.4f}",
-        f"  Spearman pair sims  {s['spearman']['rho']:.4f} [{s['spearman']['ci'][0]:.4f}, "
-        f"{s['spearman']['ci'][1]:.4f}] over {s['spearman']['pairs']} pairs   chance 0",
+        _spearman(s["spearman"]),
     ]
     if "trustworthiness" in s:
         lines.append(
@@ -65,6 +64,14 @@ def _structure(d: dict[str, Any]) -> list[str]:
             f"   (k={s['trust_k']}, {s['trust_sample']} items; null {null['trustworthiness']:.4f})"
         )
     return lines
+
+
+def _spearman(sp: dict[str, Any]) -> str:
+    scope = "all" if sp.get("exhaustive") else "sampled without replacement"
+    return (
+        f"  Spearman pair sims  {sp['rho']:.4f} [{sp['ci'][0]:.4f}, {sp['ci'][1]:.4f}] "
+        f"over {sp['pairs']} pairs ({scope})   chance {sp['chance']:.4f}"
+    )
 
 
 def _clusters(d: dict[str, Any]) -> list[str]:

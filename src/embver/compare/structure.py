@@ -135,12 +135,38 @@ def procrustes_distance(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def sample_pairs(n: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` random pairs (i, j) of distinct items among n."""
+    """Up to ``count`` distinct unordered pairs (i < j) of the n items, drawn without replacement.
+
+    Every pair when there are no more than ``count`` of them (n·(n-1)/2), in order;
+    otherwise a uniform sample of pair indices, decoded from the upper triangle.
+
+    Returns
+    -------
+    i, j : int64 arrays of shape (m,) with m = min(count, n·(n-1)/2)
+    """
     if n < 2:
         raise InvalidInputError(f"need at least 2 items to form pairs; got {n}")
-    i = rng.integers(0, n, size=count)
-    j = (i + rng.integers(1, n, size=count)) % n
-    return i, j
+    total = n * (n - 1) // 2
+    if count >= total:
+        i, j = np.triu_indices(n, k=1)
+        return i.astype(np.int64), j.astype(np.int64)
+    # numpy draws a small sample of a huge range without replacement by a hash set (Floyd)
+    return _pair_of_index(np.sort(rng.choice(total, size=count, replace=False)), n)
+
+
+def _pair_of_index(t: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pair (i, j), i < j, at row-major position ``t`` (m,) of the upper triangle of n × n."""
+    t = t.astype(np.int64)
+    b = 2 * n - 1
+    i = np.floor((b - np.sqrt(float(b) ** 2 - 8.0 * t)) / 2).astype(np.int64)
+    start = i * (b - i) // 2  # position of pair (i, i + 1)
+    # the square root may land one row off for large n; move to the row that holds t
+    i = np.where(start > t, i - 1, i)
+    start = i * (b - i) // 2
+    step = (i + 1) * (b - i - 1) // 2 <= t
+    i = np.where(step, i + 1, i)
+    start = i * (b - i) // 2
+    return i, t - start + i + 1
 
 
 def pair_similarities(vectors: np.ndarray, i: np.ndarray, j: np.ndarray, metric: str) -> np.ndarray:
@@ -174,19 +200,48 @@ def pairwise_spearman(
     metric_y: str = "cosine",
     seed: int = 0,
 ) -> tuple[float, int]:
-    """Spearman correlation of pair similarities in ``x`` and ``y`` over sampled pairs.
+    """Spearman correlation of pair similarities in ``x`` and ``y`` over distinct pairs.
 
-    Returns the correlation and the number of pairs it used.
+    ``pairs`` is a budget: every distinct pair is used when there are fewer
+    (n·(n-1)/2), otherwise that many distinct pairs drawn without replacement.
+
+    Returns
+    -------
+    rho : float
+    pairs : int
+        The number of distinct pairs the correlation was computed over.
     """
     if pairs < 3:
         raise InvalidInputError(f"pairs={pairs} must be at least 3")
     x, y = paired(x, y)
-    rng = np.random.default_rng(seed)
-    i, j = sample_pairs(x.shape[0], pairs, rng)
+    i, j = sample_pairs(x.shape[0], pairs, np.random.default_rng(seed))
     sim_x = pair_similarities(x, i, j, metric_x)
     sim_y = pair_similarities(y, i, j, metric_y)
     rho = scipy_stats.spearmanr(sim_x, sim_y).statistic
-    return float(rho), pairs
+    return float(rho), int(i.size)
+
+
+def spearman_chance(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    pairs: int = 100_000,
+    metric_x: str = "cosine",
+    metric_y: str = "cosine",
+    seed: int = 0,
+) -> float:
+    """The same correlation with the items of ``y`` shuffled (a Mantel permutation null).
+
+    Pairing destroyed, the pair similarities of the two versions are
+    unrelated; this is the level a figure must clear to mean anything.
+    """
+    x, y = paired(x, y)
+    rng = np.random.default_rng(seed + 1)
+    rho, _ = pairwise_spearman(
+        x, y[rng.permutation(y.shape[0])], pairs=pairs, metric_x=metric_x, metric_y=metric_y,
+        seed=seed,
+    )  # fmt: skip
+    return rho
 
 
 def float32_pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
