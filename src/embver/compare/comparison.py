@@ -22,12 +22,14 @@ from embver.compare.neighbourhood import (
     chance_jaccard,
     chance_overlap,
     overlap_scores,
+    tied_with_last,
     top_movers,
 )
 from embver.compare.stats import bootstrap_mean_interval, fisher_interval, summarize
 from embver.compare.structure import (
     centred_moments,
     linear_cka_from_moments,
+    pair_similarities,
     pairwise_spearman,
     procrustes_from_moments,
     spearman_chance,
@@ -60,6 +62,7 @@ class Comparison:
     only_new: dict[str, Any] = field(default_factory=lambda: {"count": 0, "examples": []})
     neighbourhood: dict[str, Any] = field(default_factory=dict)
     movers: list[dict[str, Any]] = field(default_factory=list)
+    mover_ties: dict[str, Any] = field(default_factory=dict)
     structure: dict[str, Any] = field(default_factory=dict)
     clusters: dict[str, Any] | None = None
     same_space: dict[str, Any] | None = None
@@ -83,6 +86,7 @@ class Comparison:
             "only_new": self.only_new,
             "neighbourhood": self.neighbourhood,
             "movers": self.movers,
+            "mover_ties": self.mover_ties,
             "structure": self.structure,
             "clusters": self.clusters,
             "same_space": self.same_space,
@@ -218,7 +222,9 @@ def compare_arrays(
         nb_new = knn(base_new, ks[-1], query_ids=queries, metric=m_new, prepared=True)
     with timer.step("neighbourhood"):
         report.neighbourhood = _neighbourhood(nb_old, nb_new, ks, n, seed)
-        report.movers = _movers(nb_old, nb_new, ks[0], queries, labels)
+        report.movers, report.mover_ties = _movers(
+            nb_old, nb_new, ks[0], queries, labels, base_new, m_new
+        )
     with timer.step("structure"):
         report.structure = _structure(old, new, base_old, base_new, m_old, m_new, ks[0], seed)
     if clusters:
@@ -254,19 +260,64 @@ def _neighbourhood(
 
 
 def _movers(
-    nb_old: np.ndarray, nb_new: np.ndarray, k: int, queries: np.ndarray, labels: np.ndarray
-) -> list[dict[str, Any]]:
+    nb_old: np.ndarray,
+    nb_new: np.ndarray,
+    k: int,
+    queries: np.ndarray,
+    labels: np.ndarray,
+    base_new: np.ndarray,
+    metric_new: str,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The items whose neighbours changed most, and how many tie at the cut-off.
+
+    Jaccard at k ranks them; among equal Jaccard (often hundreds at 0) the
+    item whose old neighbours ended up farthest in the new version comes first.
+    """
     _, jaccard = overlap_scores(nb_old, nb_new, k)
-    rows = top_movers(jaccard, MOVERS)
-    return [
+    gap = similarity_gap(base_new, queries, nb_old[:, :k], nb_new[:, :k], metric_new)
+    rows = top_movers(jaccard, MOVERS, tie_break=gap)
+    movers = [
         {
             "id": str(labels[queries[r]]),
             "jaccard": float(jaccard[r]),
+            "similarity_gap": float(gap[r]),
             "old_neighbours": [str(x) for x in labels[nb_old[r, :MOVER_NEIGHBOURS]]],
             "new_neighbours": [str(x) for x in labels[nb_new[r, :MOVER_NEIGHBOURS]]],
         }
         for r in rows
     ]
+    ties = {
+        "k": k,
+        "jaccard": float(jaccard[rows[-1]]) if rows.size else None,
+        "tied": tied_with_last(jaccard, rows),
+        "of": int(jaccard.size),
+        "tie_break": "similarity_gap",
+    }
+    return movers, ties
+
+
+def similarity_gap(
+    vectors: np.ndarray, queries: np.ndarray, old_nb: np.ndarray, new_nb: np.ndarray, metric: str
+) -> np.ndarray:
+    """Mean new-version similarity of each query to its old neighbours minus to its new ones.
+
+    Parameters
+    ----------
+    vectors : array of shape (n, d)
+        The new version (prepared for ``metric``).
+    queries : int array of shape (m,)
+    old_nb, new_nb : int arrays of shape (m, k)
+        Old and new neighbour lists of the queries.
+
+    Returns
+    -------
+    float array of shape (m,), ≤ 0: 0 when the old neighbours are as close
+    as the new ones, more negative the farther they moved away.
+    """
+    rows = np.repeat(queries, old_nb.shape[1])
+    to_old = pair_similarities(vectors, rows, old_nb.ravel(), metric).reshape(old_nb.shape)
+    to_new = pair_similarities(vectors, rows, new_nb.ravel(), metric).reshape(new_nb.shape)
+    return np.asarray(to_old.mean(axis=1) - to_new.mean(axis=1))
 
 
 def _structure(

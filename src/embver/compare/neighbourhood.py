@@ -74,7 +74,25 @@ def chance_jaccard(k: int, n: int) -> float:
     return c / (2 - c)
 
 
-def top_movers(scores: np.ndarray, count: int) -> np.ndarray:
-    """Positions of the ``count`` lowest scores (most changed first), ties by position."""
-    order = np.argsort(scores, kind="stable")
+def top_movers(scores: np.ndarray, count: int, tie_break: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the ``count`` lowest scores (most changed first).
+
+    Parameters
+    ----------
+    scores : float array of shape (m,)
+        The primary figure, e.g. per-item Jaccard (many items tie at 0).
+    count : int
+    tie_break : float array of shape (m,), optional
+        A second figure, lower = more changed, that orders items of equal
+        score; position orders what still ties.
+    """
+    keys = (scores,) if tie_break is None else (tie_break, scores)
+    order = np.lexsort(keys)  # the last key is the primary one; lexsort is stable
     return order[: max(0, count)]
+
+
+def tied_with_last(scores: np.ndarray, chosen: np.ndarray) -> int:
+    """How many of ``scores`` (m,) equal the score of the last chosen position (0 if none)."""
+    if chosen.size == 0:
+        return 0
+    return int(np.count_nonzero(scores == scores[chosen[-1]]))

@@ -40,11 +40,20 @@ def _neighbourhood(d: dict[str, Any]) -> list[str]:
             f"         jaccard  {_summary(row['jaccard'])}   chance {row['chance_jaccard']:.4f}"
         )
     if d["movers"]:
-        lines.append(f"  most changed (jaccard at k={d['ks'][0]}):")
+        lines.append(f"  most changed (jaccard at k={d['ks'][0]}){_ties(d.get('mover_ties'))}:")
         for mover in d["movers"][:5]:
             old, new = ", ".join(mover["old_neighbours"]), ", ".join(mover["new_neighbours"])
             lines.append(f"    {mover['id']}  {mover['jaccard']:.2f}  old: {old}  new: {new}")
     return lines
+
+
+def _ties(ties: dict[str, Any] | None) -> str:
+    if not ties or ties.get("tied", 0) <= 1:
+        return ""
+    return (
+        f"; {ties['tied']} of {ties['of']} items tie at jaccard {ties['jaccard']:.2f},"
+        " ordered by how far their old neighbours moved in the new version"
+    )
 
 
 def _structure(d: dict[str, Any]) -> list[str]:
