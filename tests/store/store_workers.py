@@ -143,6 +143,19 @@ def collide(store_path: str, start_dir: str, writer: str) -> None:
         print(json.dumps({"ref": version.ref, "weights": weights}), flush=True)
 
 
+def move_alias(store_path: str, barrier: Any, worker: int, moves: int, versions: list[str]) -> None:
+    """Wait at ``barrier`` with the other workers, then move alias ``best`` of space
+    ``alias`` ``moves`` times, cycling through ``versions`` from an offset of its own."""
+    import embver
+
+    store = embver.open(store_path)
+    barrier.wait()
+    for move in range(moves):
+        target = versions[(worker + move) % len(versions)]
+        store.set_alias("alias", "best", target, actor=f"worker-{worker}", reason=str(move))
+    store.close()
+
+
 def start_worker(*arguments: str) -> subprocess.Popen[str]:
     """Start ``store_workers.py`` as a real process; its stdout is a pipe of text lines."""
     return subprocess.Popen(

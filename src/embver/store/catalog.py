@@ -56,6 +56,20 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
+def lock_space(connection: Connection, space_id: int) -> None:
+    """Hold the space row's lock until the transaction ends: writers that read, then
+    write a space's versions, item table or aliases run one at a time.
+
+    On PostgreSQL this is ``SELECT … FOR UPDATE`` (under READ COMMITTED the next
+    writer's reads then see what the previous one committed); SQLite's
+    ``BEGIN IMMEDIATE`` (see :func:`write_transaction`) already locks the database.
+    """
+    from embver.store import schema
+
+    spaces = schema.spaces
+    connection.execute(sa.select(spaces.c.id).where(spaces.c.id == space_id).with_for_update())
+
+
 def _alembic_config(connection: Connection) -> Any:
     from alembic.config import Config
 

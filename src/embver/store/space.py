@@ -23,7 +23,8 @@ from embver.core import (
 from embver.errors import ImmutabilityError, RecipeError, VerdictError
 from embver.store import inputs, schema
 from embver.store import vectors as vector_data
-from embver.store.catalog import write_transaction
+from embver.store.actor import default_actor
+from embver.store.catalog import lock_space, write_transaction
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +126,7 @@ class Space:
             "segments": [segment.to_dict()],
             "content_hash": vector_data.content_hash([segment]),
             "verdict": verdict,
-            "author": recipe.context.author,
+            "author": recipe.context.author or default_actor(),
         }
         try:
             return self._commit_new(row, parent_version, derived, edges)
@@ -198,13 +199,10 @@ class Space:
         derived: Bump,
         edges: Sequence[tuple[int, str, dict[str, Any]]],
     ) -> Version:
-        spaces, versions = schema.spaces, schema.versions
+        versions = schema.versions
         now = dt.datetime.now(dt.timezone.utc)
         with write_transaction(self._store.engine) as connection:
-            # Locks the space row on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the lock.
-            connection.execute(
-                sa.select(spaces.c.id).where(spaces.c.id == self.id).with_for_update()
-            )
+            lock_space(connection, self.id)
             twin = connection.execute(
                 sa.select(versions.c.id).where(
                     versions.c.space_id == self.id,

@@ -17,8 +17,9 @@ from embver.core import Ref, SemVer, parse_ref, validate_alias_name, validate_sp
 from embver.errors import NotFoundError
 from embver.store import objectstore, schema
 from embver.store import vectors as vector_data
+from embver.store.actor import default_actor
 from embver.store.artifacts import Artifacts
-from embver.store.catalog import create_catalog_engine, migrate, write_transaction
+from embver.store.catalog import create_catalog_engine, lock_space, migrate, write_transaction
 from embver.store.location import StoreLocation, create_location, discover
 from embver.store.space import Space
 from embver.store.version import Version
@@ -224,9 +225,12 @@ class Store:
             )
         return Version(self, row, space.name) if row else None
 
-    def mark_appended(self, version: Version) -> Version:
+    def mark_appended(self, version: Version, added: int = 0) -> Version:
+        """``version`` re-read, marked as the target of a register call that appended
+        ``added`` new items to it (0: it already held every item given)."""
         fresh = self.version_by_id(version.id)
         fresh._row["_appended"] = True
+        fresh._row["_appended_count"] = int(added)
         return fresh
 
     def append_segment(self, version: Version, ids: pa.Array, matrix: np.ndarray) -> Version:
@@ -254,7 +258,7 @@ class Store:
                     content_hash=vector_data.content_hash(segments),
                 )
             )
-        return self.mark_appended(version)
+        return self.mark_appended(version, segment.rows)
 
     def set_verdict(self, version: Version, verdict: dict[str, Any] | None) -> None:
         with write_transaction(self.engine) as connection:
@@ -341,6 +345,8 @@ class Store:
         space_obj = self.space(space, create=False)
         a = schema.aliases
         with write_transaction(self.engine) as connection:
+            # the read of the current target and the move are one step for concurrent movers
+            lock_space(connection, space_obj.id)
             current = connection.execute(
                 sa.select(a.c.version_id).where(a.c.space_id == space_obj.id, a.c.name == name)
             ).first()
@@ -373,6 +379,7 @@ class Store:
         space_obj = self.space(space, create=False)
         a = schema.aliases
         with write_transaction(self.engine) as connection:
+            lock_space(connection, space_obj.id)
             current = connection.execute(
                 sa.select(a.c.version_id).where(a.c.space_id == space_obj.id, a.c.name == name)
             ).first()
@@ -397,7 +404,7 @@ class Store:
                 name=name,
                 from_version_id=old,
                 to_version_id=new,
-                actor=actor or _default_actor(),
+                actor=actor or default_actor(),
                 reason=reason,
                 at=_now(),
             )
@@ -565,12 +572,3 @@ def _discard_uncommitted(uri: str, lance_version: int) -> None:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def _default_actor() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
