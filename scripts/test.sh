@@ -18,11 +18,13 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# Python environment: the CPU build of torch is pinned; everything else from the extras.
+# Python environment: the CPU build of torch is pinned; everything else from the extras, at
+# the releases in constraints.txt (the suite's figures depend on them; re-pinned on purpose
+# with scripts/update-constraints.sh, never by whatever pip picks on the day).
 [ -x .venv/bin/python ] || python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-python -m pip install -q "torch==2.13.0" -e ".[test]"
+python -m pip install -q "torch==2.13.0" -c constraints.txt -e ".[test]"
 
 # The web UI's front end, built from source with npm into the package's static folder.
 if [ -f frontend/package.json ]; then

@@ -30,12 +30,42 @@ def test_another_seed_gives_another_layout(bbc):
     assert not np.array_equal(umap_layout(bbc.vectors, seed=1), umap_layout(bbc.vectors, seed=2))
 
 
-def test_as_trustworthy_as_umap_learn(bbc):
+#: five seeds per side: the seed-to-seed spread of trustworthiness on these 300 items is
+#: about 0.003 for both optimisers (measured), so the difference of the two means has a
+#: standard error near 0.002 and the margin below is about five of them. One seed per side
+#: was a coin toss across library releases (0.910 against 0.921 with umap-learn 0.5.12).
+SEEDS = range(5)
+MARGIN = 0.01
+
+
+def _mean_trustworthiness(vectors: np.ndarray, layout_for_seed) -> float:
+    """Mean over ``SEEDS`` of the 10-NN trustworthiness of ``layout_for_seed(seed)``."""
+    scores = [
+        trustworthiness(vectors, layout_for_seed(seed), n_neighbors=10, metric="cosine")
+        for seed in SEEDS
+    ]
+    return float(np.mean(scores))
+
+
+@pytest.fixture(scope="module")
+def umap_learn_trust(bbc) -> float:
     """umap-learn's own optimiser, seeded, with its defaults: the independent reference."""
     import umap
 
-    ours = umap_layout(bbc.vectors, seed=0)
-    theirs = umap.UMAP(metric="cosine", random_state=0, n_jobs=1).fit_transform(bbc.vectors)
-    t_ours = trustworthiness(bbc.vectors, ours, n_neighbors=10, metric="cosine")
-    t_theirs = trustworthiness(bbc.vectors, theirs, n_neighbors=10, metric="cosine")
-    assert t_ours >= t_theirs - 0.01
+    def theirs(seed: int) -> np.ndarray:
+        return umap.UMAP(metric="cosine", random_state=seed, n_jobs=1).fit_transform(bbc.vectors)
+
+    return _mean_trustworthiness(bbc.vectors, theirs)
+
+
+def test_as_trustworthy_as_umap_learn(bbc, umap_learn_trust):
+    ours = _mean_trustworthiness(bbc.vectors, lambda seed: umap_layout(bbc.vectors, seed=seed))
+    assert ours >= umap_learn_trust - MARGIN
+
+
+def test_the_comparison_rejects_an_optimiser_that_does_not_optimise(bbc, umap_learn_trust):
+    """The same comparison fails for our own start layout left unoptimised (measured ~0.84)."""
+    start_only = _mean_trustworthiness(
+        bbc.vectors, lambda seed: umap_layout(bbc.vectors, seed=seed, learning_rate=1e-6)
+    )
+    assert start_only < umap_learn_trust - MARGIN
