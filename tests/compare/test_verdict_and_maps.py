@@ -85,3 +85,51 @@ def test_retention_of_an_exact_map_is_one(clustered):
     for score in migration.scores:
         assert score.retention == pytest.approx(1.0, abs=1e-9)
     assert migration.to_dict()["retention_of_reembed"] == 1.0
+
+
+@pytest.fixture
+def wide():
+    """60 items of 300 dims mapped to 200 dims: fewer items than dimensions."""
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(60, 300))
+    y = x @ rng.normal(size=(300, 200)) / 17 + 0.1 * rng.normal(size=(60, 200)) + 2.0
+    return x, y
+
+
+def test_dual_ridge_equals_the_primal_form(wide):
+    from embver.compare.maps import fit_ridge
+
+    x, y = wide
+    primal = fit_ridge(x, y, metric_source="l2", metric_target="l2", dual=False)
+    dual = fit_ridge(x, y, metric_source="l2", metric_target="l2", dual=True)
+    assert float(dual.arrays["alpha"]) == float(primal.arrays["alpha"])
+    np.testing.assert_allclose(dual.arrays["weight"], primal.arrays["weight"], atol=1e-8)
+    np.testing.assert_allclose(dual.arrays["bias"], primal.arrays["bias"], atol=1e-8)
+    # fewer rows than dimensions picks the dual form by itself
+    auto = fit_ridge(x, y, metric_source="l2", metric_target="l2")
+    np.testing.assert_array_equal(auto.arrays["weight"], dual.arrays["weight"])
+
+
+@pytest.mark.parametrize("metric", ["l2", "cosine"])
+def test_dual_procrustes_equals_the_primal_form_on_the_training_span(wide, metric):
+    from embver.compare.maps import fit_procrustes
+
+    x, y = wide
+    y = y[:, :150]
+    primal = fit_procrustes(x, y, metric_source=metric, metric_target=metric, dual=False)
+    dual = fit_procrustes(x, y, metric_source=metric, metric_target=metric, dual=True)
+    # the training rows and (before normalisation) affine mixtures of them: where the
+    # optimum is unique; a cosine map normalises the mixture off that affine span
+    mixtures = np.random.default_rng(13).dirichlet(np.ones(60), size=25) @ x
+    for vectors in (x, mixtures) if metric == "l2" else (x,):
+        np.testing.assert_allclose(dual.transform(vectors), primal.transform(vectors), atol=1e-5)
+
+
+def test_dual_procrustes_recovers_an_exact_rotation_of_wide_vectors():
+    from embver.compare.maps import fit_procrustes
+
+    rng = np.random.default_rng(14)
+    x = rng.normal(size=(40, 256))
+    rotation = ortho_group.rvs(256, random_state=14)
+    fitted = fit_procrustes(x, 3.0 * x @ rotation + 1.0, metric_source="l2", metric_target="l2")
+    np.testing.assert_allclose(fitted.transform(x), 3.0 * x @ rotation + 1.0, atol=1e-4)

@@ -129,18 +129,53 @@ def fit_procrustes(
     *,
     metric_source: str = "cosine",
     metric_target: str = "cosine",
+    dual: bool | None = None,
 ) -> ProcrustesMap:
-    """Fit an orthogonal Procrustes map with isotropic scale, padding the smaller dimension."""
+    """Fit an orthogonal Procrustes map with isotropic scale, padding the smaller dimension.
+
+    Parameters
+    ----------
+    source : array of shape (n, d_s)
+    target : array of shape (n, d_t)
+    dual : bool, optional
+        Solve through the n-sized factorisation of the rows instead of the
+        (d_s, d_t) cross product; default when n < d_s (wide vectors, few items).
+        Both give the same map on the span of the training rows; outside it the
+        optimum is not unique, and the dual form maps that part to zero.
+    """
     x, y = _inputs(source, target, metric_source, metric_target)
     mean_x, mean_y = x.mean(axis=0), y.mean(axis=0)
     xc, yc = x - mean_x, y - mean_y
-    u, s, vt = np.linalg.svd(xc.T @ yc, full_matrices=False)
-    rotation = u @ vt  # (d_s, d_t): zero-padding the smaller side gives the same optimum
-    scale = float(s.sum() / max(np.sum(xc**2), 1e-300))
+    if _use_dual(dual, xc):
+        rotation, singular = _procrustes_dual(xc, yc)
+    else:
+        u, singular, vt = np.linalg.svd(xc.T @ yc, full_matrices=False)
+        rotation = u @ vt  # (d_s, d_t): zero-padding the smaller side gives the same optimum
+    scale = float(singular.sum() / max(np.sum(xc**2), 1e-300))
     weight = scale * rotation
     bias = mean_y - mean_x @ weight
     normalize = canonical_metric(metric_source) == "cosine"
     return ProcrustesMap(normalize_input=normalize, arrays={"weight": weight, "bias": bias})
+
+
+def _use_dual(dual: bool | None, xc: np.ndarray) -> bool:
+    """The dual (n × n) form pays when there are fewer rows than source dimensions."""
+    return xc.shape[0] < xc.shape[1] if dual is None else dual
+
+
+def _procrustes_dual(xc: np.ndarray, yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """U·Vᵀ and the singular values of Xcᵀ·Yc (d_s, d_t) from thin SVDs of n-sized factors.
+
+    Xc = A·S·Bᵀ (thin, rank r ≤ n), so XcᵀYc = B·(S·AᵀYc) and the SVD of the
+    (r, d_t) middle factor P·Σ·Qᵀ gives XcᵀYc = (B·P)·Σ·Qᵀ: O(n²·d) instead of O(d³).
+    """
+    a, s, bt = np.linalg.svd(xc, full_matrices=False)
+    keep = s > s.max(initial=0.0) * 1e-12 * max(xc.shape)
+    middle = s[keep, None] * (a[:, keep].T @ yc)
+    p, sigma, qt = np.linalg.svd(middle, full_matrices=False)
+    rank = sigma > sigma.max(initial=0.0) * 1e-12 * max(middle.shape)
+    rotation = (bt[keep].T @ p[:, rank]) @ qt[rank]
+    return rotation, sigma
 
 
 @dataclass
@@ -175,6 +210,42 @@ class _LeastSquares:
         weight = np.linalg.solve(gram + penalty * np.eye(gram.shape[0]), cross)
         return weight, mean_y - mean_x @ weight
 
+    def predict(self, alpha: float, x: np.ndarray) -> np.ndarray:
+        """Predictions (m, d_y) of the ridge with penalty ``alpha`` for rows ``x`` (m, d_x)."""
+        weight, bias = self.solve(alpha)
+        return np.asarray(x @ weight + bias)
+
+
+class _KernelRidge:
+    """The same ridge solved in the dual: W = Xcᵀ·(Xc·Xcᵀ + λI)⁻¹·Yc, for n < d_x rows.
+
+    One eigendecomposition of the (n, n) Gram matrix serves every penalty, so
+    each candidate costs O(n·d_x·d_y) instead of a (d_x, d_x) solve.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.mean_x, self.mean_y = x.mean(axis=0), y.mean(axis=0)
+        self.xc = x - self.mean_x
+        gram = self.xc @ self.xc.T
+        self.eigenvalues, vectors = np.linalg.eigh(gram)
+        self.vectors = vectors
+        self.projected = vectors.T @ (y - self.mean_y)  # (n, d_y)
+        self.trace = float(np.trace(gram))  # = tr(XcᵀXc): the penalty scale is the primal's
+
+    def solve(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        """Ridge weight (d_x, d_y) and bias (d_y,), equal to :meth:`_LeastSquares.solve`'s."""
+        penalty = alpha * self.trace / self.xc.shape[1]
+        inverse = 1.0 / np.maximum(self.eigenvalues + penalty, 1e-300)
+        weight = (self.xc.T @ self.vectors) @ (inverse[:, None] * self.projected)
+        return weight, self.mean_y - self.mean_x @ weight
+
+    def predict(self, alpha: float, x: np.ndarray) -> np.ndarray:
+        """Predictions (m, d_y) for rows ``x`` (m, d_x) without forming the (d_x, d_y) weight."""
+        penalty = alpha * self.trace / self.xc.shape[1]
+        inverse = 1.0 / np.maximum(self.eigenvalues + penalty, 1e-300)
+        kernel = ((x - self.mean_x) @ self.xc.T) @ self.vectors  # (m, n)
+        return np.asarray(kernel @ (inverse[:, None] * self.projected) + self.mean_y)
+
 
 def fit_ridge(
     source: np.ndarray,
@@ -183,14 +254,19 @@ def fit_ridge(
     metric_source: str = "cosine",
     metric_target: str = "cosine",
     seed: int = 0,
+    dual: bool | None = None,
 ) -> RidgeMap:
     """Fit an affine least-squares map, choosing the penalty on a 10 % validation split.
 
-    XᵀX and XᵀY are computed once for the whole set and once for the validation
-    part; every candidate penalty is then a (d_x × d_x) solve, not a pass over rows.
+    In the primal form XᵀX and XᵀY are computed once for the whole set and once
+    for the validation part; every candidate penalty is then a (d_x × d_x)
+    solve, not a pass over rows. With fewer rows than source dimensions
+    (``dual`` None) or ``dual=True`` the same solution comes from the (n × n)
+    kernel form (:class:`_KernelRidge`).
     """
     x, y = _inputs(source, target, metric_source, metric_target)
-    whole = _LeastSquares.of(x, y)
+    use_dual = _use_dual(dual, x)
+    whole: _LeastSquares | _KernelRidge = _KernelRidge(x, y) if use_dual else _LeastSquares.of(x, y)
     alpha = _choose_alpha(x, y, whole, seed)
     weight, bias = whole.solve(alpha)
     normalize = canonical_metric(metric_source) == "cosine"
@@ -200,17 +276,22 @@ def fit_ridge(
     )
 
 
-def _choose_alpha(x: np.ndarray, y: np.ndarray, whole: _LeastSquares, seed: int) -> float:
+def _choose_alpha(
+    x: np.ndarray, y: np.ndarray, whole: _LeastSquares | _KernelRidge, seed: int
+) -> float:
     n = x.shape[0]
     if n < 20:
         return RIDGE_ALPHAS[-1]
-    valid = np.random.default_rng(seed).permutation(n)[: n // 10]
-    held = _LeastSquares.of(x[valid], y[valid])
-    train = whole - held
+    order = np.random.default_rng(seed).permutation(n)
+    valid = order[: n // 10]
+    train: _LeastSquares | _KernelRidge
+    if isinstance(whole, _KernelRidge):
+        train = _KernelRidge(x[np.sort(order[n // 10 :])], y[np.sort(order[n // 10 :])])
+    else:
+        train = whole - _LeastSquares.of(x[valid], y[valid])
     errors = []
     for alpha in RIDGE_ALPHAS:
-        weight, bias = train.solve(alpha)
-        errors.append(float(np.mean((x[valid] @ weight + bias - y[valid]) ** 2)))
+        errors.append(float(np.mean((train.predict(alpha, x[valid]) - y[valid]) ** 2)))
     return RIDGE_ALPHAS[int(np.argmin(errors))]
 
 
