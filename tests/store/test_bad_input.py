@@ -39,6 +39,13 @@ def _with_inf(sign: float):
     return x
 
 
+def _beyond_float32():
+    """float64 vectors with one finite value that float32 cannot hold (row 4, column 5)."""
+    x = _vectors().astype(np.float64)
+    x[4, 5] = 1e300
+    return x
+
+
 def _register(**kwargs):
     def call(store):
         args = {"vectors": _vectors(1), "ids": IDS, "recipe": replace(RECIPE, weights="w2")}
@@ -108,6 +115,16 @@ CASES = {
         InvalidInputError,
         "float16 range",
     ),
+    "float32-overflow": (
+        _register(vectors=_beyond_float32()),
+        InvalidInputError,
+        r"float32 range.*value 1e\+300 at id 'item-4' \(row 4, column 5\)",
+    ),
+    "float32-overflow-negative": (
+        _register(vectors=-_beyond_float32()),
+        InvalidInputError,
+        r"float32 range.*value -1e\+300",
+    ),
     "texts-length": (_register(texts=["t"] * (N - 2)), InvalidInputError, "28 texts for 30 ids"),
     "labels-length": (_register(labels=["l"] * (N + 1)), InvalidInputError, "31 labels"),
     "metadata-not-json": (_register(metadata=[{"x": object()}] * N), InvalidInputError, "JSON"),
@@ -162,3 +179,31 @@ def test_bad_input_is_refused_and_store_unchanged(seeded_store, store_snapshot, 
 
 def test_there_are_at_least_thirty_cases():
     assert len(CASES) >= 30
+
+
+def _cli(capsys, *args: str) -> tuple[int, str]:
+    """Run the real ``embver`` entry point; its exit code and what it wrote to stderr."""
+    from embver.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main([str(a) for a in args])
+    return int(info.value.code or 0), capsys.readouterr().err
+
+
+def test_cli_import_of_float64_beyond_float32_is_refused_in_one_line(
+    seeded_store, store_snapshot, tmp_path, capsys
+):
+    np.save(tmp_path / "big.npy", _beyond_float32())
+    (tmp_path / "ids.txt").write_text("\n".join(IDS))
+    before = store_snapshot(seeded_store)
+    code, err = _cli(
+        capsys,
+        *("--store", seeded_store.location.root, "import", "stop-signs", tmp_path / "big.npy"),
+        *("--ids", tmp_path / "ids.txt", "--architecture", "arch-a", "--extraction", "mean"),
+        *("--weights", "w9"),
+    )
+    assert code != 0
+    assert err.count("\n") == 1 and err.startswith("error: vectors exceed the float32 range")
+    assert "1e+300" in err and "item-4" in err
+    assert store_snapshot(seeded_store) == before

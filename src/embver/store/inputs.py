@@ -16,8 +16,6 @@ import pyarrow as pa
 
 from embver.errors import InvalidInputError
 
-_FLOAT16_MAX = float(np.finfo(np.float16).max)
-
 
 @dataclass(frozen=True)
 class Batch:
@@ -174,16 +172,30 @@ def check_vectors(array: np.ndarray, ids: pa.Array, dim: int, dtype: str) -> np.
         raise InvalidInputError(
             f"vectors have dimension {array.shape[1]} but the recipe says dim={dim}"
         )
-    finite = _finite_rows(array)
+    # Checked after the cast: a finite float64 beyond the stored dtype's range becomes inf.
+    with np.errstate(over="ignore"):
+        stored = np.ascontiguousarray(array, dtype=np.dtype(dtype))
+    finite = _finite_rows(stored)
     if not finite.all():
         row = int(np.argmin(finite))
+        if np.isfinite(array[row]).all():
+            raise _overflow(array, ids, row, dtype)
         raise InvalidInputError(
             f"vectors contain NaN or inf in {int((~finite).sum())} row(s), first at id "
             f"{ids[row].as_py()!r} (row {row})"
         )
-    if dtype == "float16" and np.abs(array).max() > _FLOAT16_MAX:
-        raise InvalidInputError(f"vectors exceed the float16 range (±{_FLOAT16_MAX:g})")
-    return np.ascontiguousarray(array, dtype=np.dtype(dtype))
+    return stored
+
+
+def _overflow(array: np.ndarray, ids: pa.Array, row: int, dtype: str) -> InvalidInputError:
+    """The error for row ``row`` of ``array`` (n, d), finite but beyond ``dtype``'s range."""
+    limit = float(np.finfo(np.dtype(dtype)).max)
+    column = int(np.argmax(np.abs(array[row]) > limit))
+    return InvalidInputError(
+        f"vectors exceed the {dtype} range (±{limit:g}): value {float(array[row, column]):g} at id "
+        f"{ids[row].as_py()!r} (row {row}, column {column}) would be stored as inf; "
+        "rescale the vectors (e.g. normalise them) before registering"
+    )
 
 
 def _finite_rows(array: np.ndarray, block: int = 16384) -> np.ndarray:
