@@ -122,6 +122,16 @@ def test_cli_adapter_fit_then_apply(two_versions, tmp_path):
     )
     assert fit.exit_code == 0, fit.output
     assert json.loads(fit.output)["retention"] > 0.95
+    fitted = json.loads(fit.output)  # 280 shared items: 56 test items, chance k/(h-1), k/(n-1)
+    assert fitted["pool"] == 56 and fitted["chance"] == pytest.approx(10 / 55)
+    assert fitted["n_items"] == 280 and fitted["chance_full"] == pytest.approx(10 / 279)
+    assert fitted["retention_full"] == pytest.approx(1.0, abs=1e-6)
+    shown = runner.invoke(cli, ["--store", root, "adapter", "fit", "signs@1.0.0", "signs@1.0.1"])
+    assert "on 56 test items (chance 0.1818)" in shown.output and "against all 280" in shown.output
+    stored = runner.invoke(
+        cli, ["--store", root, "adapter", "show", "signs@1.0.0", "signs@1.0.1", "--json"]
+    )
+    assert json.loads(stored.output)["chance_full"] == pytest.approx(10 / 279)
     out = tmp_path / "mapped.npy"
     applied = runner.invoke(
         cli, ["--store", root, "adapter", "apply", "signs@1.0.0", "signs@1.0.1", "-o", str(out)]

@@ -133,3 +133,54 @@ def test_dual_procrustes_recovers_an_exact_rotation_of_wide_vectors():
     rotation = ortho_group.rvs(256, random_state=14)
     fitted = fit_procrustes(x, 3.0 * x @ rotation + 1.0, metric_source="l2", metric_target="l2")
     np.testing.assert_allclose(fitted.transform(x), 3.0 * x @ rotation + 1.0, atol=1e-4)
+
+
+def test_retention_of_an_exact_rotation_is_one_in_the_pool_and_the_full_index(clustered):
+    rotation = ortho_group.rvs(32, random_state=6)
+    migration = fit_migration(clustered, clustered @ rotation, kinds=("procrustes", "ridge"))
+    for score in migration.scores:
+        assert score.validation == pytest.approx(1.0, abs=1e-9)
+        assert score.retention == pytest.approx(1.0, abs=1e-9)
+        assert score.retention_full == pytest.approx(1.0, abs=1e-9)
+    data = migration.to_dict()
+    # 600 items: 120 test, 120 validation, 360 train; chance k/(h-1) and k/(n-1)
+    assert (data["pool"], data["n_validation"], data["n_train"], data["n_items"]) == (
+        120, 120, 360, 600,
+    )  # fmt: skip
+    assert data["chance"] == pytest.approx(10 / 119) and data["chance_full"] == pytest.approx(
+        10 / 599
+    )
+
+
+def test_retention_of_unrelated_vectors_sits_at_its_closed_form_chance_level():
+    rng = np.random.default_rng(15)
+    n, k = 1500, 10
+    source, target = rng.normal(size=(n, 16)), rng.normal(size=(n, 16))
+    migration = fit_migration(source, target, kinds=("ridge",), directions=("old->new",), k=k)
+    (score,) = migration.scores
+    pool, queries = migration.n_holdout, migration.n_queries
+    assert pool == 300 and migration.chance() == k / (pool - 1)
+    # mean of `queries` per-query recalls, each a k-draw share: standard error ≈ √(c/k/queries)
+    for value, chance in ((score.retention, k / (pool - 1)), (score.retention_full, k / (n - 1))):
+        assert abs(value - chance) < 4 * np.sqrt(chance / k / queries) + 1e-3
+
+
+def test_the_best_map_is_chosen_on_validation_items_not_on_the_reported_ones():
+    from embver.compare.migration import MapScore, Migration
+
+    scores = [
+        MapScore("procrustes", "old->new", 0.90, 0.8, 1.0, 4, 4, validation=0.99),
+        MapScore("ridge", "old->new", 0.97, 0.9, 1.0, 4, 4, validation=0.95),
+    ]
+    best = Migration(scores, 10, 5, 5, 2, n_validation=5, n_items=20).best("old->new")
+    assert best is not None and best.kind == "procrustes" and best.retention == 0.90
+
+
+def test_the_verdict_states_pool_size_and_chance_levels(clustered):
+    rotation = ortho_group.rvs(32, random_state=2)
+    verdict = patch_verdict(clustered, clustered @ rotation, "cosine")
+    best = verdict.figures["best_map"]
+    assert best["pool"] == 120 and best["chance"] == pytest.approx(10 / 119)
+    assert best["n_items"] == 600 and best["chance_full"] == pytest.approx(10 / 599)
+    assert best["retention_full"] == pytest.approx(1.0, abs=1e-9)
+    assert "chosen on validation items" in verdict.reasons[-1] and "chance" in verdict.reasons[-1]

@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embver.compare.comparison import Comparison, compare_arrays
+from embver.compare.comparison import Comparison, compare_arrays, largest_k
 from embver.compare.maps import MAP_KINDS, Map, map_from_bytes
 from embver.compare.migration import fit_migration
 from embver.errors import InvalidInputError, NotFoundError
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from embver.store import Store, Version
 
 ADAPTER_KIND = "adapter"
+ADAPTER_FIGURES = ("pool", "chance", "retention_full", "n_items", "chance_full")
 EXAMPLES = 10
 
 
@@ -74,7 +75,8 @@ def compare(
     a, b : str or Version
         References such as ``"stop-signs@1.0.0"`` or ``"stop-signs@best"``.
     k : int or sequence of int
-        Neighbour counts.
+        Neighbour counts; those too large for the shared items are dropped (listed
+        in ``ks_dropped``), and only when none fits is the comparison refused.
     sample : int, optional
         Query items for the neighbourhood figures (default: all up to 10k, else 10k).
     seed : int
@@ -82,20 +84,45 @@ def compare(
         Passed to :func:`compare_arrays` (``clusters``, ``migration``, ``map_kinds``).
     """
     old, new, shared, x, y, only_old, only_new = shared_vectors(store, a, b)
+    kept, dropped = fitting_ks(k, len(shared))
     report = compare_arrays(
         x,
         y,
         ids=shared,
         metric_old=old.metric,
         metric_new=new.metric,
-        k=k,
+        k=kept,
         sample=sample,
         seed=seed,
         names=(old.ref, new.ref),
         **options,
     )
     report.only_old, report.only_new = only_old, only_new
+    report.ks_dropped = dropped
     return report
+
+
+def fitting_ks(k: int | Sequence[int], n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Split neighbour counts into those ``n`` shared items allow and those dropped.
+
+    The defaults (10, 50) suit a few hundred items; a small space keeps what fits
+    instead of failing. Values that are not positive integers stay in the first part
+    so that :func:`compare_arrays` refuses them by name.
+    """
+    values = (k,) if isinstance(k, (int, np.integer)) else tuple(k)
+    too_large = [
+        v
+        for v in values
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > largest_k(n)
+    ]
+    kept = tuple(v for v in values if v not in too_large)
+    if too_large and not kept:
+        asked = ",".join(str(v) for v in values)
+        raise InvalidInputError(
+            f"none of k={asked} fits {n} shared items; use k ≤ {largest_k(n)} "
+            f"(e.g. --k {max(largest_k(n), 1)})"
+        )
+    return kept, tuple(sorted({int(v) for v in too_large}))
 
 
 @dataclass
@@ -107,6 +134,8 @@ class Adapter:
     kind: str
     retention: float
     map: Map
+    #: pool, chance, retention_full, chance_full: what the retention is measured against
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def transform(self, vectors: np.ndarray) -> np.ndarray:
         """Map ``vectors`` (m, d_source) into the target version; float32 (m, d_target)."""
@@ -118,6 +147,7 @@ class Adapter:
             "target": self.target,
             "kind": self.kind,
             "retention": self.retention,
+            **self.figures,
             "dim_in": self.map.dim_in,
             "dim_out": self.map.dim_out,
         }
@@ -158,7 +188,13 @@ def fit_adapter(
     best = migration.best("old->new")
     assert best is not None  # at least one kind was fitted
     fitted = migration.maps[(best.kind, "old->new")]
+    figures = {
+        "pool": migration.n_holdout, "chance": migration.chance(),
+        "retention_full": best.retention_full, "n_items": migration.n_items,
+        "chance_full": migration.chance_full(),
+    }  # fmt: skip
     meta = {
+        **figures,
         "source": source.ref,
         "target": target.ref,
         "kind": best.kind,
@@ -177,7 +213,7 @@ def fit_adapter(
         meta,
         versions=(source.id, target.id),
     )
-    return Adapter(source.ref, target.ref, best.kind, best.retention, fitted)
+    return Adapter(source.ref, target.ref, best.kind, best.retention, fitted, figures)
 
 
 def adapter(store: Store, a: str | Version, b: str | Version) -> Adapter:
@@ -196,4 +232,5 @@ def adapter(store: Store, a: str | Version, b: str | Version) -> Adapter:
         str(meta["kind"]),
         float(meta["retention"]),
         map_from_bytes(artifact.payload),
+        {key: meta[key] for key in ADAPTER_FIGURES if key in meta},
     )

@@ -99,7 +99,10 @@ def adapter_fit(
         data,
         as_json,
         f"stored {data['kind']} adapter {data['source']} → {data['target']} "
-        f"({data['dim_in']}→{data['dim_out']} dims), held-out retention {data['retention']:.4f}",
+        f"({data['dim_in']}→{data['dim_out']} dims), retention {data['retention']:.4f} on "
+        f"{data['pool']} test items (chance {data['chance']:.4f}), "
+        f"{data['retention_full']:.4f} against all {data['n_items']} items "
+        f"(chance {data['chance_full']:.4f})",
     )
 
 
@@ -129,20 +132,24 @@ def adapter_show(ctx: Any, source: str, target: str, as_json: bool) -> None:
 @pass_ctx
 def adapter_apply(ctx: Any, source: str, target: str, input_path: str | None, output: str) -> None:
     """Map vectors into TARGET's space through the stored SOURCE → TARGET adapter."""
-    fitted = ctx.store.adapter(source, target)
-    out = Path(output)
-    if out.suffix.lower() != ".npy":
+    from embver.store.files import output_path, writing
+
+    if Path(output).suffix.lower() != ".npy":
         raise InvalidInputError(f"output {output!r} must end in .npy")
+    out = output_path(output)
+    fitted = ctx.store.adapter(source, target)
     written = [str(out)]
     if input_path is None:
         version = ctx.store.get(source)
         vectors = version.vectors()
         ids_path = out.with_suffix(".ids.txt")
-        ids_path.write_text("\n".join(version.ids) + "\n")
+        with writing(ids_path):
+            ids_path.write_text("\n".join(version.ids) + "\n")
         written.append(str(ids_path))
     else:
         vectors = _read_npy(input_path)
-    np.save(out, fitted.transform(vectors))
+    with writing(out):
+        np.save(out, fitted.transform(vectors))
     click.echo("wrote " + ", ".join(written))
 
 

@@ -69,6 +69,8 @@ class Comparison:
     migration: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     cpu_timings: dict[str, float] = field(default_factory=dict)
+    #: requested neighbour counts left out because the shared items are too few for them
+    ks_dropped: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -79,6 +81,7 @@ class Comparison:
             "dims": list(self.dims),
             "metrics": list(self.metrics),
             "ks": list(self.ks),
+            "ks_dropped": list(self.ks_dropped),
             "seed": self.seed,
             "n_queries": self.n_queries,
             "sampled": self.sampled,
@@ -108,6 +111,12 @@ class Comparison:
         return "```\n" + self.to_text() + "\n```"
 
 
+def largest_k(n: int) -> int:
+    """The largest neighbour count ``n`` items allow: each item's neighbours exclude
+    itself, and chance levels need one more item than the k neighbours and the query."""
+    return max(n - 2, 0)
+
+
 def check_ks(ks: int | Sequence[int], n: int) -> tuple[int, ...]:
     """Validate neighbour counts against n items; return them sorted and unique."""
     values = (ks,) if isinstance(ks, (int, np.integer)) else tuple(ks)
@@ -116,9 +125,9 @@ def check_ks(ks: int | Sequence[int], n: int) -> tuple[int, ...]:
     for k in values:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise InvalidInputError(f"k={k!r} must be a positive integer")
-        if k > n - 2:
+        if k > largest_k(n):
             raise InvalidInputError(
-                f"k={k} is too large for {n} shared items; use k ≤ {max(n - 2, 0)}"
+                f"k={k} is too large for {n} shared items; use k ≤ {largest_k(n)}"
             )
     return tuple(sorted({int(k) for k in values}))
 

@@ -1,18 +1,22 @@
-"""Fitting migration maps on paired items and measuring their held-out retention.
+"""Fitting migration maps on paired items and measuring their retention on held-out items.
 
-Items are split once (seeded): maps are fitted on the training part and
-judged only on held-out items, which then form both the corpus and the
-queries. For the direction source → target:
+Items are split once (seeded) into *train*, *validation* and *test* parts.
+Every map is fitted on the training part; the best map of a direction is
+chosen by its validation score, and the figures reported for it come from the
+test part, which took no part in fitting or choosing. For source → target:
 
-- *truth*: each held-out query's k nearest held-out neighbours in the target
-  version (what a full re-embed into the target returns);
-- *through the map*: the query's target vector searched among the *mapped*
-  source vectors of the held-out corpus (an index that was migrated instead of
-  re-embedded).
-
-recall@k through the map is the mean overlap of the two lists (the query item
-itself excluded from both); a full re-embed has recall@k = 1 against this
-truth, so retention = recall_map / recall_reembed = recall_map.
+- **pool retention** (``retention``): the test part is both the corpus and the
+  queries. Truth is each query's k nearest test neighbours in the target
+  version (what a full re-embed returns); the query's target vector is then
+  searched among the *mapped* source vectors of the test corpus (an index that
+  was migrated instead of re-embedded). recall@k is the mean overlap of the
+  two lists, the query itself excluded from both; a full re-embed scores 1.
+  Chance (unrelated lists) is k / (h − 1) for a pool of h items, so the figure
+  depends on h: it is reported with ``pool`` and ``chance``.
+- **full-index retention** (``retention_full``): each test item's *mapped*
+  source vector is searched among the target vectors of **all** n items (the
+  index a re-embed gives), against the item's true k neighbours among the same
+  n items. This is the figure at the size of the real index; chance k / (n − 1).
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from embver.compare.neighbourhood import intersection_counts
 from embver.compare.stats import bootstrap_mean_interval
 from embver.errors import InvalidInputError
 
-#: held-out fraction, and caps that keep fitting and judging within seconds
+#: held-out fraction (each of validation and test), and caps that keep fitting and judging
+#: within seconds
 HOLDOUT_FRACTION = 0.2
 MAX_HOLDOUT = 10_000
 MAX_TRAIN = 20_000
@@ -38,15 +43,19 @@ MAX_QUERIES = 2_000
 
 @dataclass(frozen=True)
 class MapScore:
-    """Held-out retention of one fitted map in one direction."""
+    """Retention of one fitted map in one direction: validation, test pool, full index."""
 
     kind: str
     direction: str  # "old->new" or "new->old"
-    retention: float
+    retention: float  # on the test pool
     ci_low: float
     ci_high: float
     dim_in: int
     dim_out: int
+    validation: float = 0.0  # on the validation pool: what the best map is chosen by
+    retention_full: float = 0.0  # test queries against all n target items
+    full_ci_low: float = 0.0
+    full_ci_high: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,15 +67,25 @@ class Migration:
 
     scores: list[MapScore]
     n_train: int
-    n_holdout: int
+    n_holdout: int  # the test pool
     n_queries: int
     k: int
+    n_validation: int = 0
+    n_items: int = 0  # the full index
     maps: dict[tuple[str, str], Map] = field(default_factory=dict, repr=False)
 
     def best(self, direction: str = "old->new") -> MapScore | None:
-        """Highest-retention map in ``direction``, or None when none was fitted."""
+        """The map with the highest *validation* retention in ``direction``, or None."""
         chosen = [s for s in self.scores if s.direction == direction]
-        return max(chosen, key=lambda s: s.retention, default=None)
+        return max(chosen, key=lambda s: s.validation, default=None)
+
+    def chance(self) -> float:
+        """recall@k of unrelated neighbour lists in the test pool: k / (h − 1)."""
+        return chance_retention(self.k, self.n_holdout)
+
+    def chance_full(self) -> float:
+        """recall@k of unrelated neighbour lists among all n items: k / (n − 1)."""
+        return chance_retention(self.k, self.n_items)
 
     def to_dict(self) -> dict[str, Any]:
         best_forward, best_backward = self.best("old->new"), self.best("new->old")
@@ -74,25 +93,38 @@ class Migration:
             "scores": [s.to_dict() for s in self.scores],
             "best_old_to_new": best_forward.to_dict() if best_forward else None,
             "best_new_to_old": best_backward.to_dict() if best_backward else None,
+            "chosen_by": "validation",
             "n_train": self.n_train,
+            "n_validation": self.n_validation,
             "n_holdout": self.n_holdout,
+            "pool": self.n_holdout,
+            "n_items": self.n_items,
             "n_queries": self.n_queries,
             "k": self.k,
+            "chance": self.chance(),
+            "chance_full": self.chance_full(),
             "retention_of_reembed": 1.0,
         }
 
 
-def split_items(n: int, *, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded (train, holdout) row indices; the holdout must hold at least k + 2 items."""
+def chance_retention(k: int, pool: int) -> float:
+    """Expected recall@k when the found list is unrelated to the truth: k / (pool − 1)."""
+    return k / (pool - 1)
+
+
+def split_items(n: int, *, k: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded (train, validation, test) row indices; each held-out part holds ≥ k + 2 items."""
     holdout_size = min(MAX_HOLDOUT, max(k + 2, round(n * HOLDOUT_FRACTION)))
-    if n - holdout_size < 2:
+    if n - 2 * holdout_size < 2:
         raise InvalidInputError(
-            f"{n} shared items are too few to fit a map and judge it at k={k}; "
-            f"need at least {k + 4}"
+            f"{n} shared items are too few to fit a map, choose it and judge it at k={k}; "
+            f"need at least {2 * (k + 2) + 2}"
         )
     order = np.random.default_rng(seed).permutation(n)
     # train stays in random order so that a prefix of it is a random subsample
-    return order[holdout_size : holdout_size + MAX_TRAIN], np.sort(order[:holdout_size])
+    train = order[2 * holdout_size : 2 * holdout_size + MAX_TRAIN]
+    valid = np.sort(order[holdout_size : 2 * holdout_size])
+    return train, valid, np.sort(order[:holdout_size])
 
 
 def retention(
@@ -117,6 +149,33 @@ def retention(
     """
     truth = knn(target_corpus, k, query_ids=queries, metric=metric)
     found = knn(mapped_corpus, k, queries=target_corpus[queries], query_ids=queries, metric=metric)
+    recall = intersection_counts(found, truth) / k
+    low, high = bootstrap_mean_interval(recall, seed=seed)
+    return float(recall.mean()), low, high
+
+
+def retention_full(
+    mapped_queries: np.ndarray,
+    target: np.ndarray,
+    rows: np.ndarray,
+    *,
+    k: int,
+    metric: str,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Mean recall@k (with 95 % interval) of mapped queries among all target vectors.
+
+    Parameters
+    ----------
+    mapped_queries : array of shape (m, d_t)
+        Held-out items' source vectors after the map.
+    target : array of shape (n, d_t)
+        Every item's target vector: the index a re-embed gives.
+    rows : int array of shape (m,)
+        The row of ``target`` each query stands for (left out of its own lists).
+    """
+    truth = knn(target, k, query_ids=rows, metric=metric)
+    found = knn(target, k, queries=mapped_queries, query_ids=rows, metric=metric)
     recall = intersection_counts(found, truth) / k
     low, high = bootstrap_mean_interval(recall, seed=seed)
     return float(recall.mean()), low, high
@@ -173,34 +232,40 @@ def fit_migration(
             raise InvalidInputError(f"direction {direction!r} must be 'old->new' or 'new->old'")
     if old.shape[0] != new.shape[0]:
         raise InvalidInputError(f"old has {old.shape[0]} rows but new has {new.shape[0]}")
-    train, holdout = split_items(old.shape[0], k=k, seed=seed)
+    train, valid, test = split_items(old.shape[0], k=k, seed=seed)
     rng = np.random.default_rng(seed + 1)
-    queries = np.sort(rng.choice(holdout.size, min(MAX_QUERIES, holdout.size), replace=False))
+    queries = np.sort(rng.choice(test.size, min(MAX_QUERIES, test.size), replace=False))
+    valid_queries = np.sort(rng.choice(valid.size, min(MAX_QUERIES, valid.size), replace=False))
     sides = {
         "old->new": (old, new, metric_old, metric_new),
         "new->old": (new, old, metric_new, metric_old),
     }
-    result = Migration([], int(train.size), int(holdout.size), int(queries.size), k)
+    result = Migration(
+        [], int(train.size), int(test.size), int(queries.size), k,
+        n_validation=int(valid.size), n_items=int(old.shape[0]),
+    )  # fmt: skip
     for direction in directions:
         source, target, m_source, m_target = sides[direction]
+        target = np.asarray(target)
         for kind in kinds:
             fitted = _fit(
-                kind,
-                source,
-                target,
-                train,
-                m_source,
-                m_target,
-                seed,
+                kind, source, target, train, m_source, m_target, seed,
                 result.maps.get(("ridge", direction)),
-            )
-            mapped = fitted.transform(source[holdout])
-            score = retention(
-                mapped, np.asarray(target[holdout]), queries, k=k, metric=m_target, seed=seed
+            )  # fmt: skip
+            chosen_by, _, _ = retention(
+                fitted.transform(source[valid]), target[valid], valid_queries,
+                k=k, metric=m_target, seed=seed,
+            )  # fmt: skip
+            mapped = fitted.transform(source[test])
+            pool = retention(mapped, target[test], queries, k=k, metric=m_target, seed=seed)
+            full = retention_full(
+                mapped[queries], target, test[queries], k=k, metric=m_target, seed=seed
             )
             shape = describe(fitted)
             result.scores.append(
-                MapScore(kind, direction, *score, shape["dim_in"], shape["dim_out"])
+                MapScore(
+                    kind, direction, *pool, shape["dim_in"], shape["dim_out"], chosen_by, *full
+                )
             )
             result.maps[(kind, direction)] = fitted
     return result

@@ -27,6 +27,11 @@ def _header(d: dict[str, Any]) -> list[str]:
     lines.append(
         f"  neighbourhood over {queries}; exact neighbours against all items; seed {d['seed']}"
     )
+    if d.get("ks_dropped"):
+        dropped = ",".join(str(k) for k in d["ks_dropped"])
+        lines.append(
+            f"  k={dropped} dropped: {d['n_shared']} shared items allow k ≤ {d['n_shared'] - 2}"
+        )
     return lines
 
 
@@ -107,7 +112,8 @@ def _same_space(d: dict[str, Any]) -> list[str]:
         f"  per-item cosine     {_summary(s['cosine'])}"
         f"   random pairs {s['cosine_random_pairs']['mean']:.3f}",
         f"  CR@{s['cr_k']:<16} {_summary(s['cr_at_k'])}   chance {s['cr_chance']:.4f}",
-        f"  self-hit@1          {hit['mean']:.3f} [{hit['ci_low']:.3f}, {hit['ci_high']:.3f}]",
+        f"  self-hit@1          {hit['mean']:.3f} [{hit['ci_low']:.3f}, {hit['ci_high']:.3f}]"
+        f"   chance {s['self_hit_chance']:.4f}",
     ]
 
 
@@ -117,14 +123,24 @@ def _migration(d: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "",
-        f"migration maps (held-out retention of recall@{m['k']}; {m['n_train']} train, "
-        f"{m['n_holdout']} held out, {m['n_queries']} queries; re-embed = 1)",
+        f"migration maps (retention of recall@{m['k']}; re-embed = 1; {m['n_train']} train, "
+        f"{m.get('n_validation', 0)} validation items choose the best map (*))",
+        f"  {'':<21} {'validation':>10}   {'test pool of ' + str(m['n_holdout']):>28}"
+        f"   {'all ' + str(m.get('n_items', '?')) + ' items':>28}",
     ]
+    best = {(b["direction"], b["kind"]) for b in (m["best_old_to_new"], m["best_new_to_old"]) if b}
     for score in m["scores"]:
+        mark = "*" if (score["direction"], score["kind"]) in best else " "
         lines.append(
-            f"  {score['direction']:<9} {score['kind']:<11} {score['retention']:.4f} "
-            f"[{score['ci_low']:.4f}, {score['ci_high']:.4f}]"
+            f"  {score['direction']:<9} {score['kind']:<10}{mark} "
+            f"{score.get('validation', 0):10.4f}"
+            f"   {score['retention']:.4f} [{score['ci_low']:.4f}, {score['ci_high']:.4f}]"
+            f"   {score.get('retention_full', 0):.4f} [{score.get('full_ci_low', 0):.4f}, "
+            f"{score.get('full_ci_high', 0):.4f}]"
         )
+    lines.append(
+        f"  chance {'':<24}   {m.get('chance', 0):28.4f}   {m.get('chance_full', 0):28.4f}"
+    )
     return lines
 
 
