@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -137,13 +139,21 @@ def spaces(ctx: _Context, as_json: bool) -> None:
     "--ids", "ids_path", type=click.Path(), help="Ids file for .npy input (one per line)."
 )
 @click.option("--id-col", default="id", show_default=True, help="Id column of .parquet/.csv input.")
+@click.option(
+    "--vector-col",
+    help="List column of .parquet input holding the vectors "
+    "(default: 'vector', else the only list column, else the numeric columns).",
+)
 @click.option("--recipe", "recipe_path", type=click.Path(), help="Recipe as a YAML or JSON file.")
 @click.option("--architecture", help="Architecture fingerprint or identifier.")
 @click.option("--extraction", help="Extraction fingerprint or identifier.")
 @click.option("--weights", help="Weights fingerprint or identifier.")
 @click.option("--metric", type=click.Choice(["cosine", "l2", "dot"]), help="Distance metric.")
 @click.option("--dtype", type=click.Choice(["float32", "float16"]), help="Stored dtype.")
-@click.option("--parent", help="Parent version (default: the space's latest).")
+@click.option(
+    "--parent",
+    help="Parent version; recipe fields not given are taken from it (default: the latest).",
+)
 @click.option(
     "--bump", type=click.Choice(["major", "minor", "patch"]), help="Declared bump (checked)."
 )
@@ -156,25 +166,33 @@ def import_(
     file: str,
     ids_path: str | None,
     id_col: str,
+    vector_col: str | None,
     recipe_path: str | None,
     as_json: bool,
     **flags: Any,
 ) -> None:
-    """Register vectors from FILE (.npy + --ids, .parquet, .csv) as a version of SPACE."""
+    """Register vectors from FILE (.npy + --ids, .parquet, .csv) as a version of SPACE.
+
+    Recipe fields neither in --recipe nor given as options are inherited from the
+    parent, so `embver import SPACE new.npy --ids ids.txt --weights run-7` registers
+    a PATCH of the latest version.
+    """
+    from embver.core.recipe import inherit_recipe
     from embver.store.files import read_recipe_file, read_vectors_file
 
-    vectors, ids, items = read_vectors_file(file, ids_path, id_col)
-    recipe = read_recipe_file(recipe_path) if recipe_path else {}
+    vectors, ids, items = read_vectors_file(file, ids_path, id_col, vector_col)
+    given = read_recipe_file(recipe_path) if recipe_path else {}
     for key in ("architecture", "extraction", "weights", "metric", "dtype"):
         if flags.get(key):
-            recipe[key] = flags[key]
-    if "dim" not in recipe:
-        recipe["dim"] = _width(vectors)
+            given[key] = flags[key]
+    given.setdefault("dim", _width(vectors))
+    parent = _import_parent(ctx.store, space, flags.get("parent"))
+    recipe, inherited = inherit_recipe(parent.recipe, given) if parent else (given, [])
     version = ctx.store.space(space).register(
         vectors,
         ids=ids,
         recipe=recipe,
-        parent=flags.get("parent"),
+        parent=parent,
         bump=flags.get("bump"),
         texts=items.get("text"),
         labels=items.get("label"),
@@ -183,7 +201,37 @@ def import_(
     )
     data = version.to_dict()
     data["appended"] = version.appended
-    emit(data, as_json, _registered_text(version))
+    data["appended_count"] = version.appended_count
+    data["inherited"] = inherited
+    text = _registered_text(version)
+    if inherited and not version.appended:
+        text += f"\n  inherited from {parent.ref}: {', '.join(inherited)}"
+    emit(data, as_json, text)
+
+
+def _import_parent(store: Any, space: str, parent: str | None) -> Any:
+    """The version a new import descends from: ``parent`` (a number or a reference),
+    else the space's latest; None for a space without versions."""
+    if parent is not None:
+        return store.get(parent if "@" in parent else f"{space}@{parent}")
+    if space not in store.space_names():
+        return None
+    versions = store.versions(space)
+    return versions[-1] if versions else None
+
+
+def appended_text(version: Any) -> str:
+    """What a register call that matched an existing version's recipe did: the count of
+    newly appended items comes from the store, so an identical re-run says "nothing new"."""
+    if version.appended_count == 0:
+        return (
+            f"nothing new: {version.ref} already holds every item given (same recipe); "
+            f"{version.count} items"
+        )
+    return (
+        f"appended to {version.ref} (same recipe): {version.appended_count} new items, "
+        f"now {version.count} items"
+    )
 
 
 def _width(vectors: Any) -> int:
@@ -194,7 +242,7 @@ def _width(vectors: Any) -> int:
 
 def _registered_text(version: Any) -> str:
     if version.appended:
-        return f"appended to {version.ref} (same recipe): now {version.count} items"
+        return appended_text(version)
     lines = [f"registered {version.ref} ({version.count} × {version.dim}), {version.bump.name}"]
     lines += [f"  {reason}" for reason in version.reasons]
     if version.verdict:
@@ -262,23 +310,106 @@ def show(ctx: _Context, ref: str, as_json: bool) -> None:
 
 
 def _show_text(data: dict[str, Any]) -> str:
+    """``embver show`` for people: readable specs where the recipe keeps them, the
+    verdict's checks one a line; ``--json`` has every figure and fingerprint."""
     recipe = data["recipe"]
     lines = [
         f"{data['ref']}  [{data['bump']}]  parent {data['parent'] or '—'}  "
         f"aliases {', '.join(data['aliases']) or '—'}",
         f"  items {data['count']}  dim {data['dim']}  dtype {data['dtype']}  "
         f"metric {data['metric']}",
-        f"  content hash {data['content_hash']}",
-        f"  architecture {recipe['architecture']}",
-        f"  extraction   {recipe['extraction']}",
-        f"  weights      {recipe['weights']}",
-        f"  created {data['created_at']} by {data['author'] or '—'}",
     ]
+    lines += [
+        f"  {name:<12} {_spec_text(recipe[name], recipe['specs'].get(name))}"
+        for name in ("architecture", "extraction", "weights")
+    ]
+    lines += [
+        f"  content hash {data['content_hash']}",
+        f"  created {(data['created_at'] or '')[:19].replace('T', ' ')} by {data['author'] or '—'}",
+    ]
+    lines += [f"  {key}: {value}" for key, value in _context_items(recipe["context"])]
     lines += [f"  why: {reason}" for reason in data["reasons"]]
-    if data["verdict"]:
-        lines.append(f"  verdict: {json.dumps(data['verdict'], default=str)}")
+    lines += _verdict_lines(data["verdict"])
     lines += [f"  {e['kind']}: {e['ref']}" for e in data["lineage"] if e["kind"] != "parent"]
     return "\n".join(lines)
+
+
+#: spec entries worth showing, in this order, and how (model configs hold dozens more)
+_SPEC_FORMATS = {
+    "class": "{}",
+    "model_type": "({})",
+    "num_hidden_layers": "{} layers",
+    "hidden_size": "hidden {}",
+    "num_attention_heads": "{} heads",
+    "module_count": "{} modules",
+    "pooling": "pooling {}",
+    "layers": "layers {}",
+    "layer_combine": "layer_combine {}",
+    "normalize": "normalize {}",
+    "max_length": "max_length {}",
+    "prefix": "prefix {}",
+    "parameters": "{:,} parameters",
+}
+#: entries of a spec without any of the keys above (e.g. a composite's) shown at most
+_GENERIC_SHOWN = 6
+
+
+def _spec_text(fingerprint: str, spec: Any) -> str:
+    """A fingerprint's structured spec in words; the fingerprint alone when the recipe
+    holds no spec (vectors imported with identifiers only)."""
+    if not isinstance(spec, dict) or not spec:
+        return fingerprint
+    known = [key for key in _SPEC_FORMATS if key in spec and _readable(spec[key], key)]
+    if known:
+        parts = [_SPEC_FORMATS[key].format(_plain(spec[key])) for key in known]
+    else:
+        known = [key for key, value in spec.items() if _readable(value, key)][:_GENERIC_SHOWN]
+        parts = [f"{key} {_plain(spec[key])}" for key in known]
+    hidden = sum(1 for key, value in spec.items() if key not in known and value not in (None, ""))
+    # "(bert)" glosses the class before it rather than being an entry of its own
+    text = ", ".join(parts or [fingerprint]).replace(", (", " (")
+    return text + (f"  (+{hidden} more in --json)" if hidden else "")
+
+
+def _readable(value: Any, key: str = "") -> bool:
+    """Worth printing: set, short, and not a digest (those are for --json and diff)."""
+    if value is None or value == "" or key == "digest":
+        return False
+    if isinstance(value, str):
+        return len(value) <= 60 and not (len(value) == 24 and value.isalnum())
+    return isinstance(value, (bool, int, float, list))
+
+
+def _plain(value: Any) -> Any:
+    """Lists as ``a,b``, booleans as ``true``/``false``; numbers stay numbers."""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value
+
+
+def _context_items(context: dict[str, Any]) -> list[tuple[str, str]]:
+    """The context fields a version was given (the author has its own line)."""
+    items = []
+    for key, value in context.items():
+        if key == "author" or value in (None, "", {}, []):
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        items.append((key.replace("_", " "), str(value)))
+    return items
+
+
+def _verdict_lines(verdict: dict[str, Any] | None) -> list[str]:
+    """The PATCH verdict's word, then each measured check (value against threshold)."""
+    if not verdict:
+        return []
+    shared = (verdict.get("figures") or {}).get("n_shared")
+    head = f"  verdict: {verdict.get('label')}"
+    if shared is not None:
+        head += f" (measured on {shared} shared items)"
+    return [head] + [f"    {reason}" for reason in verdict.get("reasons") or []]
 
 
 @cli.command()
@@ -465,7 +596,28 @@ def _load_plugins() -> None:
             cli.add_command(command)
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text``'s first paragraph, on one line ("e.g." does not end it)."""
+    paragraph = " ".join(inspect.cleandoc(text).split("\n\n")[0].split())
+    match = re.match(r"(.+?[.!?])(?=\s+[A-Z]|$)", paragraph)
+    return match.group(1) if match else paragraph
+
+
+def _whole_sentence_help(group: click.Group) -> None:
+    """Give every command without a short help its docstring's first sentence, whole.
+
+    click would cut the listing of `embver --help` to the terminal width, mid-sentence;
+    a short help it prints as given and wraps.
+    """
+    for command in group.commands.values():
+        if command.short_help is None and command.help:
+            command.short_help = first_sentence(command.help)
+        if isinstance(command, click.Group):
+            _whole_sentence_help(command)
+
+
 _load_plugins()
+_whole_sentence_help(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

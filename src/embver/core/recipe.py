@@ -166,6 +166,32 @@ class Recipe:
         return cls(**values)
 
 
+#: fields a child version's recipe takes from its parent's when it does not give them
+INHERITED_FIELDS = ("architecture", "extraction", "weights", "dtype", "metric")
+
+
+def inherit_recipe(parent: Recipe, given: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A child's recipe mapping: ``given`` with the fields it leaves out taken from ``parent``.
+
+    The parent's structured spec of a fingerprint comes along only while the child keeps
+    that fingerprint (with a changed one it would describe the wrong thing); specs the
+    child gives win. ``dim`` and ``context`` are never inherited: they describe this
+    version's vectors and the run that made them. Returns the mapping and the names of
+    the inherited fields.
+    """
+    child = dict(given)
+    inherited = [name for name in INHERITED_FIELDS if child.get(name) is None]
+    for name in inherited:
+        child[name] = getattr(parent, name)
+    kept_specs = {
+        name: parent.specs[name]
+        for name in FINGERPRINTS
+        if name in parent.specs and child[name] == getattr(parent, name)
+    }
+    child["specs"] = {**kept_specs, **dict(child.get("specs") or {})}
+    return child, inherited
+
+
 def recipe_changes(
     a: Mapping[str, Any], b: Mapping[str, Any], prefix: str = ""
 ) -> list[dict[str, Any]]:

@@ -144,7 +144,7 @@ def embed_command(
     The bump is derived from the recipe against the parent and printed with its reason.
     An interrupted run (Ctrl-C, kill) resumes from its last committed batch.
     """
-    from embver.cli import emit
+    from embver.cli import appended_text, emit
     from embver.extract.spec import Extraction
 
     if layer is not None and layers is not None:
@@ -179,12 +179,13 @@ def embed_command(
         "bump": version.bump.name,
         "reasons": list(version.reasons),
         "appended": bool(version.appended),
+        "appended_count": version.appended_count,
         "count": version.count,
         "dim": version.dim,
         "recipe": version.recipe.to_dict(),
     }
     if version.appended:
-        text = f"appended to {version.ref} (same recipe): {version.count} items"
+        text = appended_text(version)
     else:
         text = (
             f"registered {version.ref}  [{version.bump.name}]  {version.count} items × "

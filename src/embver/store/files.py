@@ -13,9 +13,16 @@ from embver.errors import InvalidInputError, RecipeError
 
 
 def read_vectors_file(
-    path: str | Path, ids_path: str | Path | None = None, id_column: str = "id"
+    path: str | Path,
+    ids_path: str | Path | None = None,
+    id_column: str = "id",
+    vector_column: str | None = None,
 ) -> tuple[Any, Any, dict[str, Any]]:
-    """Vectors, ids and item columns from ``path`` (.npy with an ids file, .parquet, .csv)."""
+    """Vectors, ids and item columns from ``path`` (.npy with an ids file, .parquet, .csv).
+
+    A table's vectors are ``vector_column`` (a list column), else its ``vector``
+    column, else its only list column, else every numeric column but the id.
+    """
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"input file {str(path)!r} does not exist")
@@ -23,9 +30,9 @@ def read_vectors_file(
     if suffix == ".npy":
         return _read_npy(path, ids_path)
     if suffix == ".parquet":
-        return _from_table(_read_parquet(path), id_column, path)
+        return _from_table(_read_parquet(path), id_column, path, vector_column)
     if suffix == ".csv":
-        return _from_table(_read_csv(path), id_column, path)
+        return _from_table(_read_csv(path), id_column, path, vector_column)
     raise InvalidInputError(
         f"input file {str(path)!r} has unknown type {suffix!r}; use .npy, .parquet or .csv"
     )
@@ -66,7 +73,9 @@ def _read_csv(path: Path) -> pa.Table:
 _ITEM_COLUMNS = ("text", "label", "uri")
 
 
-def _from_table(table: pa.Table, id_column: str, path: Path) -> tuple[Any, Any, dict[str, Any]]:
+def _from_table(
+    table: pa.Table, id_column: str, path: Path, vector_column: str | None = None
+) -> tuple[Any, Any, dict[str, Any]]:
     if id_column not in table.column_names:
         raise InvalidInputError(
             f"{str(path)!r} has no id column {id_column!r}; columns: {table.column_names}"
@@ -79,8 +88,9 @@ def _from_table(table: pa.Table, id_column: str, path: Path) -> tuple[Any, Any, 
     items = {
         name: table.column(name).to_pylist() for name in _ITEM_COLUMNS if name in table.column_names
     }
-    if "vector" in table.column_names:
-        return table.column("vector"), ids, items
+    list_column = _list_column(table, id_column, path, vector_column)
+    if list_column is not None:
+        return table.column(list_column), ids, items
     numeric = [
         name for name in table.column_names if name != id_column and name not in _ITEM_COLUMNS
     ]
@@ -94,10 +104,44 @@ def _from_table(table: pa.Table, id_column: str, path: Path) -> tuple[Any, Any, 
     ]
     if bad:
         raise InvalidInputError(
-            f"{str(path)!r}: columns {bad[:5]} are not numeric; vector columns must be numbers"
+            f"{str(path)!r}: columns {bad[:5]} are not numeric; give the vectors as numeric "
+            "columns or as one list column (--vector-col NAME)"
         )
     matrix = np.column_stack([table.column(n).to_numpy() for n in numeric])
     return matrix, ids, items
+
+
+def _is_list(column: pa.ChunkedArray) -> bool:
+    kind = column.type
+    return bool(
+        pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+    )
+
+
+def _list_column(table: pa.Table, id_column: str, path: Path, chosen: str | None) -> str | None:
+    """The column holding one vector per row: ``chosen``, else ``vector``, else the only
+    list column; None when the vectors are spread over numeric columns."""
+    if chosen is not None:
+        if chosen not in table.column_names:
+            raise InvalidInputError(
+                f"{str(path)!r} has no column {chosen!r} for --vector-col; "
+                f"columns: {table.column_names}"
+            )
+        if not _is_list(table.column(chosen)):
+            raise InvalidInputError(
+                f"{str(path)!r}: --vector-col {chosen!r} is of type {table.column(chosen).type}, "
+                "not a list of numbers; name the column holding one vector per row"
+            )
+        return chosen
+    if "vector" in table.column_names:
+        return "vector"
+    lists = [n for n in table.column_names if n != id_column and _is_list(table.column(n))]
+    if len(lists) > 1:
+        raise InvalidInputError(
+            f"{str(path)!r} has several list columns {lists}; choose the vectors with "
+            "--vector-col NAME"
+        )
+    return lists[0] if lists else None
 
 
 def read_recipe_file(path: str | Path) -> dict[str, Any]:

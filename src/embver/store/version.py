@@ -108,6 +108,11 @@ class Version:
         return bool(self._row.get("_appended", False))
 
     @property
+    def appended_count(self) -> int:
+        """How many new items the last register call appended (0: none were new)."""
+        return int(self._row.get("_appended_count", 0))
+
+    @property
     def data_uri(self) -> str:
         return self._store.data_path(self._row["data_uri"])
 
