@@ -105,6 +105,16 @@ CASES = {
     "bump-unknown": (_register(bump="giant"), InvalidInputError, "bump 'giant'"),
     "recipe-missing": (_register(recipe=None), RecipeError, "recipe is required"),
     "recipe-missing-fields": (_register(recipe={"architecture": "a"}), RecipeError, "missing"),
+    "recipe-context-not-mapping": (
+        _register(recipe={**RECIPE.identity(), "context": "made on monday"}),
+        RecipeError,
+        "recipe field 'context' must be a mapping.*str 'made on monday'",
+    ),
+    "recipe-specs-not-mapping": (
+        _register(recipe={**RECIPE.identity(), "specs": ["pooling"]}),
+        RecipeError,
+        "recipe field 'specs' must be a mapping",
+    ),
     "recipe-bad-metric": (
         _register(recipe={**RECIPE.identity(), "metric": "hamming"}),
         RecipeError,
@@ -181,14 +191,18 @@ def test_there_are_at_least_thirty_cases():
     assert len(CASES) >= 30
 
 
-def _cli(capsys, *args: str) -> tuple[int, str]:
-    """Run the real ``embver`` entry point; its exit code and what it wrote to stderr."""
+def _cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the real ``embver`` entry point; its exit code, stdout and stderr."""
     from embver.cli import main
 
     capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
+    code = 0
+    try:
         main([str(a) for a in args])
-    return int(info.value.code or 0), capsys.readouterr().err
+    except SystemExit as exit:
+        code = int(exit.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def test_cli_import_of_float64_beyond_float32_is_refused_in_one_line(
@@ -197,7 +211,7 @@ def test_cli_import_of_float64_beyond_float32_is_refused_in_one_line(
     np.save(tmp_path / "big.npy", _beyond_float32())
     (tmp_path / "ids.txt").write_text("\n".join(IDS))
     before = store_snapshot(seeded_store)
-    code, err = _cli(
+    code, _, err = _cli(
         capsys,
         *("--store", seeded_store.location.root, "import", "stop-signs", tmp_path / "big.npy"),
         *("--ids", tmp_path / "ids.txt", "--architecture", "arch-a", "--extraction", "mean"),
@@ -207,3 +221,248 @@ def test_cli_import_of_float64_beyond_float32_is_refused_in_one_line(
     assert err.count("\n") == 1 and err.startswith("error: vectors exceed the float32 range")
     assert "1e+300" in err and "item-4" in err
     assert store_snapshot(seeded_store) == before
+
+
+#: bad input into a space that does not exist yet: nothing, not even the space, is written
+NEW_SPACE_CASES = {
+    "nan": _register(space="fresh", vectors=_with_nan()),
+    "float32-overflow": _register(space="fresh", vectors=_beyond_float32()),
+    "wrong-dimension": _register(space="fresh", vectors=np.zeros((N, D + 1))),
+    "duplicate-ids": _register(space="fresh", ids=[*IDS[:-1], IDS[0]]),
+    "no-ids": _register(space="fresh", ids=None),
+    "recipe-missing": _register(space="fresh", recipe=None),
+    "texts-length": _register(space="fresh", texts=["t"] * (N - 2)),
+    "metadata-not-json": _register(space="fresh", metadata=[{"x": object()}] * N),
+    "bump-contradicts": _register(space="fresh", bump="patch"),
+    "parent-unknown": _register(space="fresh", parent="1.0.0"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NEW_SPACE_CASES))
+def test_bad_input_into_a_new_space_writes_nothing(seeded_store, store_snapshot, capsys, case):
+    before = store_snapshot(seeded_store)
+    with pytest.raises(EmbverError):
+        NEW_SPACE_CASES[case](seeded_store)
+    assert store_snapshot(seeded_store) == before
+    assert seeded_store.space_names() == ["stop-signs"]
+    code, out, _ = _cli(capsys, "--store", seeded_store.location.root, "spaces")
+    assert code == 0 and "stop-signs" in out and "fresh" not in out
+
+
+def test_cli_import_refused_into_a_new_space_writes_nothing(
+    seeded_store, store_snapshot, tmp_path, capsys
+):
+    np.save(tmp_path / "big.npy", _beyond_float32())
+    (tmp_path / "ids.txt").write_text("\n".join(IDS))
+    before = store_snapshot(seeded_store)
+    code, _, err = _cli(
+        capsys,
+        *("--store", seeded_store.location.root, "import", "fresh", tmp_path / "big.npy"),
+        *("--ids", tmp_path / "ids.txt", "--architecture", "a", "--extraction", "e"),
+        *("--weights", "w"),
+    )
+    assert code != 0 and err.startswith("error: vectors exceed the float32 range")
+    assert store_snapshot(seeded_store) == before
+    assert seeded_store.space_names() == ["stop-signs"]
+
+
+# -- errors that were tracebacks: one line through the CLI, nothing changed -------------
+
+
+def _one_line_error(code: int, out: str, err: str) -> str:
+    """The error message of a refused command; fails unless it is one ``error:`` line."""
+    assert code != 0
+    assert "Traceback" not in out + err
+    assert out == "" and err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def _file_hashes(root) -> dict[str, str]:
+    """sha256 of every file under ``root``, SQLite's side files included (for a store
+    whose catalog is damaged, which the ``store_snapshot`` fixture cannot checkpoint)."""
+    import hashlib
+    from pathlib import Path
+
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(Path(root).rglob("*"))
+        if path.is_file()
+    }
+
+
+V1 = "stop-signs@1.0.0"
+#: commands that write a file: their arguments up to the output option, and a file name
+WRITING_COMMANDS = {
+    "export-parquet": (["export", V1, "-o"], "x.parquet"),
+    "export-npy": (["export", V1, "-o"], "x.npy"),
+    "project": (["project", V1, "--method", "pca", "-o"], "p.csv"),
+    "report": (["report", V1, V1, "--method", "pca", "-o"], "r.html"),
+    "adapter-apply": (["adapter", "apply", V1, V1, "-o"], "a.npy"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(WRITING_COMMANDS))
+def test_cli_writing_into_a_missing_folder_is_one_line(
+    seeded_store, store_snapshot, tmp_path, capsys, command
+):
+    arguments, name = WRITING_COMMANDS[command]
+    target = tmp_path / "missing" / "dir" / name
+    before = store_snapshot(seeded_store)
+    root = seeded_store.location.root
+    err = _one_line_error(*_cli(capsys, "--store", root, *arguments, target))
+    assert f"cannot write '{target}'" in err and f"folder '{target.parent}' does not exist" in err
+    assert "mkdir -p" in err
+    assert not (tmp_path / "missing").exists()
+    assert store_snapshot(seeded_store) == before
+
+
+@pytest.mark.parametrize("kind", ["a-folder", "under-a-file"])
+def test_cli_export_onto_a_folder_or_under_a_file_is_one_line(
+    seeded_store, store_snapshot, tmp_path, capsys, kind
+):
+    (tmp_path / "taken.parquet").mkdir()
+    (tmp_path / "file").write_text("x")
+    target = tmp_path / ("taken.parquet" if kind == "a-folder" else "file/x.parquet")
+    before = store_snapshot(seeded_store)
+    root = seeded_store.location.root
+    err = _one_line_error(*_cli(capsys, "--store", root, "export", V1, "-o", target))
+    assert f"cannot write '{target}'" in err
+    assert ("it is a folder" if kind == "a-folder" else "is a file, not a folder") in err
+    assert store_snapshot(seeded_store) == before
+
+
+UNREACHABLE_CATALOG = "postgresql+psycopg://embver:secret@127.0.0.1:1/x"
+
+
+@pytest.mark.parametrize("folder_exists", [False, True])
+def test_cli_init_with_an_unreachable_catalog_leaves_nothing(tmp_path, capsys, folder_exists):
+    target = tmp_path / "D"
+    if folder_exists:
+        target.mkdir()
+    err = _one_line_error(*_cli(capsys, "init", target, "--catalog", UNREACHABLE_CATALOG))
+    assert "cannot use the catalog postgresql+psycopg://embver:***@127.0.0.1:1/x" in err
+    assert "Connection refused" in err and "check that the server runs" in err
+    assert "secret" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["D"] if folder_exists else [])
+    assert not (target / ".embver").exists()
+    # ... so the retry is not told that "a store already exists"
+    code, out, _ = _cli(capsys, "init", target)
+    assert code == 0 and "created store" in out
+
+
+def test_cli_init_with_an_unknown_database_leaves_nothing(postgres_url, tmp_path, capsys):
+    unknown = postgres_url.rsplit("/", 1)[0] + "/embver_no_such_database"
+    err = _one_line_error(*_cli(capsys, "init", tmp_path / "D", "--catalog", unknown))
+    assert 'database "embver_no_such_database" does not exist' in err and "createdb" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("data", ["ftp://x/y", "http://example.com/v", "memory://v"])
+def test_cli_init_with_a_data_root_of_unknown_scheme_is_refused(tmp_path, capsys, data):
+    err = _one_line_error(*_cli(capsys, "init", tmp_path / "D", "--data", data))
+    assert f"data root {data!r}" in err and "file://, s3://, gs://" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def _truncate(size):
+    def damage(path):
+        data = path.read_bytes()
+        path.write_bytes(data[:size] if size >= 0 else data[: len(data) + size])
+
+    return damage
+
+
+def _scramble_schema(path):
+    data = bytearray(path.read_bytes())
+    data[100:4096] = np.random.default_rng(0).integers(0, 256, 3996, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+
+
+CATALOG_DAMAGE = {
+    "truncated-mid-page": (_truncate(1000), "is truncated (1000 bytes is not a whole number"),
+    "truncated-at-a-page": (_truncate(-4096), "is truncated"),
+    "emptied": (_truncate(0), "is not an SQLite database (0 bytes"),
+    "garbage": (
+        lambda path: path.write_bytes(np.random.default_rng(0).bytes(50_000)),
+        "is not an SQLite database",
+    ),
+    "schema-page-scrambled": (_scramble_schema, "is damaged (database disk image is malformed)"),
+    "missing": (lambda path: path.unlink(), "is missing"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(CATALOG_DAMAGE))
+def test_cli_opening_a_damaged_catalog_is_one_line_and_changes_nothing(
+    seeded_store, store_snapshot, capsys, damage
+):
+    harm, message = CATALOG_DAMAGE[damage]
+    root = seeded_store.location.root
+    store_snapshot(seeded_store)  # checkpoints the write-ahead log into catalog.db
+    harm(root / "catalog.db")
+    before = _file_hashes(root)
+    err = _one_line_error(*_cli(capsys, "--store", root, "spaces"))
+    assert f"the catalog {root / 'catalog.db'} {message}" in err
+    assert "restore it from a backup" in err
+    assert _file_hashes(root) == before
+
+
+def test_a_damaged_catalog_raises_integrity_error(seeded_store, store_snapshot):
+    from embver.errors import IntegrityError
+
+    root = seeded_store.location.root
+    store_snapshot(seeded_store)
+    _truncate(1000)(root / "catalog.db")
+    with pytest.raises(IntegrityError, match="catalog.db is truncated"):
+        embver.open(root.parent)
+
+
+RECIPE_FILES = {
+    "unclosed-list": (
+        "architecture: [a\nweights: b\n",
+        "is malformed YAML: line 2, column 8: expected ',' or ']', but got ':'",
+    ),
+    "tab-indent": ("\t- a: b\n", "is malformed YAML: line 1, column 1: found character '\\t'"),
+    "bad-nesting": ("a: b\n  c: d\n", "is malformed YAML: line 2, column 4"),
+    "context-not-mapping": (
+        "architecture: a\nextraction: e\nweights: w\ncontext: made on monday\n",
+        "recipe field 'context' must be a mapping",
+    ),
+    "specs-not-mapping": (
+        "architecture: a\nextraction: e\nweights: w\nspecs: [pooling]\n",
+        "recipe field 'specs' must be a mapping",
+    ),
+}
+
+
+@pytest.mark.parametrize("space", ["stop-signs", "fresh"])
+@pytest.mark.parametrize("case", sorted(RECIPE_FILES))
+def test_cli_import_with_a_bad_recipe_file_is_one_line(
+    seeded_store, store_snapshot, tmp_path, capsys, case, space
+):
+    text, message = RECIPE_FILES[case]
+    (tmp_path / "bad.yaml").write_text(text)
+    np.save(tmp_path / "v.npy", _vectors(3))
+    (tmp_path / "ids.txt").write_text("\n".join(IDS))
+    before = store_snapshot(seeded_store)
+    err = _one_line_error(
+        *_cli(
+            capsys,
+            *("--store", seeded_store.location.root, "import", space, tmp_path / "v.npy"),
+            *("--ids", tmp_path / "ids.txt", "--recipe", tmp_path / "bad.yaml"),
+        )
+    )
+    assert message in err
+    if "YAML" in message:
+        assert f"recipe file '{tmp_path / 'bad.yaml'}'" in err
+    assert store_snapshot(seeded_store) == before
+
+
+def test_a_model_of_unknown_width_asks_for_dim_in_one_line():
+    torch = pytest.importorskip("torch")
+    from embver.extract.images import ModuleEncoder
+
+    encoder = ModuleEncoder(torch.nn.Linear(3, 2), preprocess=torch.as_tensor, source="tiny")
+    with pytest.raises(InvalidInputError, match=r"output dimension of tiny.*pass dim=N") as info:
+        encoder.recipe()
+    assert "\n" not in str(info.value)
+    assert encoder.recipe(dim=2).dim == 2

@@ -20,7 +20,7 @@ from embver.core import (
     check_declared_bump,
     derive_bump,
 )
-from embver.errors import ImmutabilityError, RecipeError, VerdictError
+from embver.errors import ImmutabilityError, NotFoundError, RecipeError, VerdictError
 from embver.store import inputs, schema
 from embver.store import vectors as vector_data
 from embver.store.actor import default_actor
@@ -47,15 +47,47 @@ class Space:
 
     def __init__(self, store: Store, row: Any) -> None:
         self._store = store
-        self.id = int(row["id"])
+        self._id: int | None = None if row["id"] is None else int(row["id"])
         self.name = str(row["name"])
         self.kind = str(row["kind"])
+
+    @classmethod
+    def unwritten(cls, store: Store, name: str, kind: str) -> Space:
+        """A space that exists only in memory until its first version is accepted:
+        input refused before then leaves no trace in the catalog."""
+        return cls(store, {"id": None, "name": name, "kind": kind})
 
     def __repr__(self) -> str:
         return f"<Space {self.name}>"
 
+    @property
+    def exists(self) -> bool:
+        """Whether the catalog has this space (another writer may have created it)."""
+        return self._lookup_id() is not None
+
+    @property
+    def id(self) -> int:
+        """The catalog id; NotFoundError while the space has no row yet."""
+        found = self._lookup_id()
+        if found is None:
+            raise NotFoundError(
+                f"space {self.name!r} does not exist yet: it is created by its first version"
+            )
+        return found
+
+    def _lookup_id(self) -> int | None:
+        if self._id is None:
+            row = self._store._space_row(self.name)
+            self._id = None if row is None else int(row["id"])
+        return self._id
+
+    def _write(self) -> None:
+        """Create the catalog row (once input was accepted), or find a concurrent writer's."""
+        if self._lookup_id() is None:
+            self._id = int(self._store._create_space(self.name, self.kind)["id"])
+
     def versions(self) -> list[Version]:
-        return self._store.versions(self.name)
+        return self._store.versions(self.name) if self.exists else []
 
     def get(self, selector: str = "latest") -> Version:
         return self._store.get(f"{self.name}@{selector}")
@@ -104,6 +136,7 @@ class Space:
         reasons = bump_reasons(parent_recipe, recipe)
         check_declared_bump(bump, derived, reasons)
         verdict = self._patch_verdict(parent_version, batch) if derived == Bump.PATCH else None
+        self._write()  # the input is accepted: from here on the store changes
         data_rel = f"spaces/{self.name}/versions/{uuid.uuid4().hex}.lance"
         with ThreadPoolExecutor(max_workers=1) as pool:
             # the item rows go in while Lance writes the vectors
@@ -164,7 +197,7 @@ class Space:
             return parent
         if parent is not None:
             return self._store.get(str(parent) if "@" in str(parent) else f"{self.name}@{parent}")
-        versions = self._store.versions(self.name)
+        versions = self.versions()
         return versions[-1] if versions else None
 
     def _patch_verdict(self, parent: Version | None, batch: inputs.Batch) -> dict[str, Any] | None:

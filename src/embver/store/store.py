@@ -98,14 +98,15 @@ class Store:
 
     # -- spaces ------------------------------------------------------------
     def space(self, name: str, create: bool = True, kind: str = "plain") -> Space:
-        """The space ``name``, created on first use unless ``create=False``."""
+        """The space ``name``; unless ``create=False``, a new one is created by its first
+        accepted version (input refused before that writes nothing)."""
         validate_space_name(name)
         row = self._space_row(name)
-        if row is None:
-            if not create:
-                raise NotFoundError(f"space {name!r} does not exist; known: {self.space_names()}")
-            row = self._create_space(name, kind)
-        return Space(self, row)
+        if row is not None:
+            return Space(self, row)
+        if not create:
+            raise NotFoundError(f"space {name!r} does not exist; known: {self.space_names()}")
+        return Space.unwritten(self, name, kind)
 
     def _space_row(self, name: str) -> Any:
         with self.engine.connect() as connection:
@@ -214,6 +215,8 @@ class Store:
         return self.version_by_id(row[0])
 
     def find_identity(self, space: Space, identity_hash: str) -> Version | None:
+        if not space.exists:
+            return None
         v = schema.versions
         with self.engine.connect() as connection:
             row = (
