@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 import embver
+from embver.project.layout import pca_layout
 from embver.server import create_app
-from embver.server.data import pca_layout
 from embver.server.frontend_build import HEADLESS_CHROMIUM_FLAGS, build_front_end
 
 FLAGS = HEADLESS_CHROMIUM_FLAGS
@@ -134,7 +134,7 @@ def main() -> None:
                 store, version, vectors, membership = make_store(Path(tmp) / "project", n)
                 build_s = time.perf_counter() - started
                 app = create_app(store, default_method="pca")
-                coords = pca_layout(vectors)
+                coords = pca_layout(vectors, dims=2, metric="euclidean")
                 view = app.state.data.view(version.ref)
                 view.cached("layout:pca", lambda c=coords, m=membership: (c, m.astype(np.int64)))
                 server, thread, base = serve(app)

@@ -80,6 +80,56 @@ def test_unknown_method_is_refused_before_any_work(bbc_store):
         project(bbc_store, "news@1.0.0", method="isomap")
 
 
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("umap", {"align_to_ref": "news@1.0.0"}),
+        ("umap", {"perplexity": 30}),
+        ("pca", {"align_to_ref": "news@1.0.0"}),
+        ("pca", {"n_neighbors": 15}),
+        ("tsne", {"min_dist": 0.1}),
+    ],
+)
+def test_a_parameter_the_method_does_not_take_is_refused_before_any_work(bbc_store, method, params):
+    before = {a.key for a in bbc_store.artifacts.find(PROJECTION_KIND)}
+    [name] = params
+    with pytest.raises(InvalidInputError, match=rf"{method} takes no parameter {name!r}"):
+        project(bbc_store, "news@1.0.1", method=method, align_to="news@1.0.0", **params)
+    assert {a.key for a in bbc_store.artifacts.find(PROJECTION_KIND)} == before
+
+
+TYPED_CALLS = """
+from embver.project.api import project
+from embver.store import Store
+
+
+def lays_out(store: Store) -> None:
+    project(store, "a@1.0.0", method="umap", align_to="a@0.9.0", n_neighbors=10)
+    project(store, "a@1.0.0", method="umap", align_to_ref="a@0.9.0")
+"""
+
+
+def test_type_checking_refuses_a_misspelt_projection_keyword(tmp_path):
+    """``project``'s parameters are typed (no ``**params: Any``): the keyword that broke the
+    compare view (``align_to_ref=``) fails mypy at the call, the right ones pass."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    caller = tmp_path / "caller.py"
+    caller.write_text(TYPED_CALLS)
+    config = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(config), str(caller)],
+        capture_output=True,
+        text=True,
+        cwd=config.parent,
+    )
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1, result.stdout
+    assert 'caller.py:8: error: Unexpected keyword argument "align_to_ref"' in errors[0]
+
+
 def test_cli_project_json_and_output(bbc_store, tmp_path):
     out = tmp_path / "layout.csv"
     root = str(bbc_store.location.root)

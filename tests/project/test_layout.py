@@ -85,3 +85,21 @@ def test_nan_vectors_are_refused():
 def test_too_few_items_are_refused():
     with pytest.raises(InvalidInputError, match="3 items"):
         compute_layout(np.eye(3, dtype=np.float32))
+
+
+UNKNOWN_PARAMETERS = [
+    ("umap", "perplexity"),
+    ("umap", "align_to_ref"),
+    ("pca", "n_neighbors"),
+    ("pca", "pca_dims"),
+    ("tsne", "n_neighbors"),
+    ("tsne", "min_dist"),
+]
+
+
+@pytest.mark.parametrize("method, name", UNKNOWN_PARAMETERS)
+def test_a_parameter_the_method_does_not_take_is_refused(method, name):
+    vectors = np.random.default_rng(0).normal(size=(20, 8)).astype(np.float32)
+    accepted = {"umap": "n_neighbors, min_dist", "pca": "none", "tsne": "perplexity, pca_dims"}
+    with pytest.raises(InvalidInputError, match=rf"{method} .*{name!r}.*{accepted[method]}"):
+        compute_layout(vectors, method=method, **{name: 1})

@@ -22,6 +22,7 @@ from embver.project.cluster import cluster_vectors, summarize_clusters
 from embver.project.dimensions import DimensionReport, inspect_dimension
 from embver.project.drift import DriftReport, measure_drift
 from embver.project.layout import (
+    check_layout_params,
     check_layout_request,
     compute_layout,
     prepare_vectors,
@@ -31,7 +32,9 @@ from embver.project.projection import Projection
 
 if TYPE_CHECKING:
     import pandas as pd
+    from typing_extensions import Unpack
 
+    from embver.project.layout import LayoutParams
     from embver.store import Store, Version
 
 #: bump when the pipeline changes what it computes, so old cached results are not reused
@@ -91,7 +94,7 @@ def project(
     align_to: str | Version | None = None,
     *,
     progress: Callable[[str], None] | None = None,
-    **params: Any,
+    **params: Unpack[LayoutParams],
 ) -> Projection:
     """Projection of a version, from the store's cache or computed and cached.
 
@@ -103,13 +106,15 @@ def project(
     seed : seeds the layout and the clustering; same inputs, same projection
     align_to : a version to align to: the layout starts from that
         version's layout on shared items and is Procrustes-fitted onto it
-    params : method parameters (umap: n_neighbors, min_dist, n_epochs, pca_dims;
-        tsne: perplexity, pca_dims)
+    params : method parameters (umap: n_neighbors, min_dist, n_epochs, pca_dims,
+        learning_rate; tsne: perplexity, pca_dims; pca: none); another is refused
+        with InvalidInputError before any work
     progress : called with each step's name ("reading", "layout", "clusters") as it
         starts, when the projection is computed rather than read from the cache
     """
     version = _resolve(store, ref)
     check_layout_request(method, dims, version.count)
+    check_layout_params(method, params)
     reference = None
     if align_to is not None:
         reference = project(
@@ -150,7 +155,7 @@ def _layout(
     method: str,
     dims: int,
     seed: int,
-    params: Mapping[str, Any],
+    params: LayoutParams,
     reference: Projection | None,
 ) -> np.ndarray:
     init = None

@@ -21,7 +21,8 @@ than a cut-down one:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -29,11 +30,35 @@ from embver.errors import InvalidInputError
 from embver.project._numba_cache import enable_kernel_caching, ensure_numba_cache_dir
 from embver.project.neighbors import knn_graph
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 METHODS = ("umap", "pca", "tsne")
+#: the parameters each method takes beyond dims, seed, metric and init
+METHOD_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "umap": ("n_neighbors", "min_dist", "n_epochs", "pca_dims", "learning_rate"),
+    "pca": (),
+    "tsne": ("perplexity", "pca_dims"),
+}
 DEFAULT_PCA_DIMS = 50
 #: a start from another version's layout is refined gently, so unchanged items stay put
 #: (tests/project/test_align.py: median displacement ~0.12 of the spread for a small change)
 ALIGNED_LEARNING_RATE = 0.5
+
+
+class LayoutParams(TypedDict, total=False):
+    """Every method parameter by name and type; which method takes which: METHOD_PARAMETERS.
+
+    Typing ``**params`` with it lets mypy catch a misspelt keyword at the call site;
+    :func:`check_layout_params` refuses, at run time, one the method does not take.
+    """
+
+    n_neighbors: int
+    min_dist: float
+    n_epochs: int | None
+    pca_dims: int
+    learning_rate: float | None
+    perplexity: float
 
 
 def compute_layout(
@@ -43,15 +68,21 @@ def compute_layout(
     seed: int = 0,
     metric: str = "cosine",
     init: np.ndarray | None = None,
-    **params: Any,
+    **params: Unpack[LayoutParams],
 ) -> np.ndarray:
-    """Lay out ``vectors`` of shape (n, d) in ``dims`` dimensions; float32 (n, dims)."""
+    """Lay out ``vectors`` of shape (n, d) in ``dims`` dimensions; float32 (n, dims).
+
+    ``params`` are the method's own (umap: n_neighbors, min_dist, n_epochs, pca_dims,
+    learning_rate; tsne: perplexity, pca_dims; pca: none); another is refused.
+    """
     check_layout_request(method, dims, len(vectors))
+    check_layout_params(method, params)
+    own: dict[str, Any] = dict(params)  # checked above: only this method's parameters
     if method == "pca":
         return pca_layout(vectors, dims=dims, metric=metric)
     if method == "tsne":
-        return tsne_layout(vectors, dims=dims, seed=seed, metric=metric, init=init, **params)
-    return umap_layout(vectors, dims=dims, seed=seed, metric=metric, init=init, **params)
+        return tsne_layout(vectors, dims=dims, seed=seed, metric=metric, init=init, **own)
+    return umap_layout(vectors, dims=dims, seed=seed, metric=metric, init=init, **own)
 
 
 def check_layout_request(method: str, dims: int, n_items: int) -> None:
@@ -62,6 +93,17 @@ def check_layout_request(method: str, dims: int, n_items: int) -> None:
         raise InvalidInputError(f"dims={dims!r}: projections are 2-D or 3-D; pass 2 or 3")
     if n_items < 4:
         raise InvalidInputError(f"{n_items} items: a projection needs at least 4 items")
+
+
+def check_layout_params(method: str, params: Mapping[str, Any]) -> None:
+    """Refuse a parameter that ``method`` (already checked) does not take, naming those it does."""
+    accepted = METHOD_PARAMETERS[method]
+    for name in params:
+        if name not in accepted:
+            names = ", ".join(accepted) or "none"
+            raise InvalidInputError(
+                f"{method} takes no parameter {name!r}; pass only {method}'s parameters ({names})"
+            )
 
 
 def prepare_vectors(vectors: np.ndarray, metric: str = "cosine") -> np.ndarray:

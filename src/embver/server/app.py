@@ -31,7 +31,7 @@ import getpass
 import mimetypes
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from fastapi import APIRouter, FastAPI, Request
@@ -39,12 +39,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from embver.errors import EmbverError, InvalidInputError, NotFoundError
+from embver.errors import DependencyError, EmbverError, InvalidInputError, NotFoundError
 from embver.server import registry
 from embver.server.binary import encode_codes, encode_points
 from embver.server.data import LAYOUT_METHODS, UIData, overlap_codes
 from embver.server.media import IMAGE_TYPES, resolve_media
 from embver.server.security import SecurityConfig, SecurityMiddleware
+
+if TYPE_CHECKING:
+    from embver.store import Store
 
 DIST = Path(__file__).parent / "static" / "dist"
 BINARY = "application/octet-stream"
@@ -59,7 +62,7 @@ class AliasMove(BaseModel):
 
 
 def create_app(
-    store: Any,
+    store: Store,
     security: SecurityConfig | None = None,
     media_roots: Sequence[Path] = (),
     dist: Path = DIST,
@@ -272,7 +275,7 @@ def _compare_router() -> APIRouter:
         try:
             report = registry.plain(data.comparison(view_a, view_b))
             error = None
-        except (AttributeError, ImportError, NotImplementedError) as exc:
+        except DependencyError as exc:  # an optional dependency of the comparison is missing
             report, error = {}, f"comparison report unavailable: {exc}"
         return {
             "a": registry.version_summary(view_a.version),

@@ -5,10 +5,14 @@ from __future__ import annotations
 import socket
 import webbrowser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from embver.server.security import SecurityConfig, is_loopback, is_wildcard, new_token
+
+if TYPE_CHECKING:
+    from embver.store import Store
 
 
 @click.command("ui")
@@ -80,13 +84,9 @@ def ui(
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
-def _default_media_root(store: object) -> Path:
-    location = getattr(store, "location", None)
-    for value in (getattr(location, "root", None), getattr(store, "root", None)):
-        if value is not None:
-            path = Path(str(value))
-            return path.parent if path.name == ".embver" else path
-    return Path.cwd()
+def _default_media_root(store: Store) -> Path:
+    """The folder holding the store: ``location.root`` is its ``.embver`` folder."""
+    return store.location.root.parent
 
 
 def _machine_names() -> frozenset[str]:

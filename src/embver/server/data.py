@@ -1,8 +1,9 @@
 """The UI's read model: what the pages show, computed from a store and cached.
 
-Everything here speaks the store's documented API (``store.get``,
-``store.versions``, ``store.items``, ``store.project``, ``store.compare``) and
-returns plain data; :mod:`embver.server.routes` turns it into HTTP.
+Everything here calls typed functions: the store's API (``store.get``,
+``store.items``), :func:`embver.project.api.project` / ``drift`` and
+:func:`embver.compare.api.compare`; it returns plain data, and
+:mod:`embver.server.app` turns it into HTTP.
 Per-version state (ids, items, layouts, vectors) is cached in memory, keyed by
 the version's id, because versions are immutable.
 """
@@ -12,11 +13,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from embver.errors import InvalidInputError
+from embver.project.api import drift as project_drift
+from embver.project.api import project
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from embver.compare.comparison import Comparison
+    from embver.project.projection import Projection
+    from embver.store import Store, Version
 
 T = TypeVar("T")
 
@@ -27,11 +37,6 @@ UMAP_DEFAULT_LIMIT = 50_000
 #: per-item k-NN overlap of a comparison is computed exactly up to this many items
 OVERLAP_LIMIT = 200_000
 OVERLAP_K = 10
-#: comparisons of more shared items than this sample their queries
-COMPARE_SAMPLE = 5_000
-#: migration maps the UI fits; the MLP map and the cluster agreement cost tens of
-#: seconds and are left to `embver compare` (the page shows where clusters went itself)
-UI_MAP_KINDS = ("procrustes", "ridge")
 PALETTE_SIZE = 20
 
 
@@ -39,7 +44,7 @@ PALETTE_SIZE = 20
 class VersionView:
     """Cached per-version data: ids in stored order and lazily loaded heavy parts."""
 
-    version: Any
+    version: Version
     ids: list[str]
     _cache: dict[str, Any] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -59,7 +64,7 @@ class VersionView:
 class UIData:
     """Read model of a store for the UI (thread-safe, cached per version)."""
 
-    def __init__(self, store: Any, default_method: str | None = None) -> None:
+    def __init__(self, store: Store, default_method: str | None = None) -> None:
         self.store = store
         self._default_method = default_method
         self._views: dict[int, VersionView] = {}
@@ -78,10 +83,10 @@ class UIData:
         with self._lock:
             return self._views.setdefault(version.id, made)
 
-    def items(self, view: VersionView) -> Any:
-        """The item table (pandas) aligned with ``view.ids``."""
+    def items(self, view: VersionView) -> pd.DataFrame:
+        """The item table aligned with ``view.ids``."""
 
-        def load() -> Any:
+        def load() -> pd.DataFrame:
             frame = self.store.items(view.version.space, ids=view.ids)
             if "id" in frame.columns:
                 frame = frame.set_index("id", drop=False).reindex(view.ids)
@@ -107,42 +112,8 @@ class UIData:
         return view.cached(f"layout:{method}", lambda: self._compute_layout(view, method))
 
     def _compute_layout(self, view: VersionView, method: str) -> tuple[np.ndarray, np.ndarray]:
-        project = self._project_function()
-        if project is None:  # no embver.project installed: a plain PCA layout, no clusters
-            return pca_layout(self.vectors(view)), np.full(len(view.ids), -1, np.int64)
-        projection = project(view.version.ref, method=method, dims=2, seed=0)
-        return self._aligned_projection(view, projection)
-
-    def _aligned_projection(
-        self, view: VersionView, projection: Any
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """A projection's coords (n, 2) and clusters (n,) reordered to ``view.ids``."""
-        coords = np.asarray(projection.coords, dtype=np.float32)[:, :2]
-        clusters = getattr(projection, "clusters", None)
-        labels = (
-            np.full(len(coords), -1, np.int64)
-            if clusters is None
-            else np.asarray(clusters, dtype=np.int64)
-        )
-        proj_ids = getattr(projection, "ids", None)
-        if proj_ids is not None and list(proj_ids) != view.ids:
-            order = np.array([view.index[i] for i in proj_ids])
-            aligned = np.zeros((len(view.ids), 2), np.float32)
-            aligned_labels = np.full(len(view.ids), -1, np.int64)
-            aligned[order], aligned_labels[order] = coords, labels
-            coords, labels = aligned, aligned_labels
-        return coords, labels
-
-    def _project_function(self) -> Callable[..., Any] | None:
-        """``store.project`` if the store has it, else :func:`embver.project.api.project`."""
-        method = getattr(self.store, "project", None)
-        if method is not None:
-            return method
-        try:
-            from embver.project.api import project
-        except ImportError:
-            return None
-        return lambda ref, **options: project(self.store, ref, **options)
+        projection = project(self.store, view.version, method=method, dims=2, seed=0)
+        return _coords_and_clusters(projection)
 
     # -- colours -------------------------------------------------------------
     def colour_codes(
@@ -272,15 +243,8 @@ class UIData:
         batch_ids = [view.ids[n] for n in batch]
         chosen = set(batch_ids)
         reference = [i for i in view.ids if i not in chosen]
-        drift_fn = getattr(self.store, "drift", None)
-        if drift_fn is None:
-            try:
-                from embver.project.api import drift as project_drift
-            except ImportError:
-                return {"batch": batch, **_centroid_drift(self.vectors(view), np.array(batch))}
-            drift_fn = lambda ref, **kw: project_drift(self.store, ref, **kw)  # noqa: E731
-        result: Any = drift_fn(view.version.ref, reference=reference, current=batch_ids)
-        return {"batch": batch, **(result.to_dict() if hasattr(result, "to_dict") else result)}
+        result = project_drift(self.store, view.version, reference=reference, current=batch_ids)
+        return {"batch": batch, **result.to_dict()}
 
     # -- comparisons ---------------------------------------------------------
     def shared(self, a: VersionView, b: VersionView) -> tuple[np.ndarray, np.ndarray]:
@@ -292,29 +256,15 @@ class UIData:
     def comparison(self, a: VersionView, b: VersionView) -> dict[str, Any]:
         key = (a.version.id, b.version.id, "report")
         if key not in self._pairs:
-            result = self._compare(a, b)
-            self._pairs[key] = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+            self._pairs[key] = self._compare(a, b).to_dict()
         return self._pairs[key]
 
-    def _compare(self, a: VersionView, b: VersionView) -> Any:
-        """``store.compare`` if the store has it, else ``compare_arrays`` on shared items."""
-        method = getattr(self.store, "compare", None)
-        if method is not None:
-            return method(a.version.ref, b.version.ref)
-        from embver.compare.comparison import compare_arrays
+    def _compare(self, a: VersionView, b: VersionView) -> Comparison:
+        """:func:`embver.compare.api.compare` of the two versions (what `embver compare` says)."""
+        # imported here: the comparison engine pulls in scipy.stats (~1 s) on first use only
+        from embver.compare.api import compare
 
-        pos_a, pos_b = self.shared(a, b)
-        return compare_arrays(
-            self.vectors(a)[pos_a],
-            self.vectors(b)[pos_b],
-            ids=[a.ids[n] for n in pos_a],
-            metric_old=a.version.metric,
-            metric_new=b.version.metric,
-            sample=COMPARE_SAMPLE if len(pos_a) > COMPARE_SAMPLE else None,
-            names=(a.version.ref, b.version.ref),
-            map_kinds=UI_MAP_KINDS,
-            clusters=False,
-        )
+        return compare(self.store, a.version, b.version)
 
     def overlap(self, a: VersionView, b: VersionView) -> np.ndarray:
         """Per shared item k-NN overlap (|A ∩ B| / k, k=10) in the order of :meth:`shared`."""
@@ -340,52 +290,39 @@ class UIData:
     def aligned_layouts(
         self, a: VersionView, b: VersionView, method: str | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Layouts of the shared items, B rotated/scaled onto A (Procrustes) for the morph."""
-        method = method or self.default_method(a if len(a.ids) >= len(b.ids) else b)
+        """Layouts (n_shared, 2) of the shared items in A and in B, B aligned onto A.
+
+        B's layout starts from A's and is Procrustes-fitted onto it on the shared items
+        (:func:`embver.project.api.project` with ``align_to``), so the morph moves only
+        what changed.
+        """
+        method = (method or self.default_method(a if len(a.ids) >= len(b.ids) else b)).lower()
         pos_a, pos_b = self.shared(a, b)
         coords_a = self.layout(a, method)[0][pos_a].astype(np.float64)
         coords_b = self._layout_aligned_to(b, a, method)[pos_b].astype(np.float64)
-        return coords_a, procrustes_onto(coords_b, coords_a)
+        return coords_a, coords_b
 
     def _layout_aligned_to(
         self, view: VersionView, reference: VersionView, method: str
     ) -> np.ndarray:
-        """``view``'s layout started from and fitted onto ``reference``'s (when project can)."""
-        project = self._project_function()
-        if project is None:
-            return self.layout(view, method)[0]
+        """``view``'s 2-D layout (n, 2) started from and fitted onto ``reference``'s."""
 
         def make() -> np.ndarray:
             projection = project(
-                view.version.ref, method=method, dims=2, seed=0, align_to_ref=reference.version.ref
+                self.store, view.version, method=method, dims=2, seed=0, align_to=reference.version
             )
-            return self._aligned_projection(view, projection)[0]
+            return _coords_and_clusters(projection)[0]
 
         return view.cached(f"aligned:{method}:{reference.version.id}", make)
 
 
-def pca_layout(vectors: np.ndarray) -> np.ndarray:
-    """First two principal components of ``vectors`` (n, d), as float32 (n, 2)."""
-    centred = vectors - vectors.mean(axis=0)
-    _, eigvecs = np.linalg.eigh(centred.T @ centred)
-    basis = eigvecs[:, ::-1][:, :2]
-    coords = centred @ basis
-    if coords.shape[1] < 2:
-        coords = np.hstack([coords, np.zeros((len(coords), 2 - coords.shape[1]))])
-    return coords.astype(np.float32)
+def _coords_and_clusters(projection: Projection) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D projection's coords, float32 (n, 2), and cluster labels, int64 (n,).
 
-
-def procrustes_onto(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``source`` (n, 2) rotated, reflected, scaled and shifted to best match ``target``."""
-    if len(source) < 3:
-        return source
-    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
-    s, t = source - mu_s, target - mu_t
-    u, sigma, vt = np.linalg.svd(s.T @ t)
-    rotation = u @ vt
-    norm = float((s**2).sum()) or 1.0
-    scale = float(sigma.sum()) / norm
-    return s @ rotation * scale + mu_t
+    Both are in the version's stored order, which is ``VersionView.ids``.
+    """
+    coords = np.asarray(projection.coords, dtype=np.float32)[:, :2]
+    return coords, np.asarray(projection.clusters, dtype=np.int64)
 
 
 def categorical_codes(
@@ -460,22 +397,8 @@ def _similarities(vectors: np.ndarray, query: np.ndarray, metric: str) -> np.nda
     return scores.astype(np.float64)
 
 
-def _centroid_drift(vectors: np.ndarray, batch: np.ndarray) -> dict[str, Any]:
-    mask = np.zeros(len(vectors), bool)
-    mask[batch] = True
-    ref, new = vectors[~mask], vectors[mask]
-    shift = float(np.linalg.norm(new.mean(axis=0) - ref.mean(axis=0)))
-    spread = float(np.linalg.norm(ref.std(axis=0))) or 1.0
-    return {
-        "method": "centroid shift / reference spread",
-        "score": shift / spread,
-        "n_batch": int(mask.sum()),
-        "n_reference": int((~mask).sum()),
-    }
-
-
-def _column(frame: Any, name: str) -> list[Any]:
-    if name not in getattr(frame, "columns", ()):
+def _column(frame: pd.DataFrame, name: str) -> list[Any]:
+    if name not in frame.columns:
         return [None] * len(frame)
     return [_clean(v) for v in frame[name].tolist()]
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from embver.core import bump_reasons, derive_bump
 from embver.core.recipe import recipe_changes
+
+if TYPE_CHECKING:
+    from embver.store import Store, Version
 
 
 def plain(value: Any) -> Any:
@@ -32,12 +35,11 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def space_names(store: Any) -> list[str]:
-    spaces = store.spaces() if callable(getattr(store, "spaces", None)) else []
-    return sorted(s if isinstance(s, str) else str(getattr(s, "name", s)) for s in spaces)
+def space_names(store: Store) -> list[str]:
+    return sorted(store.space_names())
 
 
-def version_summary(version: Any, store: Any = None) -> dict[str, Any]:
+def version_summary(version: Version, store: Store | None = None) -> dict[str, Any]:
     """What the version tree shows for one version (no vectors).
 
     With ``store``, composite lineage is included: ``components`` (what this version
@@ -65,16 +67,15 @@ def version_summary(version: Any, store: Any = None) -> dict[str, Any]:
     }
 
 
-def _composite_edges(store: Any, version: Any) -> tuple[list[str], list[str]]:
-    edges = getattr(store, "edges", None)
-    if edges is None:
+def _composite_edges(store: Store | None, version: Version) -> tuple[list[str], list[str]]:
+    if store is None:
         return [], []
-    up = [e["ref"] for e in edges(version, "up") if e.get("kind") == "component"]
-    down = [e["ref"] for e in edges(version, "down") if e.get("kind") == "component"]
+    up = [e["ref"] for e in store.edges(version, "up") if e["kind"] == "component"]
+    down = [e["ref"] for e in store.edges(version, "down") if e["kind"] == "component"]
     return up, down
 
 
-def space_detail(store: Any, space: str) -> dict[str, Any]:
+def space_detail(store: Store, space: str) -> dict[str, Any]:
     """Versions, lineage edges (parent and composite) and aliases with history of a space."""
     versions = [version_summary(v, store) for v in store.versions(space)]
     aliases: dict[str, Any] = {}
@@ -102,12 +103,12 @@ def space_detail(store: Any, space: str) -> dict[str, Any]:
     return {"space": space, "versions": versions, "aliases": aliases, "edges": edges}
 
 
-def alias_history(store: Any, space: str, alias: str) -> list[dict[str, Any]]:
-    history = plain(list(store.alias_history(space, alias)))
-    return [h if isinstance(h, dict) else {"entry": h} for h in history]
+def alias_history(store: Store, space: str, alias: str) -> list[dict[str, Any]]:
+    history: list[dict[str, Any]] = plain(store.alias_history(space, alias))
+    return history
 
 
-def recipe_diff(old: Any, new: Any) -> dict[str, Any]:
+def recipe_diff(old: Version, new: Version) -> dict[str, Any]:
     """Field-by-field difference of two versions' recipes and the bump it implies."""
     a, b = old.recipe.to_dict(), new.recipe.to_dict()
     return {
