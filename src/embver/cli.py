@@ -556,17 +556,41 @@ def gc(ctx: _Context, grace: float, work_grace: float, dry_run: bool, as_json: b
 
 
 @cli.command()
-@click.argument("key")
+@click.argument("key", required=False)
 @click.argument("value", required=False)
 @json_option
 @pass_ctx
-def config(ctx: _Context, key: str, value: str | None, as_json: bool) -> None:
-    """Read or set a store setting (e.g. `embver config strict true`)."""
-    if value is not None:
-        ctx.store.set_setting(
-            key, json.loads(value) if value in ("true", "false") or value.isdigit() else value
+def config(ctx: _Context, key: str | None, value: str | None, as_json: bool) -> None:
+    """List, read or set the store's settings (e.g. `embver config strict true`).
+
+    Without KEY, every setting with its value, default and meaning. Booleans take
+    true/false, 1/0 or yes/no; unknown settings and bad values are refused.
+    """
+    from embver.store.settings import SETTINGS, setting
+
+    if key is None:
+        values = ctx.store.settings
+        rows = [
+            {"setting": s.name, "value": values[s.name], "default": s.default, "help": s.help}
+            for s in SETTINGS
+        ]
+        text = "\n".join(
+            f"{r['setting']} = {_setting_text(r['value'])}  (default "
+            f"{_setting_text(r['default'])}) {r['help']}"
+            for r in rows
         )
-    emit({key: ctx.store.settings.get(key)}, as_json, f"{key} = {ctx.store.settings.get(key)}")
+        emit(rows, as_json, text)
+        return
+    name = setting(key).name
+    if value is not None:
+        ctx.store.set_setting(name, value)
+    current = ctx.store.setting(name)
+    emit({name: current}, as_json, f"{name} = {_setting_text(current)}")
+
+
+def _setting_text(value: Any) -> str:
+    """A setting's value as a user types it (``true``, not Python's ``True``)."""
+    return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
 @cli.command()

@@ -218,7 +218,7 @@ class Space:
         new = batch.vectors[shared_new].astype(np.float32)
         verdict = patch_verdict(old, new, parent.metric, seed=0)
         result: dict[str, Any] = verdict.to_dict()
-        if verdict.label == "breaking" and self._store.settings.get("strict", False):
+        if verdict.label == "breaking" and self._store.setting("strict"):
             raise VerdictError(
                 f"strict mode: this PATCH of {parent.ref} is breaking, so it was refused; "
                 f"measured: {result}"

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from embver.core import Ref, SemVer, parse_ref, validate_alias_name, validate_space_name
 from embver.errors import NotFoundError
 from embver.store import objectstore, schema
+from embver.store import settings as store_settings
 from embver.store import vectors as vector_data
 from embver.store.actor import default_actor
 from embver.store.artifacts import Artifacts
@@ -544,15 +545,24 @@ class Store:
     # -- settings --------------------------------------------------------------
     @property
     def settings(self) -> dict[str, Any]:
+        """Every declared setting (see :mod:`embver.store.settings`) with its typed value."""
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(schema.settings)).all()
-        return {row[0]: row[1] for row in rows}
+        return store_settings.resolve({row[0]: row[1] for row in rows})
 
-    def set_setting(self, key: str, value: Any) -> None:
+    def setting(self, name: str) -> Any:
+        """The typed value of setting ``name`` (InvalidInputError for an unknown one)."""
+        return self.settings[store_settings.setting(name).name]
+
+    def set_setting(self, name: str, value: Any) -> Any:
+        """Set ``name`` to ``value`` (a value of its type, or text such as ``"false"``);
+        returns the typed value stored. Unknown names and bad values are refused."""
+        typed = store_settings.setting(name).parse(value)
         table = schema.settings
         with write_transaction(self.engine) as connection:
-            connection.execute(table.delete().where(table.c.key == key))
-            connection.execute(table.insert().values(key=key, value=value))
+            connection.execute(table.delete().where(table.c.key == name))
+            connection.execute(table.insert().values(key=name, value=typed))
+        return typed
 
 
 def _open_items(uri: str) -> Any:
