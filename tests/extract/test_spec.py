@@ -23,7 +23,7 @@ def test_parse_layers(text, expected):
     assert parse_layers(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "a", "5:2", "1:x", True, (), (1.5,)])
+@pytest.mark.parametrize("bad", ["", "a", "5:2", "1:x", True, (), (1.5,), 1.5])
 def test_parse_layers_refuses(bad):
     with pytest.raises(InvalidInputError, match="layers"):
         parse_layers(bad)

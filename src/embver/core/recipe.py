@@ -56,6 +56,17 @@ def fingerprint(value: Any, prefix: str = "") -> str:
     return f"{prefix}:{digest}" if prefix else digest
 
 
+def as_mapping(value: Any, what: str) -> dict[str, Any]:
+    """``value`` as a dict (None: empty), or a :class:`RecipeError` naming ``what``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise RecipeError(
+            f"{what} must be a mapping of names to values, got {type(value).__name__} {value!r}"
+        )
+    return dict(value)
+
+
 @dataclass(frozen=True)
 class Context:
     """What a person needs to reproduce or judge a version; does not affect identity."""
@@ -73,7 +84,7 @@ class Context:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Context:
-        data = dict(data or {})
+        data = as_mapping(data, "recipe field 'context'")
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise RecipeError(
@@ -115,6 +126,7 @@ class Recipe:
             raise RecipeError(f"recipe field 'metric' is {self.metric!r}; use one of {METRICS}")
         if not isinstance(self.context, Context):
             object.__setattr__(self, "context", Context.from_dict(self.context))
+        as_mapping(self.specs, "recipe field 'specs'")
         _normalise(self.specs)  # refuse non-JSON specs early
 
     def identity(self) -> dict[str, Any]:
@@ -162,7 +174,7 @@ class Recipe:
             raise RecipeError(f"recipe is missing required field(s) {sorted(missing)}")
         values = dict(data)
         values["context"] = Context.from_dict(values.get("context"))
-        values["specs"] = dict(values.get("specs") or {})
+        values["specs"] = as_mapping(values.get("specs"), "recipe field 'specs'")
         return cls(**values)
 
 
@@ -188,7 +200,7 @@ def inherit_recipe(parent: Recipe, given: Mapping[str, Any]) -> tuple[dict[str, 
         for name in FINGERPRINTS
         if name in parent.specs and child[name] == getattr(parent, name)
     }
-    child["specs"] = {**kept_specs, **dict(child.get("specs") or {})}
+    child["specs"] = {**kept_specs, **as_mapping(child.get("specs"), "recipe field 'specs'")}
     return child, inherited
 
 

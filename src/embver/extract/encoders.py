@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from embver.core.recipe import Context, Recipe, fingerprint
+from embver.errors import InvalidInputError
 from embver.extract.spec import Extraction
 
 
@@ -102,7 +103,10 @@ class Encoder(abc.ABC):
         resolved = self.resolve(extraction)
         dim = dim if dim is not None else self.output_dim(resolved)
         if dim is None:
-            raise ValueError("this model's output dimension is known only after encoding; pass dim")
+            raise InvalidInputError(
+                f"the output dimension of {self.source or type(self).__name__} is known only "
+                "after encoding; pass dim=N (the width of its vectors) to recipe()"
+            )
         return Recipe(
             **self.fingerprints(resolved),
             dim=dim,

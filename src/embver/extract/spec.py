@@ -78,7 +78,12 @@ def parse_layers(value: str | int | Iterable[int]) -> tuple[int, ...]:
                 f"extraction field 'layers' is {value!r}; write e.g. -1, -4: (last four), "
                 "2:5 or -2,-1"
             ) from None
-    layers = tuple(value)
+    try:
+        layers = tuple(value)
+    except TypeError:  # e.g. a float: neither an index nor a sequence of them
+        raise InvalidInputError(
+            f"extraction field 'layers' is {value!r}; use an index, e.g. -1, or a list of them"
+        ) from None
     if not layers or any(isinstance(i, bool) or not isinstance(i, int) for i in layers):
         raise InvalidInputError(f"extraction field 'layers' is {value!r}; use integer indices")
     return layers

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from embver.errors import InvalidInputError
+from embver.store.files import output_path, writing
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 pass_ctx = click.pass_obj
@@ -45,6 +47,8 @@ def project_command(
     from embver.cli import step_announcer
     from embver.project.api import cluster_summaries, project
 
+    if output:
+        _table_output(output)  # before the work: a wrong name or folder is found at once
     projection = project(
         ctx.store,
         ref,
@@ -63,13 +67,18 @@ def project_command(
     emit(data, as_json, _projection_text(data))
 
 
-def _write_table(frame: Any, output: str) -> None:
-    if output.endswith(".parquet"):
-        frame.to_parquet(output, index=False)
-    elif output.endswith(".csv"):
-        frame.to_csv(output, index=False)
-    else:
+def _table_output(output: str) -> Path:
+    if not output.endswith((".parquet", ".csv")):
         raise InvalidInputError(f"--output {output!r}: use a .csv or .parquet file name")
+    return output_path(output)
+
+
+def _write_table(frame: Any, output: str) -> None:
+    with writing(_table_output(output)) as target:
+        if output.endswith(".parquet"):
+            frame.to_parquet(target, index=False)
+        else:
+            frame.to_csv(target, index=False)
 
 
 def _projection_text(data: dict[str, Any]) -> str:

@@ -10,9 +10,99 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from embver.errors import StoreError, StoreVersionError
+from embver.errors import DependencyError, IntegrityError, StoreError, StoreVersionError
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+#: the first 16 bytes of every SQLite database file
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def open_catalog(url: str, *, new: bool = False) -> Engine:
+    """An engine on the catalog at ``url``, migrated to this embver's schema.
+
+    What a user can put right comes as one line: a server that cannot be reached or
+    a database that does not exist (:class:`StoreError`), a damaged SQLite file
+    (:class:`IntegrityError`). ``new``: the store is being created, so its SQLite
+    file may not exist yet; an existing store's must (SQLite would take a missing or
+    emptied file for a new database, and the store would read back with no spaces).
+    """
+    engine = create_catalog_engine(url)
+    database = engine.url.database or ":memory:"
+    if not new and engine.url.get_backend_name() == "sqlite" and database != ":memory:":
+        check_sqlite_file(Path(database))
+    try:
+        with _catalog_errors(engine):
+            migrate(engine)
+    except BaseException:
+        # Close it so not even an empty WAL file is left (a newer embver's catalog, say).
+        engine.dispose()
+        raise
+    return engine
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse an SQLite catalog file that is missing, not SQLite, or cut short, before
+    SQLite opens it. Reads the 100-byte header only."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as file:
+            header = file.read(100)
+    except FileNotFoundError:
+        raise IntegrityError(
+            f"the catalog {path} is missing; restore it from a backup (the store's versions "
+            "are listed only there)"
+        ) from None
+    if len(header) < 100 or header[:16] != _SQLITE_MAGIC:
+        raise IntegrityError(
+            f"the catalog {path} is not an SQLite database ({size} bytes, no SQLite header); "
+            "restore it from a backup"
+        )
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return  # SQLite completes the file from its write-ahead log: leave it to SQLite
+    shortfall = _sqlite_shortfall(header, size)
+    if shortfall:
+        raise IntegrityError(
+            f"the catalog {path} is truncated ({shortfall}); restore it from a backup"
+        )
+
+
+def _sqlite_shortfall(header: bytes, size: int) -> str | None:
+    """How a database file of ``size`` bytes falls short of its 100-byte ``header``, if it does."""
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size < 512 or size % page_size:
+        return f"{size} bytes is not a whole number of {page_size}-byte pages"
+    # The header's page count is valid when its "version-valid-for" matches the change counter.
+    if header[92:96] == header[24:28]:
+        expected = int.from_bytes(header[28:32], "big") * page_size
+        if size < expected:
+            return f"{size} bytes, its header says {expected}"
+    return None
+
+
+@contextlib.contextmanager
+def _catalog_errors(engine: Engine) -> Iterator[None]:
+    """Database errors while opening the catalog, as one-line embver errors."""
+    url = engine.url.render_as_string(hide_password=True)
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        problem = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else repr(exc)
+        if engine.url.get_backend_name() != "sqlite":
+            raise StoreError(
+                f"cannot use the catalog {url}: {problem}; check that the server runs and that "
+                "the URL's host, port, user and database are right (embver does not create "
+                "the database: create it first, e.g. `createdb NAME`)"
+            ) from None
+        if isinstance(exc, sa.exc.OperationalError):
+            raise StoreError(
+                f"cannot open the catalog {engine.url.database}: {problem}; check that its "
+                "folder exists and is writable"
+            ) from None
+        raise IntegrityError(
+            f"the catalog {engine.url.database} is damaged ({problem}); restore it from a backup"
+        ) from None
 
 
 def create_catalog_engine(url: str) -> Engine:
@@ -22,10 +112,26 @@ def create_catalog_engine(url: str) -> Engine:
     except sa.exc.ArgumentError as exc:
         raise StoreError(f"catalog URL {url!r} is not an SQLAlchemy URL: {exc}") from None
     if sa_url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, future=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 120}, future=True)
+        return _create_engine(sa_url, pool_pre_ping=True)
+    engine = _create_engine(sa_url, connect_args={"timeout": 120})
     _make_sqlite_transactional(engine)
     return engine
+
+
+def _create_engine(url: sa.URL, **options: Any) -> Engine:
+    shown = url.render_as_string(hide_password=True)
+    try:
+        return sa.create_engine(url, future=True, **options)
+    except sa.exc.NoSuchModuleError:
+        raise StoreError(
+            f"catalog URL {shown!r}: SQLAlchemy knows no database {url.drivername!r}; "
+            "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
+        ) from None
+    except ImportError as exc:
+        raise DependencyError(
+            f"catalog URL {shown!r} needs the database driver {exc.name or url.drivername!r}, "
+            "which is not installed; install it, or use postgresql+psycopg://"
+        ) from None
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:

@@ -1,8 +1,12 @@
-"""Reading vectors, ids and recipes from files (.npy, .parquet, .csv, YAML/JSON)."""
+"""Reading vectors, ids and recipes from files (.npy, .parquet, .csv, YAML/JSON), and
+checking the files a command writes (:func:`output_path`, :func:`writing`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +14,40 @@ import numpy as np
 import pyarrow as pa
 
 from embver.errors import InvalidInputError, RecipeError
+
+
+def output_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a file to write, checked before any work is done: its folder exists
+    and it is not itself a folder."""
+    target = Path(path).expanduser()
+    folder = target.parent
+    if target.is_dir():
+        raise InvalidInputError(f"cannot write {str(target)!r}: it is a folder; give a file name")
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInputError(
+            f"cannot write {str(target)!r}: {str(folder)!r} is a file, not a folder; "
+            "write somewhere else"
+        )
+    if not folder.is_dir():
+        raise InvalidInputError(
+            f"cannot write {str(target)!r}: the folder {str(folder)!r} does not exist; "
+            f"create it (mkdir -p {folder}) or write somewhere else"
+        )
+    return target
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """:func:`output_path` around the code that writes ``path``: an ``OSError`` there
+    (no permission, a full disk) comes out as one line naming the file."""
+    target = output_path(path)
+    try:
+        yield target
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot write {str(target)!r}: {exc.strerror or exc}; check the folder's "
+            "permissions and free space, or write somewhere else"
+        ) from None
 
 
 def read_vectors_file(
@@ -155,10 +193,25 @@ def read_recipe_file(path: str | Path) -> dict[str, Any]:
         raise RecipeError(f"recipe file {str(path)!r} cannot be read: {exc}") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise RecipeError(f"recipe file {str(path)!r} is malformed: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise RecipeError(f"recipe file {str(path)!r} is malformed JSON: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(
+            f"recipe file {str(path)!r} is malformed YAML: {_yaml_problem(exc)}; fix the file"
+        ) from None
     if not isinstance(data, dict):
         raise RecipeError(
             f"recipe file {str(path)!r} must hold a mapping, got {type(data).__name__}"
         )
     return data
+
+
+def _yaml_problem(error: Exception) -> str:
+    """A YAML error on one line: where (1-based line and column) and what."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if mark is None or problem is None:
+        return " ".join(str(error).split())
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    context = getattr(error, "context", None)
+    return f"{where}: {problem}" + (f" ({context})" if context else "")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from embver.errors import StoreError, StoreNotFoundError
+from embver.store.objectstore import check_data_uri
 
 STORE_DIR = ".embver"
 CONFIG_FILE = "config.json"
@@ -41,6 +45,7 @@ class StoreLocation:
                 f"{config_path} has format {config.get('format')}, newer than this embver "
                 f"understands ({CONFIG_FORMAT}); upgrade embver"
             )
+        check_data_uri(config["data"])
         return cls(
             root=root,
             catalog_url=_resolve_catalog(config["catalog"], root),
@@ -56,8 +61,16 @@ def _resolve_data(uri: str, root: Path) -> str:
     return str(root / uri) if "://" not in uri and not os.path.isabs(uri) else uri
 
 
-def create_location(path: str | os.PathLike[str], catalog: str | None, data: str | None) -> Path:
-    """Create ``path/.embver/config.json``; refuse to overwrite an existing store."""
+@contextlib.contextmanager
+def new_location(
+    path: str | os.PathLike[str], catalog: str | None, data: str | None
+) -> Iterator[StoreLocation]:
+    """A new store's location, ``path/.embver/config.json`` written; the block opens it.
+
+    An existing store is refused. When the block raises (an unreachable catalog, say)
+    every file and folder made since is removed again, so a retry does not meet
+    "a store already exists" and no half-made store is left to be mistaken for one.
+    """
     root = Path(path).expanduser().resolve()
     if root.name != STORE_DIR:
         root = root / STORE_DIR
@@ -65,10 +78,41 @@ def create_location(path: str | os.PathLike[str], catalog: str | None, data: str
         raise StoreError(
             f"a store already exists at {root}; open it with embver.open({str(root.parent)!r})"
         )
-    root.mkdir(parents=True, exist_ok=True)
-    config = {"format": CONFIG_FORMAT, "catalog": catalog or "catalog.db", "data": data or "data"}
-    (root / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-    return root
+    if data is not None:
+        check_data_uri(data)
+    undo = _undo_creating(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        config = {
+            "format": CONFIG_FORMAT,
+            "catalog": catalog or "catalog.db",
+            "data": data or "data",
+        }
+        (root / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        yield StoreLocation.read(root)
+    except BaseException:
+        undo()
+        raise
+
+
+def _undo_creating(root: Path) -> Callable[[], None]:
+    """A function removing what will be made in and above ``root`` from now on: the
+    highest folder that does not exist yet, or the new entries of an existing ``root``."""
+    missing = [folder for folder in (root, *root.parents) if not folder.exists()]
+    if missing:
+        return lambda: shutil.rmtree(missing[-1], ignore_errors=True)
+    kept = {entry.name for entry in root.iterdir()}
+
+    def remove_new_entries() -> None:
+        for entry in root.iterdir():
+            if entry.name in kept:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    return remove_new_entries
 
 
 def discover(path: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:

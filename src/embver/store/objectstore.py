@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from embver.errors import StoreError
+from embver.errors import InvalidInputError, StoreError
 
 #: the endpoint variables Lance reads, first found wins
 ENDPOINT_VARS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT")
@@ -24,6 +24,21 @@ REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 ALLOW_HTTP_VAR = "AWS_ALLOW_HTTP"
 #: the values Lance takes as true (any case)
 _TRUTHY = frozenset({"1", "true", "yes", "y", "on"})
+
+
+#: URL schemes of a data root that both Lance and pyarrow can reach (a plain path is local)
+DATA_SCHEMES = ("file", "s3", "gs")
+
+
+def check_data_uri(uri: str) -> None:
+    """Refuse a data root that Lance or pyarrow cannot reach, before anything is written."""
+    scheme, separator, _ = uri.partition("://")
+    if not uri.strip() or (separator and scheme not in DATA_SCHEMES):
+        accepted = ", ".join(f"{name}://" for name in DATA_SCHEMES)
+        raise InvalidInputError(
+            f"data root {uri!r} is not a place embver can store vectors; "
+            f"use a local folder or a URL starting with {accepted}"
+        )
 
 
 def is_local(uri: str) -> bool:

@@ -20,8 +20,8 @@ from embver.store import settings as store_settings
 from embver.store import vectors as vector_data
 from embver.store.actor import default_actor
 from embver.store.artifacts import Artifacts
-from embver.store.catalog import create_catalog_engine, lock_space, migrate, write_transaction
-from embver.store.location import StoreLocation, create_location, discover
+from embver.store.catalog import lock_space, open_catalog, write_transaction
+from embver.store.location import StoreLocation, discover, new_location
 from embver.store.space import Space
 from embver.store.version import Version
 
@@ -32,9 +32,12 @@ if TYPE_CHECKING:
 def init(
     path: str | os.PathLike[str] = ".", catalog: str | None = None, data: str | None = None
 ) -> Store:
-    """Create a store in ``path/.embver/`` (SQLite + local Lance unless URLs are given)."""
-    root = create_location(path, catalog, data)
-    return Store(StoreLocation.read(root))
+    """Create a store in ``path/.embver/`` (SQLite + local Lance unless URLs are given).
+
+    If the store cannot be opened (an unreachable catalog, say) nothing is left behind.
+    """
+    with new_location(path, catalog, data) as location:
+        return Store(location, new=True)
 
 
 def open(path: str | os.PathLike[str] | None = None) -> Store:
@@ -45,16 +48,11 @@ def open(path: str | os.PathLike[str] | None = None) -> Store:
 class Store:
     """Everything embver keeps: spaces, versions, aliases, lineage, items, artifacts."""
 
-    def __init__(self, location: StoreLocation) -> None:
+    def __init__(self, location: StoreLocation, *, new: bool = False) -> None:
+        """Open the store at ``location``; ``new``: it is being created (see :func:`init`)."""
         objectstore.check_environment(location.data_uri, os.environ)
         self.location = location
-        self.engine = create_catalog_engine(location.catalog_url)
-        try:
-            migrate(self.engine)
-        except BaseException:
-            # e.g. a newer embver's catalog: close it so not even an empty WAL file is left.
-            self.engine.dispose()
-            raise
+        self.engine = open_catalog(location.catalog_url, new=new)
         self.artifacts = Artifacts(self)
 
     def __repr__(self) -> str:
