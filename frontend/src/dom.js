@@ -33,7 +33,26 @@ export function errorBox(error) {
 
 export const hoverCard = () => document.getElementById('hover-card');
 
-// Show an item card (text, label, metadata, thumbnail) next to the pointer.
+// Gap between the hovered point and the card, and between the card and the window's edge.
+const CARD_GAP = 14;
+const CARD_EDGE = 6;
+
+// Put the card below-right of the point at ``at`` (viewport coordinates), flipped above
+// and/or to the left when it would leave the window, and never over the point itself.
+export function placeCard(card, at) {
+  const { width, height } = card.getBoundingClientRect();
+  const fits = (start, size, limit) => start + size <= limit - CARD_EDGE;
+  let left = at.x + CARD_GAP;
+  if (!fits(left, width, window.innerWidth)) left = at.x - CARD_GAP - width;
+  let top = at.y + CARD_GAP;
+  if (!fits(top, height, window.innerHeight)) top = at.y - CARD_GAP - height;
+  // A window too small for either side: keep the card on screen, the pointer's corner first.
+  card.style.left = `${Math.max(CARD_EDGE, Math.min(left, window.innerWidth - width - CARD_EDGE))}px`;
+  card.style.top = `${Math.max(CARD_EDGE, Math.min(top, window.innerHeight - height - CARD_EDGE))}px`;
+}
+
+// Show an item card (text, label, metadata, thumbnail) next to the point at ``at``
+// (viewport coordinates, e.g. Pane.clientOf).
 export function showItem(item, ref, at) {
   const card = hoverCard();
   clear(card);
@@ -41,15 +60,17 @@ export function showItem(item, ref, at) {
   if (item.label !== null && item.label !== undefined) card.appendChild(h('div', { class: 'item-label' }, `label: ${item.label}`));
   if (item.text) card.appendChild(h('div', { class: 'item-text' }, item.text));
   if (item.has_image) {
-    card.appendChild(h('img', { src: `/api/versions/${encodeURIComponent(ref)}/items/${item.index}/image`, alt: item.id }));
+    // the thumbnail grows the card when it arrives: place it again then
+    card.appendChild(h('img', {
+      src: `/api/versions/${encodeURIComponent(ref)}/items/${item.index}/image`,
+      alt: item.id,
+      onload: (event) => { if (at && event.target.isConnected && !card.hidden) placeCard(card, at); },
+    }));
   }
   const meta = Object.entries(item.metadata ?? {}).slice(0, 6);
   if (meta.length) card.appendChild(h('div', { class: 'item-meta' }, meta.map(([k, v]) => `${k}: ${fmt(v)}`).join(' · ')));
   card.hidden = false;
-  if (at) {
-    card.style.left = `${Math.min(at.x + 14, window.innerWidth - 340)}px`;
-    card.style.top = `${at.y + 14}px`;
-  }
+  if (at) placeCard(card, at);
 }
 
 export function hideItem() {

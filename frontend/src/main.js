@@ -3,9 +3,13 @@ import { h, clear, errorBox } from './dom.js';
 import { renderRegistry } from './pages/registry.js';
 import { renderVersion } from './pages/version.js';
 import { renderCompare } from './pages/compare.js';
+import { BACKGROUND, NOISE, SEQUENTIAL } from './scatter.js';
 
-// Hooks for tests and benchmarks: first painted frame, panes, state.
-window.__embver = { firstPaint: null, panes: [], page: null, ready: false };
+// Hooks for tests and benchmarks: first painted frame, panes, state, the colour scales.
+window.__embver = {
+  firstPaint: null, panes: [], page: null, ready: false,
+  palette: { background: BACKGROUND, sequential: SEQUENTIAL, noise: NOISE },
+};
 
 let cleanup = null;
 

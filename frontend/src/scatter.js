@@ -7,12 +7,20 @@ export const CATEGORICAL = [
   '#9c755f', '#499894', '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
   '#e377c2', '#d4a6c8', '#bcbd22', '#17becf',
 ];
-// k-NN overlap 0.0 … 1.0: red (moved) → blue (kept), then grey for "not computed".
+// k-NN overlap 0.0 … 1.0: dark red (moved) → purple → blue (kept), then grey for "not
+// computed". A path in OKLCH: lightness rises evenly with overlap (0.40 → 0.64), so the
+// order reads at a glance and the movers are the darkest, most salient points, while the
+// hue turns 150° so that neighbouring bins stay apart. No stop is light: a diverging
+// scale's white middle hid every 0.4 point on the white plot. Every colour here has at
+// least 3.3:1 contrast against BACKGROUND (WCAG's 3:1 for graphics), checked by
+// tests/server/test_browser_view.py.
 export const SEQUENTIAL = [
-  '#b2182b', '#d6604d', '#f4a582', '#fddbc7', '#f7f7f7', '#d1e5f0', '#92c5de', '#6aaed6',
-  '#4393c3', '#2166ac', '#053061', '#bbbbbb',
+  '#861309', '#8d1933', '#912351', '#922f6e', '#8f3b8a', '#8949a3', '#7e57b9', '#7066ca',
+  '#5c76d6', '#3f86dd', '#0895da', '#8c8c8c',
 ];
 export const BACKGROUND = '#ffffff';
+// Points keep this far (CSS px) from the pane's edges when the view is fitted to the data.
+const FIT_MARGIN_PX = 16;
 
 function pointSizeFor(n) {
   if (n > 300000) return 2;
@@ -54,6 +62,9 @@ export class Pane {
       height: Math.max(height, 100),
       backgroundColor: BACKGROUND,
       pointSize: pointSizeFor(n),
+      // a point keeps its size in pixels at any zoom: fitting a layout to a small pane
+      // zooms out, which would otherwise shrink the points to specks
+      pointScaleMode: 'constant',
       pointColorActive: '#000000',
       pointColorHover: '#111111',
       pointOutlineWidth: 2,
@@ -72,11 +83,39 @@ export class Pane {
       this.scatterplot.subscribe('select', ({ points }) => onSelect(points, this));
       this.scatterplot.subscribe('deselect', () => onSelect([], this));
     }
-    this.resizeObserver = new ResizeObserver(() => {
+    // The view follows the data (fitted on draw and on resize) until the person pans or zooms.
+    this.bounds = null;
+    this.followsData = true;
+    this.canvas.addEventListener('wheel', () => { this.followsData = false; }, { passive: true });
+    this.canvas.addEventListener('pointermove', (event) => {
+      // a drag pans, unless it is a lasso (shift+drag, or the lasso mouse mode)
+      if (event.buttons && !event.shiftKey && this.scatterplot.get('mouseMode') === 'panZoom') this.followsData = false;
+    });
+    this.resizeObserver = new ResizeObserver(async () => {
       const box = container.getBoundingClientRect();
-      if (box.width > 0 && box.height > 0) this.scatterplot.set({ width: box.width, height: box.height });
+      if (box.width <= 0 || box.height <= 0) return;
+      // the library takes the new aspect ratio on its next frame: fit after that
+      await this.scatterplot.set({ width: box.width, height: box.height });
+      if (this.followsData && !this.scatterplot.get('isDestroyed')) this.fit();
     });
     this.resizeObserver.observe(container);
+  }
+
+  // Frame the data's bounding box (or this.bounds, when panes share one) with a margin,
+  // whatever the pane's aspect: the library's default view shows [-1, 1] on the short
+  // side only, which cuts off wide layouts in tall panes and wastes wide panes.
+  fit() {
+    if (!this.x || !this.n) return Promise.resolve();
+    const { xMin, xMax, yMin, yMax } = this.bounds ?? boundsOf({ x: this.x, y: this.y });
+    const { width, height } = this.canvas.getBoundingClientRect();
+    if (width <= 2 * FIT_MARGIN_PX || height <= 2 * FIT_MARGIN_PX) return Promise.resolve();
+    const span = Math.max(xMax - xMin, yMax - yMin, 1e-6);
+    // extent in data units that maps the data onto the pane less its margin, per axis
+    const w = Math.max(xMax - xMin, span * 1e-3) * (width / (width - 2 * FIT_MARGIN_PX));
+    const h = Math.max(yMax - yMin, span * 1e-3) * (height / (height - 2 * FIT_MARGIN_PX));
+    const cx = (xMin + xMax) / 2;
+    const cy = (yMin + yMax) / 2;
+    return this.scatterplot.zoomToArea({ x: cx - w / 2, y: cy - h / 2, width: w, height: h });
   }
 
   rows(x, y) {
@@ -109,6 +148,8 @@ export class Pane {
       transitionDuration: duration,
       preventFilterReset: true,
     });
+    // A morph keeps the camera still: both layouts lie inside the shared bounds.
+    if (!transition && this.followsData) await this.fit();
     this.timing = { rowsMs: t1 - t0, indexMs: t2 - t1, libraryDrawMs: performance.now() - t2 };
   }
 
@@ -137,23 +178,40 @@ export class Pane {
     return Array.from(this.scatterplot.get('selectedPoints') ?? []);
   }
 
-  // Page coordinates of point i under the current camera (used by tests and the tooltip).
-  screenOf(i) {
+  // Viewport coordinates of point i under the current camera (the hover card is fixed there).
+  clientOf(i) {
     const view = this.scatterplot.get('cameraView');
     const box = this.canvas.getBoundingClientRect();
     const aspect = box.width / box.height;
     const cx = view[0] * this.x[i] + view[4] * this.y[i] + view[12];
     const cy = view[1] * this.x[i] + view[5] * this.y[i] + view[13];
-    return {
-      x: box.left + window.scrollX + ((cx / aspect + 1) / 2) * box.width,
-      y: box.top + window.scrollY + ((1 - cy) / 2) * box.height,
-    };
+    return { x: box.left + ((cx / aspect + 1) / 2) * box.width, y: box.top + ((1 - cy) / 2) * box.height };
+  }
+
+  // Page coordinates of point i (used by tests).
+  screenOf(i) {
+    const at = this.clientOf(i);
+    return { x: at.x + window.scrollX, y: at.y + window.scrollY };
   }
 
   destroy() {
     this.resizeObserver.disconnect();
     this.scatterplot.destroy();
   }
+}
+
+// Bounding box of one or more layouts ({x, y} of Float32Array (n,) each).
+export function boundsOf(...layouts) {
+  let xMin = Infinity; let xMax = -Infinity; let yMin = Infinity; let yMax = -Infinity;
+  for (const { x, y } of layouts) {
+    for (let i = 0; i < x.length; i += 1) {
+      if (x[i] < xMin) xMin = x[i];
+      if (x[i] > xMax) xMax = x[i];
+      if (y[i] < yMin) yMin = y[i];
+      if (y[i] > yMax) yMax = y[i];
+    }
+  }
+  return { xMin, xMax, yMin, yMax };
 }
 
 // Resolve after the browser has painted the frame that follows the draw.

@@ -2,7 +2,7 @@
 // an animated morph from layout A to layout B, metric panel, top movers, where clusters went.
 import { getJson, getPoints, getCodes, enc } from '../api.js';
 import { h, clear, fmt, errorBox, showItem, hideItem } from '../dom.js';
-import { Pane, nextPaint, legendColours } from '../scatter.js';
+import { Pane, nextPaint, legendColours, boundsOf } from '../scatter.js';
 import { legendView } from './version.js';
 
 // Render the comparison report as nested tables of its scalar figures.
@@ -77,7 +77,7 @@ export async function renderCompare(app, refA, refB) {
     other.hover(i);
     lastHover = i;
     const item = await getJson(`/api/compare/item?${q}&index=${i}`).catch(() => null);
-    if (item && lastHover === i) showItem(item, refA, source.screenOf(i));
+    if (item && lastHover === i) showItem(item, refA, source.clientOf(i));
   };
   const onSelect = (selection, source) => {
     const other = panes.find((p) => p !== source);
@@ -93,6 +93,10 @@ export async function renderCompare(app, refA, refB) {
     p.scatterplot.set({ colorBy: 'valueA', pointColor: legendColours(colours.legend) });
   }
   const [a, b] = points.panes;
+  // Both panes frame the union of both layouts: one scale for the two, and the morph of
+  // A into B stays inside pane A.
+  const shared = boundsOf(a, b);
+  panes.forEach((p) => { p.bounds = shared; });
   await Promise.all([paneA.draw(a.x, a.y), paneB.draw(b.x, b.y)]);
   await nextPaint();
   window.__embver.firstPaint = performance.now();
@@ -154,9 +158,9 @@ async function loadMovers(box, q, panes) {
 async function loadFlows(box, q) {
   try {
     const result = await getJson(`/api/compare/clusters?${q}`);
-    const name = (c) => (c < 0 ? 'noise' : `cluster ${c}`);
+    // names come from the server: a cluster's number and top terms, as the CLI prints them
     box.appendChild(h('ul', {}, result.flows.map((f) =>
-      h('li', {}, `${name(f.cluster)} (${f.size}) → `, f.to.map((t) => `${name(t.cluster)}: ${t.count}`).join(', ')))));
+      h('li', {}, `${f.name} (${f.size}) → `, f.to.map((t) => `${t.name}: ${t.count}`).join(', ')))));
   } catch (error) {
     box.appendChild(errorBox(error));
   }

@@ -59,7 +59,7 @@ export async function renderVersion(app, ref, methodArg) {
   const onHover = async (i, p) => {
     if (i === null) return hideItem();
     const item = await getJson(`/api/versions/${enc(ref)}/items/${i}`);
-    showItem(item, ref, p.screenOf(i));
+    showItem(item, ref, p.clientOf(i));
   };
   const onSelect = async (selection) => {
     if (selection.length !== 1) return;

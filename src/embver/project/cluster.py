@@ -125,6 +125,43 @@ def summarize_clusters(
     return summaries
 
 
+#: how many top terms name a cluster in the report's and the UI's legends
+NAME_TERMS = 3
+
+
+def cluster_name(cluster: int, top_terms: Sequence[str], majority_label: str | None = None) -> str:
+    """What a legend calls a cluster: "3: river, boat, fish", else its majority label.
+
+    The same words wherever a cluster is shown (``embver report``, ``embver ui``);
+    a cluster with neither terms nor labels is "cluster 3", noise (-1) is "noise".
+    """
+    if cluster < 0:
+        return "noise"
+    if top_terms:
+        return f"{cluster}: " + ", ".join(top_terms[:NAME_TERMS])
+    return f"{cluster}: {majority_label}" if majority_label else f"cluster {cluster}"
+
+
+def cluster_names(
+    clusters: np.ndarray,
+    texts: Sequence[str | None] | None = None,
+    labels: Sequence[Any] | None = None,
+) -> dict[int, str]:
+    """:func:`cluster_name` of every cluster of ``clusters`` (int array (n,), -1 noise).
+
+    Terms come from :func:`class_tfidf_terms` over ``texts`` (length n), as in
+    :func:`summarize_clusters`, without its representatives (which need the vectors).
+    """
+    terms = class_tfidf_terms(clusters, texts, NAME_TERMS) if texts is not None else {}
+    names = {}
+    for cluster in sorted(set(clusters.tolist())):
+        majority = None
+        if labels is not None and cluster >= 0:
+            majority, _ = _majority(labels, np.flatnonzero(clusters == cluster))
+        names[int(cluster)] = cluster_name(int(cluster), terms.get(int(cluster), []), majority)
+    return names
+
+
 def _representatives(
     unit: np.ndarray, members: np.ndarray, ids: Sequence[str], n: int
 ) -> list[str]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from embver.project.align import displacement, shared_positions
 from embver.project.api import cluster_summaries, project
+from embver.project.cluster import cluster_name
 from embver.report.figures import comparison_figures, movers_from_overlap
 from embver.report.pack import pack_array, quantize_unit
 
@@ -249,10 +250,7 @@ def cluster_flow(
 
 
 def _cluster_names(summaries: list[dict[str, Any]]) -> list[str]:
-    return [
-        f"{s['cluster']}: " + (", ".join(s["top_terms"][:3]) or s.get("majority_label") or "")
-        for s in summaries
-    ]
+    return [cluster_name(s["cluster"], s["top_terms"], s.get("majority_label")) for s in summaries]
 
 
 def _label_codes(items: Any) -> tuple[list[str], np.ndarray]:

@@ -345,6 +345,7 @@ def _compare_router() -> APIRouter:
         pos_a, pos_b = data.shared(view_a, view_b)
         labels_a = data.layout(view_a, method)[1][pos_a]
         labels_b = data.layout(view_b, method)[1][pos_b]
+        names_a, names_b = data.cluster_names(view_a, method), data.cluster_names(view_b, method)
         flows = []
         for cluster in np.unique(labels_a):
             members = labels_b[labels_a == cluster]
@@ -353,8 +354,16 @@ def _compare_router() -> APIRouter:
             flows.append(
                 {
                     "cluster": int(cluster),
+                    "name": names_a[int(cluster)],
                     "size": len(members),
-                    "to": [{"cluster": int(targets[i]), "count": int(counts[i])} for i in order],
+                    "to": [
+                        {
+                            "cluster": int(targets[i]),
+                            "name": names_b[int(targets[i])],
+                            "count": int(counts[i]),
+                        }
+                        for i in order
+                    ],
                 }
             )
         return {"flows": flows}

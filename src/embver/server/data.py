@@ -38,6 +38,9 @@ UMAP_DEFAULT_LIMIT = 50_000
 OVERLAP_LIMIT = 200_000
 OVERLAP_K = 10
 PALETTE_SIZE = 20
+#: cluster names (top terms) are found on at most this many items' texts: the legend
+#: comes with the first frame, and c-TF-IDF of a million texts would hold it back
+NAME_SAMPLE = 50_000
 
 
 @dataclass
@@ -122,7 +125,8 @@ class UIData:
         """Per-point category codes and a legend for ``by`` in cluster|label|meta:<key>."""
         if by == "cluster":
             _, clusters = self.layout(view, method)
-            return categorical_codes(clusters, title="cluster", name=_cluster_name)
+            names = self.cluster_names(view, method)
+            return categorical_codes(clusters, title="cluster", name=lambda c: names[int(c)])
         items = self.items(view)
         if by == "label":
             return categorical_codes(_column(items, "label"), title="label")
@@ -142,6 +146,27 @@ class UIData:
         raise InvalidInputError(
             f"colour by {by!r} is unknown; use cluster, label, none or meta:<key>"
         )
+
+    def cluster_names(self, view: VersionView, method: str | None) -> dict[int, str]:
+        """Cluster → its name in the report: "3: river, boat, fish" (c-TF-IDF top terms)."""
+        method = (method or self.default_method(view)).lower()
+        _, clusters = self.layout(view, method)
+
+        def make() -> dict[int, str]:
+            from embver.project.cluster import cluster_name, cluster_names
+
+            items = self.items(view)
+            rows = _name_sample(len(clusters)).tolist()
+            texts, labels = _column(items, "text"), _column(items, "label")
+            names = cluster_names(
+                clusters[rows], [texts[n] for n in rows], [labels[n] for n in rows]
+            )
+            # a cluster too small to be drawn into the sample still gets a name
+            return {
+                int(c): names.get(int(c)) or cluster_name(int(c), []) for c in np.unique(clusters)
+            }
+
+        return view.cached(f"cluster-names:{method}", make)
 
     def metadata_keys(self, view: VersionView, sample: int = 2000) -> list[str]:
         """Metadata fields seen among the first ``sample`` items."""
@@ -366,8 +391,11 @@ def categorical_codes(
     return codes, {"title": title, "kind": "categorical", "categories": categories}
 
 
-def _cluster_name(cluster: Any) -> str:
-    return "noise" if int(cluster) < 0 else f"cluster {int(cluster)}"
+def _name_sample(n: int, limit: int = NAME_SAMPLE) -> np.ndarray:
+    """Rows (≤ limit,) whose texts name the clusters: all, or a seeded sample of a big space."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False))
 
 
 def overlap_codes(overlap: np.ndarray, bins: int = 11) -> tuple[np.ndarray, dict[str, Any]]:
