@@ -197,3 +197,77 @@ def test_loaded_vectors_are_writable_and_writes_never_reach_the_store(store, ver
         loaded *= 2.0
         np.testing.assert_array_equal(store.get(version.ref).vectors(), expected)
     assert verify(store).ok
+
+
+def _id_region(path: Path, ids: list[str]) -> tuple[int, int]:
+    """Where the id strings lie in a data file: from the first id's bytes to the last's."""
+    data = path.read_bytes()
+    first, last = data.find(ids[0].encode()), data.find(ids[-1].encode())
+    assert 0 <= first < last, "ids are stored as plain bytes"
+    return first, last + len(ids[-1])
+
+
+def _reads(store, ref: str) -> dict[str, object]:
+    """Every way to read a version's ids or vectors, by name, as plain Python data."""
+    return {
+        "ids": lambda: store.get(ref).ids,
+        "items": lambda: store.get(ref).items()["id"].tolist(),
+        "vectors": lambda: store.get(ref).vectors().tolist(),
+        "to_arrow": lambda: store.get(ref).to_arrow().column("id").to_pylist(),
+        "to_pandas": lambda: store.get(ref).to_pandas()["id"].tolist(),
+        "vectors_of_ids": lambda: store.get(ref).vectors(["item-7", "item-3"]).tolist(),
+    }
+
+
+def test_reads_of_a_flipped_id_byte_give_the_data_or_integrity_error(store, versions):
+    """One flipped byte among the ids (and elsewhere in the file): every read returns the
+    registered data or raises IntegrityError in one line, never a damaged id or an Arrow
+    error (the issue: `v.ids` answered with the damaged id, compare died in ArrowInvalid)."""
+    version = versions[1]
+    path = _data_files(version)[0]
+    expected = {name: read() for name, read in _reads(store, version.ref).items()}
+    original = path.read_bytes()
+    start, stop = _id_region(path, version.ids)
+    rng = random.Random(2)
+    positions = sorted(
+        {start, start + 1, stop - 1, *rng.sample(range(start, stop), 24)}
+        | set(rng.sample(range(len(original)), 16))
+    )
+    outcomes = {"same": 0, "refused": 0}
+    for position in positions:
+        damaged = bytearray(original)
+        damaged[position] ^= 0x04
+        path.write_bytes(bytes(damaged))
+        for name, read in _reads(store, version.ref).items():
+            try:
+                got = read()
+            except IntegrityError as exc:
+                assert "\n" not in str(exc), f"{name} at byte {position}: {exc}"
+                outcomes["refused"] += 1
+            else:
+                assert got == expected[name], f"{name} at byte {position} read damaged data"
+                outcomes["same"] += 1
+    path.write_bytes(original)
+    assert outcomes["refused"] >= 6 * 24
+    assert verify(store).ok
+
+
+def test_ids_of_segments_without_an_ids_hash_are_checked_by_a_full_read(store, versions):
+    """A catalog written before ids hashes were recorded: `ids` reads the whole table
+    and checks it against the segment hash, so a flipped id byte is still refused."""
+    version = versions[2]
+    segments = [{"rows": s.rows, "hash": s.hash, "files": s.files} for s in version.segments]
+    with store.engine.begin() as connection:
+        connection.execute(
+            embver.store.schema.versions.update()
+            .where(embver.store.schema.versions.c.id == version.id)
+            .values(segments=segments)
+        )
+    assert store.get(version.ref).ids == version.ids
+    path = _data_files(version)[0]
+    start, _ = _id_region(path, version.ids)
+    data = bytearray(path.read_bytes())
+    data[start + 3] ^= 0x01  # a letter of the first id
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="hash mismatch"):
+        _ = store.get(version.ref).ids

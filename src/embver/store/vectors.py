@@ -7,8 +7,9 @@ hash is the hash of its segment hashes, so appends never re-read old data.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -25,24 +26,29 @@ _ARROW_DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
 class Segment:
     """A contiguous run of rows written at once.
 
-    ``hash`` covers the decoded ids and vectors; ``files`` maps each file the
-    write added to the dataset (path relative to it) to the blake3 of its bytes,
-    so ``verify`` catches damage that decoding would tolerate or crash on.
+    ``hash`` covers the decoded ids and vectors; ``ids`` covers the ids alone, so
+    reading only the ids (``Version.ids``) is checked without decoding the vectors
+    (None for segments written before it was recorded). ``files`` maps each file
+    the write added to the dataset (path relative to it) to the blake3 of its
+    bytes, so ``verify`` catches damage that decoding would tolerate or crash on.
     """
 
     rows: int
     hash: str
     files: dict[str, str] = field(default_factory=dict)
+    ids: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "hash": self.hash, "files": self.files}
+        return {"rows": self.rows, "hash": self.hash, "files": self.files, "ids": self.ids}
 
 
-def hash_segment(ids: pa.Array, vectors: np.ndarray) -> str:
-    """blake3 over the row count, the ids (offsets + utf-8 bytes) and the vector bytes."""
+def hash_segment(ids: pa.Array, vectors: np.ndarray) -> tuple[str, str]:
+    """blake3 over the row count, the ids (offsets + utf-8 bytes) and the vector bytes,
+    and blake3 over the row count and the ids alone: (segment hash, ids hash)."""
     hasher = _id_hasher(ids)
+    ids_digest = str(hasher.copy().hexdigest())
     hasher.update(np.ascontiguousarray(vectors).view(np.uint8).reshape(-1).data)
-    return str(hasher.hexdigest())
+    return str(hasher.hexdigest()), ids_digest
 
 
 def _id_hasher(ids: pa.Array, threads: int | None = None) -> Any:
@@ -183,8 +189,8 @@ def write_segment(
     with ThreadPoolExecutor(max_workers=1) as pool:
         content = pool.submit(hash_segment, ids, vectors)
         lance_version = write_dataset(uri, to_table(ids, vectors, dtype), mode)
-        digest = content.result()
-    return lance_version, Segment(len(ids), digest, hash_new_files(uri, before))
+        digest, ids_digest = content.result()
+    return lance_version, Segment(len(ids), digest, hash_new_files(uri, before), ids_digest)
 
 
 def write_dataset(uri: str, table: pa.Table, mode: str = "create") -> int:
@@ -213,9 +219,16 @@ def open_dataset(uri: str, lance_version: int) -> Any:
     except BaseException as exc:
         _reraise_unless_lance_failure(exc)
         raise IntegrityError(
-            f"vector data {uri!r} (Lance version {lance_version}) cannot be opened: {exc}; "
-            "run `embver verify`"
+            f"vector data {uri!r} (Lance version {lance_version}) cannot be opened: "
+            f"{one_line(exc)}; run `embver verify`"
         ) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message: Lance's errors run over several lines, and
+    an IntegrityError is one line that says what is damaged and what to run."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _reraise_unless_lance_failure(exc: BaseException) -> None:
@@ -238,21 +251,69 @@ def read_table(
 ) -> pa.Table:
     """Read the whole dataset, checking row count, layout and (given ``segments``) content."""
     dataset = open_dataset(uri, lance_version)
-    try:
+    with _lance_failures_as_integrity_errors(uri):
         table, mismatches = _decode(dataset, uri, expected_rows, dim, segments)
-    except IntegrityError:
-        raise
-    except BaseException as exc:
-        _reraise_unless_lance_failure(exc)
-        raise IntegrityError(
-            f"vector data {uri!r} cannot be read: {exc}; run `embver verify`"
-        ) from None
     if mismatches:
         raise IntegrityError(
             f"vector data {uri!r} does not match its content hash: {'; '.join(mismatches)}; "
             "run `embver verify`"
         )
     return table
+
+
+@contextlib.contextmanager
+def _lance_failures_as_integrity_errors(uri: str) -> Iterator[None]:
+    """Turn what Lance raises while decoding damaged data into a one-line IntegrityError."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except BaseException as exc:
+        _reraise_unless_lance_failure(exc)
+        raise IntegrityError(
+            f"vector data {uri!r} cannot be read: {one_line(exc)}; run `embver verify`"
+        ) from None
+
+
+def read_ids(
+    uri: str, lance_version: int, expected_rows: int, dim: int, segments: Sequence[Segment]
+) -> pa.Array:
+    """The ids (n,) of the dataset at ``uri``, checked against each segment's ids hash.
+
+    Segments written before ids hashes were recorded are checked by reading the
+    whole table (ids and vectors of width ``dim``) against their segment hash instead.
+    """
+    if not segments or any(segment.ids is None for segment in segments):
+        table = read_table(uri, lance_version, expected_rows, dim, segments)
+        return table.column("id").combine_chunks()
+    dataset = open_dataset(uri, lance_version)
+    with _lance_failures_as_integrity_errors(uri):
+        ids = _read_id_column(dataset, uri, expected_rows)
+    bounds = np.cumsum([0] + [segment.rows for segment in segments])
+    for index, segment in enumerate(segments):
+        first, stop = int(bounds[index]), int(bounds[index + 1])
+        if stop > len(ids) or _id_hasher(ids.slice(first, stop - first)).hexdigest() != segment.ids:
+            raise IntegrityError(
+                f"vector data {uri!r} does not match its content hash: segment {index} "
+                f"(rows {first}-{stop - 1}) ids hash mismatch; run `embver verify`"
+            )
+    return ids
+
+
+def _read_id_column(dataset: Any, uri: str, expected_rows: int) -> pa.Array:
+    """The ``id`` column (n,) as one string array, its row count and type checked."""
+    rows = dataset.count_rows()
+    if rows != expected_rows:
+        raise IntegrityError(
+            f"vector data {uri!r} has {rows} rows, the catalog expects {expected_rows}: "
+            "it is truncated or was replaced; run `embver verify`"
+        )
+    if "id" not in dataset.schema.names or not pa.types.is_string(dataset.schema.field("id").type):
+        raise IntegrityError(f"vector data {uri!r} has no string id column; run `embver verify`")
+    ids = dataset.to_table(columns=["id"]).column("id").combine_chunks()
+    if len(ids) != expected_rows:
+        raise IntegrityError(f"vector data {uri!r} has {len(ids)} ids for {expected_rows} rows")
+    return ids
 
 
 def _decode(
@@ -269,18 +330,10 @@ def _decode(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    rows = dataset.count_rows()
-    if rows != expected_rows:
-        raise IntegrityError(
-            f"vector data {uri!r} has {rows} rows, the catalog expects {expected_rows}: "
-            "it is truncated or was replaced; run `embver verify`"
-        )
     problem = _layout_problem(dataset.schema.empty_table(), dim)
     if problem:
         raise IntegrityError(f"vector data {uri!r} {problem}; run `embver verify`")
-    ids = dataset.to_table(columns=["id"]).column("id").combine_chunks()
-    if len(ids) != expected_rows:
-        raise IntegrityError(f"vector data {uri!r} has {len(ids)} ids for {expected_rows} rows")
+    ids = _read_id_column(dataset, uri, expected_rows)
     value_type = dataset.schema.field("vector").type.value_type
     out = np.empty((expected_rows, dim), dtype=value_type.to_pandas_dtype())
     check = _SegmentCheck(ids, out, segments)

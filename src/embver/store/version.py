@@ -138,8 +138,10 @@ class Version:
         return self._id_array().to_pylist()
 
     def _id_array(self) -> pa.Array:
-        dataset = vector_data.open_dataset(self.data_uri, self._row["lance_version"])
-        return dataset.to_table(columns=["id"]).column("id").combine_chunks()
+        """The ids (n,), checked against the recorded hashes (IntegrityError if damaged)."""
+        return vector_data.read_ids(
+            self.data_uri, self._row["lance_version"], self.count, self.dim, self.segments
+        )
 
     def vectors(self, ids: Sequence[str] | None = None) -> np.ndarray:
         """Vectors of shape (n, dim), for all items in stored order or for ``ids`` in order."""
