@@ -7,6 +7,7 @@ import pytest
 
 from embver.project.cluster import (
     class_tfidf_terms,
+    cluster_names,
     cluster_purity,
     cluster_vectors,
     summarize_clusters,
@@ -77,3 +78,18 @@ def test_purity_closed_form():
 
 def test_too_few_items_are_all_noise():
     assert (cluster_vectors(np.eye(12, dtype=np.float32)) == -1).all()
+
+
+def test_cluster_names_are_the_summaries_top_terms_else_label_else_number():
+    """The UI's legend names and the report's come from one function (embver ui, report)."""
+    clusters = np.array([0, 0, 1, 1, 2, 2, -1])
+    texts = ["river boat", "boat fish river", "oven bread", "bread flour oven", None, None, "x"]
+    labels = ["water", "water", "food", "food", "misc", "misc", None]
+    vectors = np.eye(7, dtype=np.float32)
+    summaries = summarize_clusters(clusters, vectors, [str(i) for i in range(7)], texts, labels)
+    names = cluster_names(clusters, texts, labels)
+    for s in summaries[:2]:
+        assert names[s.cluster] == f"{s.cluster}: " + ", ".join(s.top_terms[:3])
+    assert names[2] == "2: misc"  # no words of its own: the majority label
+    assert names[-1] == "noise"
+    assert cluster_names(clusters)[1] == "cluster 1"  # neither texts nor labels
