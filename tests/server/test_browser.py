@@ -15,6 +15,8 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -51,18 +53,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server_url(digits_store):
-    import uvicorn
-
+def _ensure_front_end() -> None:
     if not is_built():
         try:
             build_front_end()
         except (RuntimeError, OSError) as exc:
             _unavailable(f"front end not built: {exc}")
-    app = create_app(
-        digits_store, media_roots=[digits_store.location.root.parent], default_method="pca"
-    )
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port; yields its base URL."""
+    import uvicorn
+
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -70,9 +73,33 @@ def server_url(digits_store):
     deadline = time.time() + 30
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_url(digits_store):
+    _ensure_front_end()
+    app = create_app(
+        digits_store, media_roots=[digits_store.location.root.parent], default_method="pca"
+    )
+    with serving(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["umap", "pca", "tsne"])
+def layout_server_url(request, digits_store):
+    """The UI with ``request.param`` as its layout; umap is the default of `embver ui`."""
+    _ensure_front_end()
+    method = None if request.param == "umap" else request.param
+    app = create_app(
+        digits_store, media_roots=[digits_store.location.root.parent], default_method=method
+    )
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +251,20 @@ def test_morph_moves_pane_a_onto_layout_b(page, server_url):
     )
     assert same
     assert np.abs(before.astype(int) - after.astype(int)).sum(axis=2).astype(bool).mean() > 0.005
+
+
+def test_compare_page_draws_both_aligned_panes_with_every_layout(page, layout_server_url):
+    """The compare view, "compare with parent" of a PATCH, under each layout method."""
+    open_page(page, layout_server_url + "/#/compare/digits@1.0.0/digits@1.0.1")
+    info = page.evaluate("fetch('/api/versions/digits@1.0.0').then((r) => r.json())")
+    method = info["default_method"]
+    for pane in ("#pane-a", "#pane-b"):
+        pixels = shot(page, f"compare-{method}-{pane[1:]}", page.locator(pane))
+        assert painted_share(pixels) > 0.01, (method, pane)
+    assert page.evaluate("window.__embver.panes.map((p) => p.n)") == [600, 600]
+    page.locator(".clusters li").first.wait_for()  # where clusters went, in this layout
+    assert not page.locator(".error").count(), page.locator(".error").all_inner_texts()
+    assert page.console_errors == []
 
 
 def test_alias_move_is_confirmed_and_shows_in_history(page, server_url, digits_store):
