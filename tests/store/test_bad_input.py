@@ -364,6 +364,16 @@ def test_cli_init_with_a_data_root_of_unknown_scheme_is_refused(tmp_path, capsys
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("a_file", "target"), [("f", "f/D"), ("D/.embver", "D")])
+def test_cli_init_where_a_file_is_in_the_way_is_one_line(tmp_path, capsys, a_file, target):
+    (tmp_path / a_file).parent.mkdir(exist_ok=True)
+    (tmp_path / a_file).write_text("x")
+    before = sorted(tmp_path.rglob("*"))
+    err = _one_line_error(*_cli(capsys, "init", tmp_path / target))
+    assert "cannot create a store in" in err and "choose a folder you can write in" in err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 def _truncate(size):
     def damage(path):
         data = path.read_bytes()

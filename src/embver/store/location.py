@@ -82,17 +82,24 @@ def new_location(
         check_data_uri(data)
     undo = _undo_creating(root)
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        config = {
-            "format": CONFIG_FORMAT,
-            "catalog": catalog or "catalog.db",
-            "data": data or "data",
-        }
-        (root / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        _write_config(root, catalog or "catalog.db", data or "data")
         yield StoreLocation.read(root)
     except BaseException:
         undo()
         raise
+
+
+def _write_config(root: Path, catalog: str, data: str) -> None:
+    config = {"format": CONFIG_FORMAT, "catalog": catalog, "data": data}
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    except OSError as exc:
+        # e.g. a file where a folder of the path should be, or no permission to write there
+        raise StoreError(
+            f"cannot create a store in {root}: {exc.strerror or exc}; choose a folder you can "
+            "write in"
+        ) from None
 
 
 def _undo_creating(root: Path) -> Callable[[], None]:
@@ -101,6 +108,8 @@ def _undo_creating(root: Path) -> Callable[[], None]:
     missing = [folder for folder in (root, *root.parents) if not folder.exists()]
     if missing:
         return lambda: shutil.rmtree(missing[-1], ignore_errors=True)
+    if not root.is_dir():  # a file in the way: nothing will be made
+        return lambda: None
     kept = {entry.name for entry in root.iterdir()}
 
     def remove_new_entries() -> None:
