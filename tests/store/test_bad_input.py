@@ -350,6 +350,20 @@ def test_cli_init_with_an_unreachable_catalog_leaves_nothing(tmp_path, capsys, f
     assert code == 0 and "created store" in out
 
 
+def test_cli_opening_a_store_whose_catalog_server_is_down_is_one_line(tmp_path, capsys):
+    import json
+
+    embver.init(tmp_path).close()
+    config = tmp_path / ".embver" / "config.json"
+    config.write_text(
+        json.dumps({**json.loads(config.read_text()), "catalog": UNREACHABLE_CATALOG})
+    )
+    before = _file_hashes(tmp_path)
+    err = _one_line_error(*_cli(capsys, "--store", tmp_path, "spaces"))
+    assert "cannot use the catalog postgresql+psycopg://embver:***@127.0.0.1:1/x" in err
+    assert _file_hashes(tmp_path) == before
+
+
 def test_cli_init_with_an_unknown_database_leaves_nothing(postgres_url, tmp_path, capsys):
     unknown = postgres_url.rsplit("/", 1)[0] + "/embver_no_such_database"
     err = _one_line_error(*_cli(capsys, "init", tmp_path / "D", "--catalog", unknown))
