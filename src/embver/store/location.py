@@ -78,7 +78,7 @@ def new_location(
         raise StoreError(
             f"a store already exists at {root}; open it with embver.open({str(root.parent)!r})"
         )
-    if data is not None:
+    if data:
         check_data_uri(data)
     undo = _undo_creating(root)
     try:
