@@ -52,14 +52,14 @@ def check_sqlite_file(path: Path) -> None:
             f"the catalog {path} is missing; restore it from a backup (the store's versions "
             "are listed only there)"
         ) from None
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return  # SQLite completes the file from its write-ahead log: leave it to SQLite
     if len(header) < 100 or header[:16] != _SQLITE_MAGIC:
         raise IntegrityError(
             f"the catalog {path} is not an SQLite database ({size} bytes, no SQLite header); "
             "restore it from a backup"
         )
-    wal = path.with_name(path.name + "-wal")
-    if wal.exists() and wal.stat().st_size > 0:
-        return  # SQLite completes the file from its write-ahead log: leave it to SQLite
     shortfall = _sqlite_shortfall(header, size)
     if shortfall:
         raise IntegrityError(
