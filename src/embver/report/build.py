@@ -13,7 +13,6 @@ import os
 import time
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from embver.project.api import cluster_summaries, project
 from embver.project.cluster import cluster_name
 from embver.report.figures import comparison_figures, movers_from_overlap
 from embver.report.pack import pack_array, quantize_unit
+from embver.store.files import output_path, writing
 
 if TYPE_CHECKING:
     from embver.project.projection import Projection
@@ -59,9 +59,10 @@ def write_report(
 ) -> ReportFile:
     """Write the report comparing version ``a`` (old) with ``b`` (new) to ``path``."""
     started = time.perf_counter()
+    target = output_path(path)  # before the work: a missing folder is found at once
     html, points = build_report(store, a, b, **options)
-    target = Path(path)
-    target.write_text(html, encoding="utf-8")
+    with writing(target):
+        target.write_text(html, encoding="utf-8")
     return ReportFile(str(target), target.stat().st_size, points, time.perf_counter() - started)
 
 
