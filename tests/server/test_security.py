@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 import embver
-from embver.errors import NotFoundError
+from embver.errors import InvalidInputError, NotFoundError
 from embver.server import SecurityConfig, create_app
 from embver.server.media import resolve_media
 from embver.server.security import is_loopback
@@ -123,8 +123,9 @@ def test_no_route_takes_a_file_path(loopback_app):
 
 
 def test_exposed_bind_without_token_is_refused_at_configuration():
-    with pytest.raises(ValueError, match="token"):
+    with pytest.raises(InvalidInputError, match="token") as refused:
         SecurityConfig(bind_host="0.0.0.0")
+    assert isinstance(refused.value, ValueError) and "\n" not in str(refused.value)
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("0.0.0.0")
 
 
@@ -214,6 +215,74 @@ def test_every_mutating_route_refuses_cross_site_requests(
             response = client.request(method, fill(template), content=body, headers=headers)
             assert response.status_code == status, (template, headers, response.text)
     assert digits_store.aliases("digits") == before
+
+
+CROSS_SITE = [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},  # another port of localhost is the same site
+    {"Origin": "http://evil.example"},
+    {"Origin": "null"},
+    {"Origin": "http://127.0.0.1:9999"},
+    {"Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"},
+]
+
+
+def api_routes(all_routes):
+    """The API routes (every method) and what is left: the front end's own routes."""
+    api = [(m, t) for m, t in all_routes if t.startswith("/api/")]
+    assert {t for _, t in all_routes} - {t for _, t in api} == {"/", "/assets/{name}"}
+    return api
+
+
+def projection_keys(store) -> set[str]:
+    from embver.project.api import PROJECTION_KIND
+
+    return {a.key for a in store.artifacts.find(PROJECTION_KIND)}
+
+
+@pytest.mark.parametrize("cross_site", CROSS_SITE)
+def test_every_api_route_refuses_cross_site_requests(
+    loopback_app, all_routes, digits_store, cross_site
+):
+    """Reads too: a page anywhere must not make the loopback UI compute layouts for it."""
+    aliases, projections = digits_store.aliases("digits"), projection_keys(digits_store)
+    with TestClient(loopback_app, base_url=BASE) as client:
+        for method, template in api_routes(all_routes):
+            for query in ({**QUERY, "method": "tsne"}, {**QUERY, "method": "umap"}):
+                response = client.request(
+                    method,
+                    fill(template),
+                    params=query,
+                    headers={**MUTATE, **cross_site},
+                    json=BODY if method == "POST" else None,
+                )
+                assert response.status_code == 403, (method, template, cross_site)
+                assert "cross-" in response.json()["detail"]
+    assert digits_store.aliases("digits") == aliases
+    assert projection_keys(digits_store) == projections
+
+
+def test_same_origin_and_headerless_api_reads_pass(loopback_app, all_routes):
+    """The UI's own fetches (same origin) and curl/CLI (no such headers) still get answers."""
+    same_origin = {"Origin": BASE, "Sec-Fetch-Site": "same-origin"}
+    typed = {"Sec-Fetch-Site": "none"}  # a URL typed into the address bar
+    with TestClient(loopback_app, base_url=BASE) as client:
+        for method, template in api_routes(all_routes):
+            if method != "GET":
+                continue
+            for headers in ({}, same_origin, typed):
+                response = client.get(fill(template), params=QUERY, headers=headers)
+                assert response.status_code < 400 or response.status_code in (404, 422), (
+                    template,
+                    headers,
+                    response.text,
+                )
+
+
+def test_a_link_from_another_site_still_opens_the_front_end(loopback_app):
+    with TestClient(loopback_app, base_url=BASE) as client:
+        response = client.get("/", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code in (200, 503) and "embver" in response.text
 
 
 def test_same_origin_mutation_passes(loopback_app):
@@ -328,3 +397,39 @@ def test_responses_carry_a_strict_content_security_policy(loopback_app):
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-frame-options"] == "DENY"
     assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.fixture
+def damaged_store(tmp_path):
+    """A real store whose vector data has one flipped byte (the content hash catches it)."""
+    from pathlib import Path
+
+    store = embver.init(tmp_path / "project")
+    vectors = np.random.default_rng(0).normal(size=(50, 16)).astype(np.float32)
+    recipe = embver.Recipe(architecture="a", extraction="e", weights="w", dim=16)
+    version = store.space("damaged").register(
+        vectors, ids=[f"i{n}" for n in range(50)], recipe=recipe
+    )
+    [path] = Path(version.data_uri).glob("data/*.lance")
+    data = bytearray(path.read_bytes())
+    offset = bytes(data).find(vectors.tobytes()[:64])
+    assert offset >= 0, "vectors are stored uncompressed"
+    data[offset + 100] ^= 0x40
+    path.write_bytes(bytes(data))
+    yield store
+    store.close()
+
+
+def test_integrity_errors_reach_the_client_without_store_paths(damaged_store, caplog):
+    app = create_app(damaged_store, default_method="pca")
+    with TestClient(app, base_url=BASE) as client, caplog.at_level("ERROR", "embver.server"):
+        response = client.get("/api/versions/damaged@1.0.0/points")
+    root = str(damaged_store.location.root.parent)
+    assert response.status_code == 500
+    detail = response.json()["detail"]
+    assert "embver verify" in detail and "\n" not in detail
+    assert root not in response.text and "/" + root.strip("/").split("/")[0] not in response.text
+    logged = [r.getMessage() for r in caplog.records if r.name == "embver.server"]
+    assert any(
+        root in message and "/api/versions/damaged@1.0.0/points" in message for message in logged
+    )

@@ -28,6 +28,7 @@ Routes (all GET but the alias move; every one behind :mod:`embver.server.securit
 from __future__ import annotations
 
 import getpass
+import logging
 import mimetypes
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,7 +40,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from embver.errors import DependencyError, EmbverError, InvalidInputError, NotFoundError
+from embver.errors import (
+    DependencyError,
+    EmbverError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    StoreError,
+)
 from embver.server import registry
 from embver.server.binary import encode_codes, encode_points
 from embver.server.data import LAYOUT_METHODS, UIData, overlap_codes
@@ -48,6 +56,8 @@ from embver.server.security import SecurityConfig, SecurityMiddleware
 
 if TYPE_CHECKING:
     from embver.store import Store
+
+logger = logging.getLogger("embver.server")
 
 DIST = Path(__file__).parent / "static" / "dist"
 BINARY = "application/octet-stream"
@@ -104,6 +114,23 @@ def _install_errors(app: FastAPI) -> None:
     async def embver_error(_: Request, exc: EmbverError) -> JSONResponse:
         status = 404 if isinstance(exc, NotFoundError) else 400
         return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        # The detail names the store's files and folders: the server's log gets it, the
+        # page (possibly on another machine, when the UI is exposed) a short message.
+        logger.error("%s %s failed: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": store_failure_message(exc)}, status_code=500)
+
+
+def store_failure_message(exc: StoreError) -> str:
+    """What the client is told of a store that cannot serve it: no paths, the fix."""
+    if isinstance(exc, IntegrityError):
+        return (
+            "the store's data is damaged or missing: run `embver verify` on the store "
+            "(the details are in the log of `embver ui`)"
+        )
+    return "the store cannot be used as it is: the details are in the log of `embver ui`"
 
 
 def _install_front_end(app: FastAPI, dist: Path) -> None:

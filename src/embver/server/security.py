@@ -12,10 +12,15 @@ between a request and any route, checked in this order by
    loopback) every request must carry it: ``Authorization: Bearer``, the
    ``X-Embver-Token`` header, the ``embver_token`` cookie, or ``?token=`` once
    (which sets the cookie).
-3. **Cross-site** — a request that is not GET/HEAD/OPTIONS must carry the custom
-   header ``X-Embver-Request: 1`` and a JSON body (neither can be sent by a
-   plain cross-site form), and its ``Origin`` / ``Sec-Fetch-Site``, when the
-   browser sends them, must say same origin.
+3. **Cross-site** — every API request (``/api/...``, reads included: a page
+   anywhere could otherwise make the UI compute t-SNE/UMAP layouts and fill its
+   cache) whose ``Origin`` / ``Sec-Fetch-Site``, when the browser sends them, do
+   not say same origin is refused. Requests without them (curl, scripts) pass.
+   A request that is not GET/HEAD/OPTIONS must also carry the custom header
+   ``X-Embver-Request: 1`` and a JSON body (neither can be sent by a plain
+   cross-site form). The front end itself (``/``, its assets) stays reachable
+   by a link from another site; the browser's CORP header keeps its files
+   from being embedded there.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from embver.errors import InvalidInputError
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -40,6 +47,10 @@ TOKEN_COOKIE = "embver_token"
 TOKEN_HEADER = "x-embver-token"
 CSRF_HEADER = "x-embver-request"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: every route under this prefix refuses cross-site requests, whatever its method
+API_PREFIX = "/api/"
+#: ``Sec-Fetch-Site`` values of a request the UI itself (or a typed URL) makes
+SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 # regl compiles its draw commands with `new Function`, hence 'unsafe-eval';
@@ -105,7 +116,7 @@ class SecurityConfig:
 
     def __post_init__(self) -> None:
         if not is_loopback(self.bind_host) and not self.token:
-            raise ValueError(
+            raise InvalidInputError(
                 f"binding {self.bind_host!r} exposes the UI beyond this machine; "
                 "a token is required (pass --token or let embver generate one)"
             )
@@ -190,23 +201,34 @@ class SecurityMiddleware:
         if not self.config.token_matches(_presented_token(scope, headers)):
             return 401, "an access token is required: open the URL printed by `embver ui`"
         if scope["method"] not in SAFE_METHODS:
-            return self._cross_site_refusal(headers)
+            refusal = _unforgeable_refusal(headers)
+            if refusal is not None:
+                return refusal
+        if scope["method"] not in SAFE_METHODS or scope["path"].startswith(API_PREFIX):
+            return _cross_site_refusal(headers)
         return None
 
-    def _cross_site_refusal(self, headers: dict[str, str]) -> tuple[int, str] | None:
-        if headers.get(CSRF_HEADER) != "1":
-            return 403, f"a changing request must carry the header {CSRF_HEADER}: 1"
-        if not headers.get("content-type", "").lower().startswith("application/json"):
-            return 415, "a changing request must send a JSON body (application/json)"
-        fetch_site = headers.get("sec-fetch-site")
-        if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-            return 403, f"cross-site request refused (Sec-Fetch-Site: {fetch_site})"
-        origin = headers.get("origin")
-        if origin is not None:
-            origin_host = urlsplit(origin).netloc
-            if origin == "null" or origin_host.lower() != headers.get("host", "").lower():
-                return 403, f"cross-origin request refused (Origin: {origin})"
-        return None
+
+def _unforgeable_refusal(headers: dict[str, str]) -> tuple[int, str] | None:
+    """A changing request must carry what a cross-site form cannot: the header, a JSON body."""
+    if headers.get(CSRF_HEADER) != "1":
+        return 403, f"a changing request must carry the header {CSRF_HEADER}: 1"
+    if not headers.get("content-type", "").lower().startswith("application/json"):
+        return 415, "a changing request must send a JSON body (application/json)"
+    return None
+
+
+def _cross_site_refusal(headers: dict[str, str]) -> tuple[int, str] | None:
+    """Refuse a request the browser marks as made by another site or origin."""
+    fetch_site = headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in SAME_ORIGIN_FETCH:
+        return 403, f"cross-site request refused (Sec-Fetch-Site: {fetch_site})"
+    origin = headers.get("origin")
+    if origin is not None:
+        origin_host = urlsplit(origin).netloc
+        if origin == "null" or origin_host.lower() != headers.get("host", "").lower():
+            return 403, f"cross-origin request refused (Origin: {origin})"
+    return None
 
 
 def _headers(scope: Scope) -> dict[str, str]:
