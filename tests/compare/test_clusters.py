@@ -45,3 +45,83 @@ def test_contingency_counts_items():
     old = np.array([0, 0, 1, 1, 1])
     new = np.array([0, 1, 1, 1, 1])
     assert compare_clusterings(old, new).contingency == [[1, 1], [0, 3]]
+
+
+def test_events_that_reseeding_alone_produces_are_left_within_the_floor():
+    old = np.repeat([0, 1, 2], 60)
+    new = np.array([0] * 25 + [3] * 35 + [1] * 120)  # 0 splits in two, 1 and 2 merge
+    # reclustered with another seed, the old version is the same and the new one
+    # puts the two halves of 0 back together but keeps 1 and 2 merged
+    new_again = np.array([5] * 60 + [6] * 120)
+    raw = compare_clusterings(old, new)
+    assert raw.split == {0: [0, 3]} and raw.merged == {1: [1, 2]} and raw.floor is None
+    result = compare_clusterings(old, new, old_again=old.copy(), new_again=new_again)
+    assert result.split == {} and result.within_floor["split"] == 1
+    assert result.merged == {1: [1, 2]} and result.within_floor["merged"] == 0
+    assert result.floor["ari_old"] == pytest.approx(1.0)
+    assert result.floor["ari_new"] == pytest.approx(adjusted_rand_score(new, new_again))
+    assert result.floor["split_by_reseeding"] == 0 and result.floor["merged_by_reseeding"] == 1
+
+
+def test_reproducible_clusters_use_jaccard_over_all_items():
+    from embver.compare.clusters import reproducible_clusters
+
+    labels = np.array([0] * 10 + [1] * 10 + [2] * 10)
+    again = np.array([0] * 10 + [1] * 4 + [-1] * 6 + [3] * 5 + [4] * 5)
+    # cluster 0: 10/10; cluster 1: 4/10 (noise counts in the union); cluster 2: 5/10
+    assert reproducible_clusters(labels, again) == {0, 2}
+
+
+def test_chance_agreement_is_measured_by_permutation():
+    rng = np.random.default_rng(0)
+    old = rng.integers(0, 3, size=300)
+    result = compare_clusterings(old, rng.integers(0, 3, size=300))
+    # two unrelated labelings sit at their chance level, which is not a constant
+    assert abs(result.ari - result.chance_ari) < 0.02 and abs(result.chance_ari) < 0.01
+    assert 0 < result.chance_ari_p95 < 0.03 and result.ari < result.chance_ari_p95 + 0.01
+
+
+def blobs(
+    n: int = 360, clusters: int = 6, seed: int = 0, spread: float = 6.0, widths: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """n points (16-d) around ``clusters`` centres, of equal or of uneven widths; and labels."""
+    rng = np.random.default_rng(seed)
+    centres = spread * rng.normal(size=(clusters, 16))
+    labels = rng.integers(0, clusters, size=n)
+    width = rng.uniform(0.5, 1.5, size=clusters) if widths else np.ones(clusters)
+    return centres[labels] + width[labels, None] * rng.normal(size=(n, 16)), labels
+
+
+def test_an_exact_rotation_changes_no_cluster_beyond_the_floor():
+    from scipy.stats import ortho_group
+
+    from embver.compare.comparison import compare_arrays
+
+    # touching clusters of uneven width: the rotation alone moves a few items (ARI 0.995),
+    # which a reseed alone does not (ARI 1.0); the floor must include it
+    x, _ = blobs(400, 8, spread=1.2, widths=True)
+    y = x @ ortho_group.rvs(16, random_state=3)
+    report = compare_arrays(x, y, k=10, migration=False)
+    c = report.clusters
+    assert c["ari"] < 1.0
+    assert f"agreement over {c['clustered_in_both']} of 400 items" in report.to_text()
+    assert not (c["split"] or c["merged"] or c["new"] or c["vanished"])
+    assert not c["floor"]["beyond"] and c["ari"] >= c["floor"]["ari"]
+    assert c["ari"] > c["chance_ari_p95"] > 0 and c["n_items"] == 400
+    # the agreement covers the items clustered in both; the noise shares are beside it
+    assert c["clustered_in_both"] >= (1 - c["noise_old"] - c["noise_new"]) * 400
+
+
+def test_two_clusters_merged_by_construction_are_reported_beyond_the_floor():
+    from embver.compare.comparison import compare_arrays
+
+    x, labels = blobs()
+    y = x.copy()
+    centre_0 = x[labels == 0].mean(axis=0)
+    y[labels == 1] += centre_0 - x[labels == 1].mean(axis=0)  # cluster 1 moves onto cluster 0
+    report = compare_arrays(x, y, k=10, migration=False)
+    c = report.clusters
+    assert len(c["merged"]) == 1 and len(next(iter(c["merged"].values()))) == 2
+    assert c["n_clusters_old"] == c["n_clusters_new"] + 1
+    text = report.to_text()
+    assert "beyond the floor: split 0   merged 1" in text and "noise" in text

@@ -114,6 +114,22 @@ def test_cli_compare_json_and_text(two_versions):
     assert "neighbourhood" in text.output and "linear CKA" in text.output
 
 
+def test_cli_compare_shows_every_figure_beside_its_floor_or_chance(two_versions):
+    runner = CliRunner()
+    root = str(two_versions.location.root)
+    args = ["--store", root, "compare", "signs@1.0.0", "signs@1.0.1", "--k", "5,10"]
+    data = json.loads(runner.invoke(cli, [*args, "--json"]).output)
+    clusters, migration = data["clusters"], data["migration"]
+    assert clusters["floor"]["ari"] > clusters["chance_ari_p95"] > 0  # a rotation: no change
+    assert not (clusters["split"] or clusters["merged"] or clusters["new"] or clusters["vanished"])
+    assert migration["chance"] == pytest.approx(5 / (migration["pool"] - 1))
+    assert migration["chance_full"] == pytest.approx(5 / 279)
+    assert data["structure"]["spearman"]["pairs"] == 280 * 279 // 2
+    text = runner.invoke(cli, args).output
+    for shown in ("noise", "(floor", "chance p95", "beyond the floor", "all 280 items", "(all)"):
+        assert shown in text, shown
+
+
 def test_cli_adapter_fit_then_apply(two_versions, tmp_path):
     runner = CliRunner()
     root = str(two_versions.location.root)

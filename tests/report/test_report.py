@@ -79,3 +79,19 @@ def test_cli_reports_size_per_point(report_file):
     assert written["points"] == 300
     assert written["bytes"] == len(html.encode("utf-8"))
     assert written["bytes_per_point"] == pytest.approx(written["bytes"] / 300, abs=0.1)
+
+
+def test_report_puts_chance_and_noise_floor_beside_cluster_and_migration_figures(report_file):
+    _, html = report_file
+    data = _data(html)
+    flow = data["flow"]
+    assert 0 < flow["chance_ari_p95"] < flow["ari"] and flow["n_items"] == 300
+    assert 0 <= flow["noise_a"] <= 1 and "labels shuffled" in html
+    figures = {f["name"]: f for f in data["figures"]}
+    ari = figures["cluster agreement ARI"]
+    assert 0 < ari["chance"] < ari["value"] and "noise floor" in ari["note"]
+    assert "clusters changed beyond the floor" in figures
+    full = [f for name, f in figures.items() if name.endswith("at full index")]
+    assert full and all(0 < f["chance"] < 0.1 for f in full)
+    migration = [f for name, f in figures.items() if name.endswith("): retention")]
+    assert migration and all(f["chance"] == pytest.approx(10 / 59) for f in migration)

@@ -13,6 +13,21 @@ Contingency rules, with share threshold τ (default 0.2):
 - new cluster *b* **merged** when ≥ 2 old clusters each make up ≥ τ of *b*;
 - new cluster *b* is **new** when no old cluster makes up ≥ τ of it;
 - old cluster *a* **vanished** when no new cluster receives ≥ τ of it.
+
+Noise floor. UMAP and HDBSCAN are stochastic: the *same* vectors clustered
+with another seed do not give the same clusters, so two versions differ by
+that much with nothing changed. Given each version clustered a second time
+(``old_again``, ``new_again``: :func:`cluster_again`, the same vectors under an
+exact isometry and another seed), a cluster is *reproducible*
+when some cluster of its version's second clustering shares ≥ 0.5 of their
+union with it (Jaccard; Hennig's 2007 threshold below which a cluster has
+"dissolved"). Split, merged, new and vanished are reported only when the
+clusters they name are reproducible in their own version; the others are
+counted in ``within_floor``. The floor of ARI and AMI is the lower agreement of
+a version with itself reclustered; the versions' ARI lies *beyond* it when all
+four pairings of their two clusterings agree less than that. Their chance level
+comes from a permutation null: the labels of the new version shuffled over the
+same items.
 """
 
 from __future__ import annotations
@@ -28,6 +43,10 @@ from embver.errors import InvalidInputError
 NOISE = -1
 #: HDBSCAN (through UMAP) runs on at most this many items per version
 CLUSTER_SAMPLE = 5_000
+#: a cluster matched this well (Jaccard) by a reclustering of its version is reproducible
+REPRODUCIBLE_JACCARD = 0.5
+#: label shuffles of the permutation null of ARI and AMI
+PERMUTATIONS = 100
 
 
 def cluster_both(
@@ -56,6 +75,24 @@ def cluster_both(
     return np.asarray(labels_old, dtype=np.int64), np.asarray(labels_new, dtype=np.int64)
 
 
+def cluster_again(vectors: np.ndarray, *, metric: str = "cosine", seed: int = 0) -> np.ndarray:
+    """The same clustering of the same vectors (n, d), unchanged but for noise: labels (n,).
+
+    The vectors' coordinates are permuted and their signs flipped (an exact
+    isometry: every dot product, cosine and distance is kept, only rounding
+    moves) and the clustering runs with the next seed. Compared with the first
+    clustering it measures how much clusters move when nothing changed: a
+    reseed alone leaves small spaces identical while a rotation of them does not.
+    """
+    from embver.project.cluster import cluster_vectors
+
+    rng = np.random.default_rng(seed + 1)
+    signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=vectors.shape[1])
+    moved = np.asarray(vectors)[:, rng.permutation(vectors.shape[1])] * signs
+    labels = cluster_vectors(moved, seed=seed + 1, metric=canonical_metric(metric))
+    return np.asarray(labels, dtype=np.int64)
+
+
 @dataclass(frozen=True)
 class ClusterComparison:
     """Agreement of two clusterings of the same items and where clusters went."""
@@ -74,6 +111,16 @@ class ClusterComparison:
     contingency: list[list[int]] = field(default_factory=list)
     labels_old: list[int] = field(default_factory=list)
     labels_new: list[int] = field(default_factory=list)
+    n_items: int = 0
+    chance_ari: float = 0.0  # mean of the permutation null
+    chance_ari_p95: float = 0.0
+    chance_ami: float = 0.0
+    chance_ami_p95: float = 0.0
+    #: ARI/AMI of each version with itself reclustered, and the events that reseeding alone
+    #: produces; None when no second clustering was given
+    floor: dict[str, Any] | None = None
+    #: events found but left out because a cluster they name is not reproducible
+    within_floor: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -97,12 +144,25 @@ def contingency_table(
     return table, rows, cols
 
 
-def compare_clusterings(
-    old: np.ndarray, new: np.ndarray, *, share: float = 0.2
-) -> ClusterComparison:
-    """ARI, AMI and split/merged/new/vanished clusters between two labelings (n,)."""
-    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+@dataclass(frozen=True)
+class _Events:
+    """Split / merged / new / vanished clusters of one contingency table."""
 
+    split: dict[int, list[int]]
+    merged: dict[int, list[int]]
+    new: list[int]
+    vanished: list[int]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "split": len(self.split),
+            "merged": len(self.merged),
+            "new": len(self.new),
+            "vanished": len(self.vanished),
+        }
+
+
+def _check_labels(old: np.ndarray, new: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
     old = np.asarray(old, dtype=np.int64).ravel()
     new = np.asarray(new, dtype=np.int64).ravel()
     if old.shape != new.shape:
@@ -111,20 +171,16 @@ def compare_clusterings(
         )
     if not 0.0 < share <= 0.5:
         raise InvalidInputError(f"share={share} must lie in (0, 0.5]")
-    both = (old != NOISE) & (new != NOISE)
-    table, rows, cols = contingency_table(old, new)
+    return old, new
+
+
+def _events(table: np.ndarray, rows: np.ndarray, cols: np.ndarray, share: float) -> _Events:
+    """Apply the contingency rules of the module docstring to ``table`` (rows, cols)."""
     row_share = table / np.maximum(table.sum(axis=1, keepdims=True), 1)
     col_share = table / np.maximum(table.sum(axis=0, keepdims=True), 1)
     goes = row_share >= share
     makes = col_share >= share
-    return ClusterComparison(
-        ari=float(adjusted_rand_score(old[both], new[both])) if both.sum() >= 2 else 0.0,
-        ami=float(adjusted_mutual_info_score(old[both], new[both])) if both.sum() >= 2 else 0.0,
-        clustered_in_both=int(both.sum()),
-        noise_old=float(np.mean(old == NOISE)),
-        noise_new=float(np.mean(new == NOISE)),
-        n_clusters_old=int(rows.size),
-        n_clusters_new=int(cols.size),
+    return _Events(
         split={
             int(rows[a]): cols[goes[a]].tolist() for a in range(rows.size) if goes[a].sum() >= 2
         },
@@ -135,7 +191,164 @@ def compare_clusterings(
         },
         new=cols[~makes.any(axis=0)].tolist(),
         vanished=rows[~goes.any(axis=1)].tolist(),
+    )
+
+
+def reproducible_clusters(labels: np.ndarray, again: np.ndarray) -> set[int]:
+    """Clusters of ``labels`` (n,) that a cluster of ``again`` (n,) matches with Jaccard ≥ 0.5.
+
+    Jaccard is taken over all n items: an item that is noise in ``again`` counts
+    in the union, not in the intersection.
+    """
+    labels, again = _check_labels(labels, again, 0.5)
+    found = set()
+    sizes_again = {int(c): int(np.sum(again == c)) for c in np.unique(again[again != NOISE])}
+    for cluster in np.unique(labels[labels != NOISE]):
+        members = labels == cluster
+        hits, counts = np.unique(again[members & (again != NOISE)], return_counts=True)
+        union = members.sum() + np.array([sizes_again[int(h)] for h in hits]) - counts
+        if hits.size and float(np.max(counts / union)) >= REPRODUCIBLE_JACCARD:
+            found.add(int(cluster))
+    return found
+
+
+def _beyond_floor(events: _Events, stable_old: set[int], stable_new: set[int]) -> _Events:
+    """Keep the events whose clusters are reproducible in their own version."""
+    split = {a: [b for b in bs if b in stable_new] for a, bs in events.split.items()}
+    merged = {b: [a for a in as_ if a in stable_old] for b, as_ in events.merged.items()}
+    return _Events(
+        split={a: bs for a, bs in split.items() if a in stable_old and len(bs) >= 2},
+        merged={b: as_ for b, as_ in merged.items() if b in stable_new and len(as_) >= 2},
+        new=[b for b in events.new if b in stable_new],
+        vanished=[a for a in events.vanished if a in stable_old],
+    )
+
+
+def _agreement(old: np.ndarray, new: np.ndarray) -> tuple[float, float]:
+    """ARI and AMI over the items clustered (not noise) in both labelings (n,)."""
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+
+    both = (old != NOISE) & (new != NOISE)
+    if both.sum() < 2:
+        return 0.0, 0.0
+    return (
+        float(adjusted_rand_score(old[both], new[both])),
+        float(adjusted_mutual_info_score(old[both], new[both])),
+    )
+
+
+def permutation_null(
+    old: np.ndarray, new: np.ndarray, *, permutations: int = PERMUTATIONS, seed: int = 0
+) -> dict[str, float]:
+    """ARI and AMI of ``old`` against shuffled ``new`` (n,): mean and 95th percentile.
+
+    Shuffling the new labels over the items clustered in both keeps every
+    cluster's size and destroys only which items share a cluster.
+    """
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+
+    both = (old != NOISE) & (new != NOISE)
+    a, b = old[both], new[both]
+    if a.size < 2:
+        return {"ari": 0.0, "ari_p95": 0.0, "ami": 0.0, "ami_p95": 0.0}
+    rng = np.random.default_rng(seed)
+    aris, amis = np.empty(permutations), np.empty(permutations)
+    for p in range(permutations):
+        shuffled = rng.permutation(b)
+        aris[p] = adjusted_rand_score(a, shuffled)
+        amis[p] = adjusted_mutual_info_score(a, shuffled)
+    return {
+        "ari": float(aris.mean()),
+        "ari_p95": float(np.percentile(aris, 95)),
+        "ami": float(amis.mean()),
+        "ami_p95": float(np.percentile(amis, 95)),
+    }
+
+
+def _floor(
+    old: np.ndarray, old_again: np.ndarray, new: np.ndarray, new_again: np.ndarray, share: float
+) -> dict[str, Any]:
+    """Agreement of each version with itself reclustered, and the events reseeding produces."""
+    agreements = [_agreement(old, old_again), _agreement(new, new_again)]
+    counts = [
+        _events(*contingency_table(a, b), share).counts()
+        for a, b in ((old, old_again), (new, new_again))
+    ]
+    # old vs new under all four seed pairings: the spread of the cross-version figure itself
+    cross = [_agreement(a, b)[0] for a in (old, old_again) for b in (new, new_again)]
+    ari = min(a[0] for a in agreements)
+    return {
+        "ari": ari,
+        "ami": min(a[1] for a in agreements),
+        "ari_old": agreements[0][0],
+        "ari_new": agreements[1][0],
+        "ari_cross_range": [min(cross), max(cross)],
+        # every pairing of the versions agrees less than any version with itself reseeded
+        "beyond": max(cross) < ari,
+        **{f"{name}_by_reseeding": max(c[name] for c in counts) for name in counts[0]},
+    }
+
+
+def compare_clusterings(
+    old: np.ndarray,
+    new: np.ndarray,
+    *,
+    share: float = 0.2,
+    old_again: np.ndarray | None = None,
+    new_again: np.ndarray | None = None,
+    seed: int = 0,
+) -> ClusterComparison:
+    """ARI, AMI and split/merged/new/vanished clusters between two labelings (n,).
+
+    Parameters
+    ----------
+    old, new : int arrays of shape (n,)
+        Cluster labels of the same items in the two versions, -1 for noise.
+    share : float
+        The contingency threshold τ.
+    old_again, new_again : int arrays of shape (n,), optional
+        Each version clustered again with another seed. Given both, events are
+        reported only beyond the noise floor (see the module docstring).
+    seed : int
+        Seed of the permutation null.
+    """
+    old, new = _check_labels(old, new, share)
+    both = (old != NOISE) & (new != NOISE)
+    table, rows, cols = contingency_table(old, new)
+    events = _events(table, rows, cols, share)
+    floor, dropped = None, {}
+    if old_again is not None and new_again is not None:
+        old_again, new_again = (_check_labels(old, x, share)[1] for x in (old_again, new_again))
+        floor = _floor(old, old_again, new, new_again, share)
+        kept = _beyond_floor(
+            events,
+            reproducible_clusters(old, old_again),
+            reproducible_clusters(new, new_again),
+        )
+        dropped = {name: count - kept.counts()[name] for name, count in events.counts().items()}
+        events = kept
+    ari, ami = _agreement(old, new)
+    null = permutation_null(old, new, seed=seed)
+    return ClusterComparison(
+        ari=ari,
+        ami=ami,
+        clustered_in_both=int(both.sum()),
+        noise_old=float(np.mean(old == NOISE)),
+        noise_new=float(np.mean(new == NOISE)),
+        n_clusters_old=int(rows.size),
+        n_clusters_new=int(cols.size),
+        split=events.split,
+        merged=events.merged,
+        new=events.new,
+        vanished=events.vanished,
         contingency=table.tolist(),
         labels_old=rows.tolist(),
         labels_new=cols.tolist(),
+        n_items=int(old.size),
+        chance_ari=null["ari"],
+        chance_ari_p95=null["ari_p95"],
+        chance_ami=null["ami"],
+        chance_ami_p95=null["ami_p95"],
+        floor=floor,
+        within_floor=dropped,
     )

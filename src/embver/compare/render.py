@@ -92,13 +92,34 @@ def _clusters(d: dict[str, Any]) -> list[str]:
     c = d["clusters"]
     if not c:
         return []
-    return [
+    floor = c.get("floor") or {}
+    spread = floor.get("ari_cross_range")
+    lines = [
         "",
         f"clusters ({c['method']})",
-        f"  ARI {c['ari']:.4f}   AMI {c['ami']:.4f}   chance 0",
-        f"  split {len(c['split'])}   merged {len(c['merged'])}   new {len(c['new'])}"
-        f"   vanished {len(c['vanished'])}   of {c['n_clusters_old']} → {c['n_clusters_new']}",
+        f"  ARI {c['ari']:.4f}{_spread(spread)} (floor {_maybe(floor.get('ari'))}"
+        f"{'; below it' if floor.get('beyond') else ''}, chance p95 "
+        f"{c.get('chance_ari_p95', 0.0):.4f})   AMI {c['ami']:.4f} (floor "
+        f"{_maybe(floor.get('ami'))}, chance p95 {c.get('chance_ami_p95', 0.0):.4f})",
+        f"  agreement over {c['clustered_in_both']} of {c.get('n_items', '?')} items clustered "
+        f"in both; noise {c['noise_old']:.0%} old, {c['noise_new']:.0%} new",
+        f"  beyond the floor: split {len(c['split'])}   merged {len(c['merged'])}   new "
+        f"{len(c['new'])}   vanished {len(c['vanished'])}   of {c['n_clusters_old']} → "
+        f"{c['n_clusters_new']} clusters",
     ]
+    within = c.get("within_floor") or {}
+    if any(within.values()):
+        counts = "   ".join(f"{name} {count}" for name, count in within.items())
+        lines.append(f"  within the floor (clusters a reseed does not reproduce): {counts}")
+    return lines
+
+
+def _spread(spread: list[float] | None) -> str:
+    return "" if not spread else f" [{spread[0]:.4f}, {spread[1]:.4f} over seed pairings]"
+
+
+def _maybe(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _same_space(d: dict[str, Any]) -> list[str]:

@@ -244,7 +244,12 @@ def cluster_flow(
     return {
         "ari": result.ari,
         "ami": result.ami,
+        "chance_ari_p95": result.chance_ari_p95,
+        "chance_ami_p95": result.chance_ami_p95,
         "clustered_in_both": result.clustered_in_both,
+        "n_items": result.n_items,
+        "noise_a": result.noise_old,
+        "noise_b": result.noise_new,
         "rows": flow_rows,
         "new": [names_b.get(c, str(c)) for c in result.new],
     }

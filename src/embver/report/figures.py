@@ -117,11 +117,39 @@ def _clusters(c: dict[str, Any]) -> list[Figure]:
     cl = c.get("clusters")
     if not cl:
         return []
-    note = str(cl.get("method", ""))
+    floor = cl.get("floor") or {}
+    covers = (
+        f"{cl.get('clustered_in_both')} of {cl.get('n_items')} items clustered in both "
+        f"(noise {cl.get('noise_old', 0):.0%} A, {cl.get('noise_new', 0):.0%} B)"
+    )
+    events = ", ".join(f"{name} {len(cl.get(name) or [])}" for name in SPLIT_EVENTS)
     return [
-        figure("cluster agreement ARI", cl["ari"], cl.get("chance_ari", 0.0), note=note),
-        figure("cluster agreement AMI", cl["ami"], cl.get("chance_ami", 0.0)),
+        figure(
+            "cluster agreement ARI",
+            cl["ari"],
+            cl.get("chance_ari_p95", cl.get("chance_ari", 0.0)),
+            note=f"{cl.get('method', '')}; noise floor (reclustered) {floor.get('ari', 'n/a')}",
+        ),
+        figure(
+            "cluster agreement AMI",
+            cl["ami"],
+            cl.get("chance_ami_p95", cl.get("chance_ami", 0.0)),
+            note=f"noise floor {floor.get('ami', 'n/a')}; over {covers}",
+        ),
+        figure("clusters changed beyond the floor", events, note=_within_floor(cl)),
     ]
+
+
+SPLIT_EVENTS = ("split", "merged", "new", "vanished")
+
+
+def _within_floor(cl: dict[str, Any]) -> str:
+    within = cl.get("within_floor") or {}
+    if not any(within.values()):
+        return ""
+    return "left out as within the noise floor: " + ", ".join(
+        f"{name} {count}" for name, count in within.items() if count
+    )
 
 
 def _migration(c: dict[str, Any]) -> list[Figure]:
