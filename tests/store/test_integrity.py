@@ -271,3 +271,67 @@ def test_ids_of_segments_without_an_ids_hash_are_checked_by_a_full_read(store, v
     path.write_bytes(bytes(data))
     with pytest.raises(IntegrityError, match="hash mismatch"):
         _ = store.get(version.ref).ids
+
+
+def _item_files(store) -> list[Path]:
+    root = Path(store._items_uri("s"))
+    row = store._space_row("s")
+    return [root / path for segment in row["items_segments"] for path in sorted(segment["files"])]
+
+
+def _items_or_refused(store) -> str:
+    """'same' when both item reads return the registered rows, 'refused' on IntegrityError."""
+    try:
+        frames = [store.items("s"), store.get("s@2.0.0").items()]
+    except IntegrityError as exc:
+        assert "\n" not in str(exc)
+        return "refused"
+    assert [frame["id"].tolist() for frame in frames] == [
+        [f"item-{i}" for i in range(350)],
+        [f"item-{i}" for i in range(300)],
+    ]
+    return "same"
+
+
+def test_the_item_table_is_hashed_and_every_flipped_byte_is_caught(store, versions):
+    files = _item_files(store)
+    assert any(p.parent.name == "data" for p in files) and verify(store).item_tables == 1
+    rng = random.Random(3)
+    outcomes = {"same": 0, "refused": 0}
+    for path in files:
+        original = path.read_bytes()
+        for position in _positions(len(original), rng):
+            damaged = bytearray(original)
+            damaged[position] ^= 1 << rng.randrange(8)
+            path.write_bytes(bytes(damaged))
+            assert _flagged(store) == {"s (item table)"}, f"{path.name} byte {position}"
+            outcomes[_items_or_refused(store)] += 1
+        path.write_bytes(original)
+    assert outcomes["refused"] > 0
+    assert verify(store).ok
+
+
+def test_a_deleted_item_table_is_refused_on_read_and_flagged(store, versions):
+    shutil.rmtree(store._items_uri("s"))
+    with pytest.raises(IntegrityError, match="item table .* cannot be opened"):
+        store.items("s")
+    with pytest.raises(IntegrityError):
+        store.get("s@1.0.0").items()
+    assert _flagged(store) == {"s (item table)"}
+
+
+def test_an_item_table_from_before_hashing_is_read_and_adopted_on_its_next_append(store):
+    """A space migrated from revision 0001 has no recorded segments: its table reads
+    unchecked, and the next append hashes it as it is, then checks it like any other."""
+    _register(store, "a", 1, 0, 100)
+    with store.engine.begin() as connection:
+        connection.execute(
+            embver.store.schema.spaces.update().values(
+                items_lance_version=None, items_segments=None
+            )
+        )
+    assert len(store.items("s")) == 100 and verify(store).item_tables == 0
+    _register(store, "b", 2, 50, 100)  # 50 new ids
+    row = store._space_row("s")
+    assert [s["rows"] for s in row["items_segments"]] == [100, 50]
+    assert len(store.items("s")) == 150 and verify(store).item_tables == 1

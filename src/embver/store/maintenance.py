@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from embver.errors import IntegrityError
+from embver.store import items as item_table
 from embver.store import objectstore, schema
 from embver.store import vectors as vector_data
 
@@ -24,6 +25,7 @@ class VerifyReport:
     """What ``verify`` checked and what it found wrong."""
 
     checked: int = 0
+    item_tables: int = 0
     problems: list[dict[str, str]] = field(default_factory=list)
 
     @property
@@ -31,18 +33,35 @@ class VerifyReport:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"checked": self.checked, "corrupt": len(self.problems), "problems": self.problems}
+        return {
+            "checked": self.checked,
+            "item_tables": self.item_tables,
+            "corrupt": len(self.problems),
+            "problems": self.problems,
+        }
 
 
 def verify(store: Store) -> VerifyReport:
-    """Re-read and re-hash every version's vectors against the catalog."""
+    """Re-read and re-hash every version's vectors and every space's item table."""
     report = VerifyReport()
     for space in store.spaces():
         for version in store.versions(space.name):
             report.checked += 1
             for problem in _version_problems(version):
                 report.problems.append({"ref": version.ref, "problem": problem})
+        _check_items(store, space, report)
     return report
+
+
+def _check_items(store: Store, space: Any, report: VerifyReport) -> None:
+    """Re-hash ``space``'s item table, if the catalog records a hashed one."""
+    row = store._space_row(space.name)
+    state = item_table.ItemState.of(row)
+    if state.lance_version is None or state.segments is None:
+        return
+    report.item_tables += 1
+    for problem in item_table.problems(store._items_uri(space.name), state):
+        report.problems.append({"ref": f"{space.name} (item table)", "problem": problem})
 
 
 def _version_problems(version: Any) -> list[str]:

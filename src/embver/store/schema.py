@@ -15,6 +15,10 @@ spaces = sa.Table(
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("meta", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # the item table (see store/items.py): its Lance version and hashed segments;
+    # segments NULL on a space whose table predates item hashing (revision 0002)
+    sa.Column("items_lance_version", sa.Integer, nullable=True),
+    sa.Column("items_segments", sa.JSON, nullable=True, default=list),
 )
 
 versions = sa.Table(

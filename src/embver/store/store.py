@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from embver.core import Ref, SemVer, parse_ref, validate_alias_name, validate_space_name
 from embver.errors import NotFoundError
+from embver.store import items as item_table
 from embver.store import objectstore, schema
 from embver.store import settings as store_settings
 from embver.store import vectors as vector_data
@@ -245,7 +246,7 @@ class Store:
                 .one()
             )
             uri = self.data_path(row["data_uri"])
-            _discard_uncommitted(uri, row["lance_version"])
+            vector_data.discard_uncommitted(uri, row["lance_version"])
             lance_version, segment = vector_data.write_segment(
                 uri, ids, matrix, row["dtype"], mode="append"
             )
@@ -275,50 +276,34 @@ class Store:
         return self.data_path(f"spaces/{space}/items.lance")
 
     def add_items(self, space: str, items: pa.Table | None) -> None:
-        """Add item rows whose ids the space does not have yet."""
-        import lance
-        import pyarrow.compute as pc
+        """Add item rows whose ids the space does not have yet, and record them hashed.
 
+        Holds the space's lock while it writes: two writers that both created the
+        table would each commit Lance version 1 and one would replace the other, and
+        the segments recorded must follow the order of the appends.
+        """
         if items is None or items.num_rows == 0:
             return
-        uri = self._items_uri(space)
-        dataset = _open_items(uri)
-        if dataset is None and self._create_items(space, uri, items):
-            return
-        known = lance.dataset(uri).to_table(columns=["id"]).column("id")
-        items = items.filter(
-            pc.invert(pc.is_in(items.column("id"), value_set=known.combine_chunks()))
-        )
-        if items.num_rows:
-            lance.write_dataset(items, uri, mode="append")
-
-    def _create_items(self, space: str, uri: str, items: pa.Table) -> bool:
-        """Create the item table with ``items`` unless a concurrent writer just did (then False).
-
-        Two writers that both create it would each commit Lance version 1 and one
-        table would silently replace the other, so creation holds the space's lock.
-        """
-        import lance
-
         s = schema.spaces
         with write_transaction(self.engine) as connection:
-            connection.execute(sa.select(s.c.id).where(s.c.name == space).with_for_update())
-            if _open_items(uri) is not None:
-                return False
-            lance.write_dataset(items, uri, mode="create")
-            return True
+            # FOR UPDATE: the row is read once the lock is ours, as the last writer left it
+            query = sa.select(s).where(s.c.name == space).with_for_update()
+            row = connection.execute(query).mappings().one()
+            state = item_table.ItemState.of(row)
+            written = item_table.append(self._items_uri(space), state, items)
+            if written != state:
+                connection.execute(s.update().where(s.c.id == row["id"]).values(written.to_row()))
 
     def items(self, space: str, ids: Sequence[str] | None = None) -> pd.DataFrame:
-        """Item rows of ``space`` (id, text, label, uri, metadata as dicts)."""
-        import lance
+        """Item rows of ``space`` (id, text, label, uri, metadata as dicts), checked
+        against their content hash (IntegrityError when the table is damaged or gone)."""
         import pandas as pd
 
-        self.space(space, create=False)
-        try:
-            table = lance.dataset(self._items_uri(space)).to_table()
-        except (ValueError, OSError, FileNotFoundError):
-            table = None
-        columns = ["id", "text", "label", "uri", "metadata"]
+        row = self._space_row(space)
+        if row is None:
+            raise NotFoundError(f"space {space!r} does not exist; known: {self.space_names()}")
+        table = item_table.read(self._items_uri(space), item_table.ItemState.of(row))
+        columns = list(item_table.COLUMNS)
         frame = table.to_pandas() if table is not None else pd.DataFrame(columns=columns)
         frame = frame.drop_duplicates("id", keep="first")
         frame["metadata"] = [json.loads(m) if isinstance(m, str) else {} for m in frame["metadata"]]
@@ -561,24 +546,6 @@ class Store:
             connection.execute(table.delete().where(table.c.key == name))
             connection.execute(table.insert().values(key=name, value=typed))
         return typed
-
-
-def _open_items(uri: str) -> Any:
-    import lance
-
-    try:
-        return lance.dataset(uri)
-    except (ValueError, OSError, FileNotFoundError):
-        return None
-
-
-def _discard_uncommitted(uri: str, lance_version: int) -> None:
-    """Roll a dataset back to the catalog's version if an interrupted append went past it."""
-    import lance
-
-    dataset = lance.dataset(uri)
-    if dataset.version != lance_version:
-        lance.dataset(uri, version=lance_version).restore()
 
 
 def _now() -> dt.datetime:

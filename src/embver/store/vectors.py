@@ -210,8 +210,11 @@ def write_dataset(uri: str, table: pa.Table, mode: str = "create") -> int:
     return int(dataset.version)
 
 
-def open_dataset(uri: str, lance_version: int) -> Any:
-    """The Lance dataset at ``uri`` as of ``lance_version``; IntegrityError if missing."""
+def open_dataset(uri: str, lance_version: int, what: str = "vector data") -> Any:
+    """The Lance dataset at ``uri`` as of ``lance_version``; IntegrityError if missing.
+
+    ``what``: how the error names the dataset ("vector data", "item table").
+    """
     import lance
 
     try:
@@ -219,9 +222,18 @@ def open_dataset(uri: str, lance_version: int) -> Any:
     except BaseException as exc:
         _reraise_unless_lance_failure(exc)
         raise IntegrityError(
-            f"vector data {uri!r} (Lance version {lance_version}) cannot be opened: "
+            f"{what} {uri!r} (Lance version {lance_version}) cannot be opened: "
             f"{one_line(exc)}; run `embver verify`"
         ) from None
+
+
+def discard_uncommitted(uri: str, lance_version: int) -> None:
+    """Roll a dataset back to the catalog's version if an interrupted append went past it."""
+    import lance
+
+    dataset = lance.dataset(uri)
+    if dataset.version != lance_version:
+        lance.dataset(uri, version=lance_version).restore()
 
 
 def one_line(exc: BaseException) -> str:
@@ -251,7 +263,7 @@ def read_table(
 ) -> pa.Table:
     """Read the whole dataset, checking row count, layout and (given ``segments``) content."""
     dataset = open_dataset(uri, lance_version)
-    with _lance_failures_as_integrity_errors(uri):
+    with lance_failures_as_integrity_errors(uri):
         table, mismatches = _decode(dataset, uri, expected_rows, dim, segments)
     if mismatches:
         raise IntegrityError(
@@ -262,7 +274,7 @@ def read_table(
 
 
 @contextlib.contextmanager
-def _lance_failures_as_integrity_errors(uri: str) -> Iterator[None]:
+def lance_failures_as_integrity_errors(uri: str, what: str = "vector data") -> Iterator[None]:
     """Turn what Lance raises while decoding damaged data into a one-line IntegrityError."""
     try:
         yield
@@ -271,7 +283,7 @@ def _lance_failures_as_integrity_errors(uri: str) -> Iterator[None]:
     except BaseException as exc:
         _reraise_unless_lance_failure(exc)
         raise IntegrityError(
-            f"vector data {uri!r} cannot be read: {one_line(exc)}; run `embver verify`"
+            f"{what} {uri!r} cannot be read: {one_line(exc)}; run `embver verify`"
         ) from None
 
 
@@ -287,7 +299,7 @@ def read_ids(
         table = read_table(uri, lance_version, expected_rows, dim, segments)
         return table.column("id").combine_chunks()
     dataset = open_dataset(uri, lance_version)
-    with _lance_failures_as_integrity_errors(uri):
+    with lance_failures_as_integrity_errors(uri):
         ids = _read_id_column(dataset, uri, expected_rows)
     bounds = np.cumsum([0] + [segment.rows for segment in segments])
     for index, segment in enumerate(segments):
