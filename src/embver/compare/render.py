@@ -46,7 +46,7 @@ def _neighbourhood(d: dict[str, Any]) -> list[str]:
         )
     if d["movers"]:
         lines.append(f"  most changed (jaccard at k={d['ks'][0]}){_ties(d.get('mover_ties'))}:")
-        for mover in d["movers"][:5]:
+        for mover in d["movers"]:  # all of them: the tie count refers to the last
             old, new = ", ".join(mover["old_neighbours"]), ", ".join(mover["new_neighbours"])
             lines.append(f"    {mover['id']}  {mover['jaccard']:.2f}  old: {old}  new: {new}")
     return lines
@@ -56,8 +56,8 @@ def _ties(ties: dict[str, Any] | None) -> str:
     if not ties or ties.get("tied", 0) <= 1:
         return ""
     return (
-        f"; {ties['tied']} of {ties['of']} items tie at jaccard {ties['jaccard']:.2f},"
-        " ordered by how far their old neighbours moved in the new version"
+        f"; {ties['tied']} of {ties['of']} items tie at jaccard {ties['jaccard']:.2f} (the last"
+        " shown), ties ordered by how far their old neighbours moved in the new version"
     )
 
 
