@@ -15,6 +15,7 @@ from embver.errors import IntegrityError
 from embver.store import items as item_table
 from embver.store import objectstore, schema
 from embver.store import vectors as vector_data
+from embver.store.artifacts import problems as artifact_problems
 
 if TYPE_CHECKING:
     from embver.store.store import Store
@@ -26,6 +27,7 @@ class VerifyReport:
 
     checked: int = 0
     item_tables: int = 0
+    artifacts: int = 0
     problems: list[dict[str, str]] = field(default_factory=list)
 
     @property
@@ -36,13 +38,15 @@ class VerifyReport:
         return {
             "checked": self.checked,
             "item_tables": self.item_tables,
+            "artifacts": self.artifacts,
             "corrupt": len(self.problems),
             "problems": self.problems,
         }
 
 
 def verify(store: Store) -> VerifyReport:
-    """Re-read and re-hash every version's vectors and every space's item table."""
+    """Re-read and re-hash every version's vectors, every space's item table and
+    every artifact (projections, fitted maps, composite definitions)."""
     report = VerifyReport()
     for space in store.spaces():
         for version in store.versions(space.name):
@@ -50,6 +54,14 @@ def verify(store: Store) -> VerifyReport:
             for problem in _version_problems(version):
                 report.problems.append({"ref": version.ref, "problem": problem})
         _check_items(store, space, report)
+    for artifact in store.artifacts.all():
+        if artifact.content_hash is None:
+            continue  # written before artifacts were hashed
+        report.artifacts += 1
+        for problem in artifact_problems(artifact):
+            report.problems.append(
+                {"ref": f"artifact {artifact.kind}/{artifact.key}", "problem": problem}
+            )
     return report
 
 

@@ -90,6 +90,8 @@ artifacts = sa.Table(
     sa.Column("data_uri", sa.Text, nullable=True),
     sa.Column("version_ids", sa.JSON, nullable=False, default=list),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # blake3 of meta and payload (store/artifacts.py); NULL: written before revision 0003
+    sa.Column("content_hash", sa.String(64), nullable=True),
     sa.UniqueConstraint("kind", "key", name="uq_artifact_key"),
 )
 
