@@ -25,6 +25,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("spaces") as batch:
-        batch.drop_column("items_segments")
-        batch.drop_column("items_lance_version")
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch copy of the table would drop
+    # the original, which the foreign keys pointing at it forbid
+    op.drop_column("spaces", "items_segments")
+    op.drop_column("spaces", "items_lance_version")

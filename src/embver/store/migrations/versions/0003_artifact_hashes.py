@@ -23,5 +23,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("artifacts") as batch:
-        batch.drop_column("content_hash")
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch copy of the table would drop
+    # the original, which the foreign keys pointing at it forbid
+    op.drop_column("artifacts", "content_hash")
