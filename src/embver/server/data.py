@@ -20,6 +20,7 @@ import numpy as np
 from embver.errors import InvalidInputError
 from embver.project.api import drift as project_drift
 from embver.project.api import project
+from embver.project.layout import METHODS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-#: a layout method beyond these is refused before any work starts
-LAYOUT_METHODS = ("umap", "pca", "tsne")
+#: a layout method beyond the project's own is refused before any work starts
+LAYOUT_METHODS = METHODS
 #: above this many items the UI lays a version out by PCA unless asked otherwise
 UMAP_DEFAULT_LIMIT = 50_000
 #: per-item k-NN overlap of a comparison is computed exactly up to this many items
