@@ -335,3 +335,18 @@ def test_an_item_table_from_before_hashing_is_read_and_adopted_on_its_next_appen
     row = store._space_row("s")
     assert [s["rows"] for s in row["items_segments"]] == [100, 50]
     assert len(store.items("s")) == 150 and verify(store).item_tables == 1
+
+
+def test_an_item_table_no_catalog_row_records_is_replaced_by_the_first_write(store):
+    """A first item write killed before the catalog recorded it leaves a table behind;
+    the space's first accepted version replaces it rather than inheriting its rows."""
+    import lance
+    import pyarrow as pa
+
+    from embver.store.inputs import item_table
+
+    leftover = item_table(pa.array(["ghost"]), texts=["left by a killed writer"])
+    lance.write_dataset(leftover, store._items_uri("s"))
+    _register(store, "a", 1, 0, 20)
+    assert store.items("s")["id"].tolist() == [f"item-{i}" for i in range(20)]
+    assert verify(store).ok

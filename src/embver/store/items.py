@@ -151,12 +151,16 @@ def append(uri: str, state: ItemState, items: pa.Table) -> ItemState:
             return state
     items = items.select(list(COLUMNS))
     before = vector_data.list_files(uri) if state.lance_version is not None else set()
-    # "overwrite" when nothing is recorded: a first write killed before the catalog
-    # recorded it left a table that nothing references
-    mode = "append" if state.lance_version is not None else "overwrite"
+    mode = "append" if state.lance_version is not None else _first_write_mode(uri)
     dataset = lance.write_dataset(items, uri, mode=mode)
     segment = Segment(items.num_rows, hash_items(items), vector_data.hash_new_files(uri, before))
     return ItemState(int(dataset.version), (*(state.segments or ()), segment))
+
+
+def _first_write_mode(uri: str) -> str:
+    """ "create", or "overwrite" over a table that a first write killed before the catalog
+    recorded it left behind (nothing references it)."""
+    return "overwrite" if vector_data.list_files(uri) else "create"
 
 
 def _only_new(items: pa.Table, uri: str, lance_version: int) -> pa.Table:
