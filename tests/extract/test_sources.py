@@ -55,7 +55,8 @@ def test_bad_inputs_are_refused(store, minilm):
         space.embed(["a", "b"], ids=["x"], model=minilm, progress=False)
     with pytest.raises(InvalidInputError, match="not a list"):
         space.embed("just one string", model=minilm, progress=False)
-    assert store.versions("bad") == []
+    assert store.space("bad").versions() == []
+    assert "bad" not in store.space_names()  # refused input writes nothing, not even the space
 
 
 def test_cli_embed_prints_the_derived_bump_and_reason(store, bbc, tmp_path):
