@@ -350,3 +350,11 @@ def test_an_item_table_no_catalog_row_records_is_replaced_by_the_first_write(sto
     _register(store, "a", 1, 0, 20)
     assert store.items("s")["id"].tolist() == [f"item-{i}" for i in range(20)]
     assert verify(store).ok
+
+
+def test_registering_into_a_space_whose_item_table_was_deleted_is_an_integrity_error(
+    store, versions
+):
+    shutil.rmtree(store._items_uri("s"))
+    with pytest.raises(IntegrityError, match="item table"):
+        _register(store, "d", 5, 0, 10)

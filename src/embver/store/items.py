@@ -145,7 +145,8 @@ def append(uri: str, state: ItemState, items: pa.Table) -> ItemState:
     state = _adopt(uri, state) if state.segments is None else state
     if state.lance_version is not None:
         # an append killed after Lance committed but before the catalog did is undone
-        vector_data.discard_uncommitted(uri, state.lance_version)
+        with vector_data.lance_failures_as_integrity_errors(uri, what=_WHAT):
+            vector_data.discard_uncommitted(uri, state.lance_version)
         items = _only_new(items, uri, state.lance_version)
         if items.num_rows == 0:
             return state
@@ -158,8 +159,8 @@ def append(uri: str, state: ItemState, items: pa.Table) -> ItemState:
 
 
 def _first_write_mode(uri: str) -> str:
-    """ "create", or "overwrite" over a table that a first write killed before the catalog
-    recorded it left behind (nothing references it)."""
+    """Lance's write mode for a space's first item rows: overwrite what a first write
+    killed before the catalog recorded it left behind (nothing references it)."""
     return "overwrite" if vector_data.list_files(uri) else "create"
 
 
