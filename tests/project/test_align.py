@@ -33,19 +33,29 @@ def _aligned(ids, vectors, reference_ids, reference_layout, seed=0):
     return align_to(layout, ids, reference_layout, reference_ids)
 
 
+#: the refinement is stochastic: one seed moved the median item by 0.11 to 0.18 of the
+#: spread for the same small change, so the floors below hold for the mean over seeds
+SEEDS = range(3)
+
+
+def _mean_median_displacement(reference_vectors, vectors, ids) -> float:
+    """Mean over ``SEEDS`` of the median on-screen move of B aligned onto A's layout."""
+    medians = []
+    for seed in SEEDS:
+        layout_a = umap_layout(reference_vectors, seed=seed)
+        layout_b = _aligned(ids, vectors, ids, layout_a, seed=seed)
+        medians.append(np.median(displacement(layout_b, ids, layout_a, ids)))
+    return float(np.mean(medians))
+
+
 def test_a_small_change_barely_moves_items_on_screen(bbc, perturbed):
-    layout_a = umap_layout(bbc.vectors, seed=0)
-    layout_b = _aligned(bbc.ids, perturbed(bbc.vectors, 0.1), bbc.ids, layout_a)
-    moved = displacement(layout_b, bbc.ids, layout_a, bbc.ids)
-    assert np.median(moved) < 0.2
+    moved = _mean_median_displacement(bbc.vectors, perturbed(bbc.vectors, 0.1), bbc.ids)
+    assert moved < 0.2
 
 
 def test_an_unrelated_version_moves_items_far(bbc):
-    layout_a = umap_layout(bbc.vectors, seed=0)
     shuffled = bbc.vectors[np.random.default_rng(5).permutation(len(bbc.ids))]
-    layout_b = _aligned(bbc.ids, shuffled, bbc.ids, layout_a)
-    moved = displacement(layout_b, bbc.ids, layout_a, bbc.ids)
-    assert np.median(moved) > 0.6
+    assert _mean_median_displacement(bbc.vectors, shuffled, bbc.ids) > 0.6
 
 
 def test_new_items_start_near_their_shared_neighbours(bbc):

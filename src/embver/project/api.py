@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from embver.store import Store, Version
 
 #: bump when the pipeline changes what it computes, so old cached results are not reused
-PIPELINE_REVISION = 2  # 2: parallel seeded UMAP optimiser, IVF k-NN above 20k points
+PIPELINE_REVISION = 3  # 2: parallel seeded UMAP optimiser, IVF k-NN above 20k points
+# 3: a layout aligned to another version is refined more gently (learning rate 0.2, 60 epochs)
 PROJECTION_KIND = "projection"
 CLUSTERS_KIND = "clusters"
 _LIBRARIES = ("embver", "umap-learn", "openTSNE", "fast_hdbscan", "faiss-cpu", "numpy")
