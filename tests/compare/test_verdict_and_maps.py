@@ -184,3 +184,23 @@ def test_the_verdict_states_pool_size_and_chance_levels(clustered):
     assert best["n_items"] == 600 and best["chance_full"] == pytest.approx(10 / 599)
     assert best["retention_full"] == pytest.approx(1.0, abs=1e-9)
     assert "chosen on validation items" in verdict.reasons[-1] and "chance" in verdict.reasons[-1]
+
+
+def test_the_chosen_map_is_refitted_on_train_and_validation_items():
+    rng = np.random.default_rng(16)
+    x = rng.normal(size=(30, 20))
+    rotation = ortho_group.rvs(20, random_state=16)
+    migration = fit_migration(
+        x, x @ rotation, metric_old="l2", metric_new="l2", kinds=("procrustes",),
+        directions=("old->new",), k=3,
+    )  # fmt: skip
+    # 6 test, 6 validation, 18 train items: 18 rows cannot pin down a 20-d rotation, 24 can
+    assert (migration.n_holdout, migration.n_validation, migration.n_train) == (6, 6, 18)
+    (train_only,) = migration.scores
+    best = migration.best("old->new")
+    assert best is migration.chosen["old->new"] and best.validation == train_only.validation
+    fitted = migration.maps[("procrustes", "old->new")]
+    np.testing.assert_allclose(fitted.transform(x), x @ rotation, atol=1e-4)
+    assert best.retention_full == pytest.approx(1.0) and migration.to_dict()["best_old_to_new"][
+        "retention_full"
+    ] == pytest.approx(1.0)

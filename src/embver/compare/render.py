@@ -145,7 +145,8 @@ def _migration(d: dict[str, Any]) -> list[str]:
     lines = [
         "",
         f"migration maps (retention of recall@{m['k']}; re-embed = 1; {m['n_train']} train, "
-        f"{m.get('n_validation', 0)} validation items choose the best map (*))",
+        f"{m.get('n_validation', 0)} validation items choose the best map (*), which is "
+        "refitted on train + validation: the 'refit' rows, as reported and stored)",
         f"  {'':<21} {'validation':>10}   {'test pool of ' + str(m['n_holdout']):>28}"
         f"   {'all ' + str(m.get('n_items', '?')) + ' items':>28}",
     ]
@@ -159,6 +160,14 @@ def _migration(d: dict[str, Any]) -> list[str]:
             f"   {score.get('retention_full', 0):.4f} [{score.get('full_ci_low', 0):.4f}, "
             f"{score.get('full_ci_high', 0):.4f}]"
         )
+    for best in (m["best_old_to_new"], m["best_new_to_old"]):
+        if best and m.get("best_refit_on"):
+            lines.append(
+                f"  {best['direction']:<9} {best['kind']:<10}* {'refit':>10}   "
+                f"{best['retention']:.4f} [{best['ci_low']:.4f}, {best['ci_high']:.4f}]   "
+                f"{best['retention_full']:.4f} [{best['full_ci_low']:.4f}, "
+                f"{best['full_ci_high']:.4f}]"
+            )
     lines.append(
         f"  chance {'':<24}   {m.get('chance', 0):28.4f}   {m.get('chance_full', 0):28.4f}"
     )

@@ -130,12 +130,18 @@ def _drop_in(
     )
     good_cosine = median_cosine >= DROP_IN_MEDIAN_COSINE
     good_cr = low >= DROP_IN_CR_LOWER
-    reasons.append(
-        f"median per-item cosine {median_cosine:.4f} "
-        f"{'≥' if good_cosine else '<'} {DROP_IN_MEDIAN_COSINE}"
-    )
-    reasons.append(f"CR@{k} lower 95% bound {low:.4f} {'≥' if good_cr else '<'} {DROP_IN_CR_LOWER}")
-    return good_cosine and good_cr
+    checks = [
+        (
+            good_cosine,
+            f"median per-item cosine {median_cosine:.4f} "
+            f"{'≥' if good_cosine else '<'} {DROP_IN_MEDIAN_COSINE}",
+        ),
+        (good_cr, f"CR@{k} lower 95% bound {low:.4f} {'≥' if good_cr else '<'} {DROP_IN_CR_LOWER}"),
+    ]
+    # a drop-in is explained by the checks it passed; anything else only by those it failed
+    passed = good_cosine and good_cr
+    reasons.extend(text for ok, text in checks if ok == passed)
+    return passed
 
 
 def _adapter_or_breaking(
@@ -176,7 +182,8 @@ def _best_map(
         migration = fit_migration(
             old, new, metric_old=metric, metric_new=metric_new, kinds=kinds, k=k, seed=seed
         )
-        for score in migration.scores:
+        # per direction, the kind chosen on validation items, refitted and judged on test items
+        for score in filter(None, (migration.best(d) for d in ("old->new", "new->old"))):
             if not best or score.validation > best["validation"]:
                 best = {
                     **score.to_dict(), "k": k, "pool": migration.n_holdout,
