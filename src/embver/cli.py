@@ -518,11 +518,15 @@ def export(ctx: _Context, ref: str, output: str) -> None:
 @json_option
 @pass_ctx
 def verify(ctx: _Context, as_json: bool) -> None:
-    """Re-hash every version's vectors; exit 1 if anything is corrupt or missing."""
+    """Re-hash every version's vectors and ids, every item table and artifact; exit 1 if anything
+    is corrupt or missing."""
     from embver.store import verify as run_verify
 
     report = run_verify(ctx.store)
-    text = f"checked {report.checked} versions: {len(report.problems)} corrupt"
+    text = (
+        f"checked {report.checked} versions, {report.item_tables} item tables and "
+        f"{report.artifacts} artifacts: {len(report.problems)} corrupt"
+    )
     text += "".join(f"\n  {p['ref']}: {p['problem']}" for p in report.problems)
     emit(report.to_dict(), as_json, text)
     if not report.ok:
@@ -602,9 +606,10 @@ def _setting_text(value: Any) -> str:
 @click.pass_context
 def demo(ctx: click.Context, path: str, synthetic: bool, serve: bool) -> None:
     """Run the embver story in a fresh folder PATH and print the version tree."""
-    from embver.demo import run_demo
+    from embver.demo import refuse_existing, run_demo
 
-    store = run_demo(path, echo=click.echo, synthetic=synthetic)
+    refuse_existing(path)  # with CLI next steps, not the Python API's `embver.open(...)`
+    store = run_demo(path, echo=click.echo, synthetic=synthetic, announce=step_announcer("demo"))
     if serve:
         from embver.server.commands import ui
 
