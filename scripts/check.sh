@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every check in one place: lint, format, types, tests.
+# Every check in one place without the installs: lint, format, types, tests
+# (scripts/test.sh, the README's test command, installs first and runs the same checks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
