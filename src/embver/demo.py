@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,37 +27,74 @@ def run_demo(
     echo: Callable[[str], None] = print,
     n: int = 2000,
     synthetic: bool = False,
+    announce: Callable[[str], None] | None = None,
     **story: object,
 ) -> embver.Store:
     """Create a store in ``path`` and register the story's versions; return the store.
 
     With the models extra installed the story is real (BBC news through MiniLM,
     see :mod:`embver.extract.story`; ``story`` options go there); otherwise, or
-    with ``synthetic=True``, it runs on generated vectors.
+    with ``synthetic=True``, it runs on generated vectors. ``announce`` is called
+    with each step of the real story as it starts.
     """
     from embver.extract.story import models_available, real_story
 
+    started = time.perf_counter()
     store = embver.init(path)
     if not synthetic and models_available():
-        real_story(store, Path(path), echo, **story)  # type: ignore[arg-type]
-        name = "bbc-news"
+        real_story(store, Path(path), echo, announce=announce, **story)  # type: ignore[arg-type]
     else:
         if not synthetic:
             echo("(models not installed — pip install 'embver[models]'; generated vectors instead)")
         _synthetic_story(store, echo, n)
-        name = "stop-signs"
-    echo("")
+    echo(f"\nthe story took {time.perf_counter() - started:.0f} s\n")
+    (name,) = store.space_names()
+    for line in version_tree(store, name):
+        echo(line)
+    echo(f"\nstore: {store.location.root}")
+    for line in next_steps(path, name):
+        echo(line)
+    return store
+
+
+def version_tree(store: embver.Store, name: str) -> list[str]:
+    """The lines of space ``name``'s version tree: number, bump and aliases of each version."""
     versions = store.versions(name)
     nodes = [
         Node(v.id, v.parent_id, f"{v.number} [{v.bump}] {' '.join(v.aliases)}") for v in versions
     ]
-    for line in render_tree(nodes):
-        echo(line)
-    echo(f"\nstore: {store.location.root}")
-    echo(f"next:  cd {Path(path)} && embver log {name}")
-    echo(f"       embver compare {name}@1.0.0 {name}@1.1.0")
-    echo("       embver ui --open      (the projections and comparisons in your browser)")
-    return store
+    return render_tree(nodes)
+
+
+def next_steps(path: str | Path, name: str) -> list[str]:
+    """What a CLI user can do next with the demo store in ``path`` (space ``name``)."""
+    return [
+        f"next:  cd {_shell(path)} && embver log {name}",
+        f"       embver compare {name}@1.0.0 {name}@1.1.0",
+        "       embver ui --open      (the projections and comparisons in your browser)",
+    ]
+
+
+def refuse_existing(path: str | Path) -> None:
+    """Raise StoreError, with the CLI commands that explore it, when ``path`` holds a store."""
+    from embver.errors import StoreError, StoreNotFoundError
+
+    try:
+        existing = embver.open(path)
+    except StoreNotFoundError:
+        return
+    with existing:
+        names = existing.space_names()
+    explore = f"cd {_shell(path)}" + (f" && embver log {names[0]}" if names else "")
+    raise StoreError(
+        f"a demo store already exists in {Path(path)}; explore it with `{explore}`, "
+        f"or run the story again in a new folder with `embver demo OTHER_FOLDER`"
+    )
+
+
+def _shell(path: str | Path) -> str:
+    """``path`` as a shell word (quoted when it holds spaces or other specials)."""
+    return shlex.quote(str(Path(path)))
 
 
 def _synthetic_story(store: embver.Store, echo: Callable[[str], None], n: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from embver.extract.story import knn_accuracy
@@ -19,12 +21,27 @@ def test_knn_accuracy_matches_nearest_neighbour_oracle():
     assert knn_accuracy(separated, np.array([0] * 5 + [1] * 5), k=3) == 1.0
 
 
-def test_demo_story_at_a_tiny_size(tmp_path):
+def test_knn_accuracy_breaks_ties_by_the_nearer_neighbour():
+    # four of the five items have a 1-1 tie among their two nearest neighbours, the nearer
+    # one of their own label: the nearer decides, whatever the labels' order or hashing
+    vectors = np.array([[1.0, 0.0], [0.99, 0.14], [0.9, 0.44], [-1.0, 0.1], [-1.0, -0.1]])
+    for labels, expected in (([2, 2, 1, 7, 7], 0.8), (["b", "b", "a", "z", "z"], 0.8)):
+        assert knn_accuracy(vectors, np.array(labels), k=2) == expected
+
+
+def test_demo_story_at_a_tiny_size(tmp_path, capsys):
     from embver.demo import run_demo
 
     lines: list[str] = []
+    announced: list[str] = []
     store = run_demo(
-        tmp_path / "demo", echo=lines.append, per_topic=4, train_size=16, steps=2, progress=False
+        tmp_path / "demo",
+        echo=lines.append,
+        announce=announced.append,
+        per_topic=4,
+        train_size=16,
+        steps=2,
+        progress=True,
     )
     versions = {str(v.number): v for v in store.versions("bbc-news")}
     assert sorted(versions) == ["1.0.0", "1.1.0", "1.1.1", "2.0.0"]
@@ -39,3 +56,17 @@ def test_demo_story_at_a_tiny_size(tmp_path):
     text = "\n".join(lines)
     assert "alias best →" in text and "2.0.0 [major]" in text
     assert (tmp_path / "demo" / "models" / "minilm-bbc" / "modules.json").exists()
+    # every step is announced as it starts, fine-tuning included, and fine-tuning shows a
+    # bar on stderr (steps done of all, elapsed time, loss) like embedding does
+    assert announced[0].startswith("reading 20 BBC articles")
+    assert [s for s in announced if s.startswith(("fine-tuning", "saving"))] == [
+        "fine-tuning minilm-bbc",
+        "saving minilm-bbc",
+        "fine-tuning minilm-l3-bbc",
+        "saving minilm-l3-bbc",
+    ]
+    assert sum(s.startswith("embedding 20 articles") for s in announced) == 4
+    bars = capsys.readouterr().err
+    for name in ("minilm-bbc", "minilm-l3-bbc"):
+        assert re.search(rf"fine-tuning {name}: 100%.* 2/2 \[\d\d:\d\d<.*loss=\d\.\d\d", bars)
+    assert re.search(r"the story took \d+ s", text)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +34,29 @@ def finetune(
     learning_rate: float = 2e-5,
     temperature: float = 0.05,
     seed: int = 0,
+    extraction: Extraction | None = None,
+    train_layers: int | None = None,
+    max_length: int | None = None,
+    progress: bool = False,
+    description: str = "fine-tuning",
 ) -> tuple[TextEncoder, list[float]]:
     """A fine-tuned copy of ``encoder`` and its loss per step.
 
-    Each step samples ``batch_size`` items, embeds them with the encoder's own
-    extraction (pooling, normalisation) and minimises a supervised contrastive
-    loss: for every item, items with the same label are its positives.
+    Each step samples ``batch_size`` items, embeds them with ``extraction``
+    (default: the encoder's own pooling and normalisation) and minimises a
+    supervised contrastive loss: for every item, items with the same label are
+    its positives.
+
+    Parameters
+    ----------
+    train_layers : int, optional
+        Train only the top ``train_layers`` transformer layers; the token
+        embeddings and the layers below stay frozen, so the backward pass and the
+        optimiser touch a fraction of the weights (all are trained when None).
+    max_length : int, optional
+        Truncate training texts to this many tokens (default: the extraction's).
+    progress : bool
+        Show a progress bar on stderr (``description``, steps, loss, elapsed time).
     """
     import torch
 
@@ -53,21 +72,52 @@ def finetune(
         lowercase=encoder.lowercase,
         source=f"{encoder.source} fine-tuned {steps} steps",
     )
-    extraction = tuned.resolve(Extraction())
+    resolved = tuned.resolve(extraction)
+    if max_length is not None:
+        resolved = replace(resolved, max_length=min(max_length, resolved.max_length or max_length))
     label_codes = np.unique(np.asarray([str(x) for x in labels]), return_inverse=True)[1]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
-    losses = []
-    for _ in range(steps):
-        batch = rng.choice(len(texts), size=min(batch_size, len(texts)), replace=False)
-        loss = _contrastive_loss(
-            tuned, [texts[i] for i in batch], label_codes[batch], extraction, temperature
-        )
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
-    model.eval()
+    optimizer = torch.optim.AdamW(_trainable(model, train_layers), lr=learning_rate)
+    losses: list[float] = []
+    with _step_bar(steps, description, progress) as bar:
+        for _ in range(steps):
+            batch = rng.choice(len(texts), size=min(batch_size, len(texts)), replace=False)
+            loss = _contrastive_loss(
+                tuned, [texts[i] for i in batch], label_codes[batch], resolved, temperature
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            bar.set_postfix(loss=f"{losses[-1]:.2f}", refresh=False)
+            bar.update()
+    model.eval().requires_grad_(True)
     return tuned, losses
+
+
+def _trainable(model: Any, train_layers: int | None) -> list[Any]:
+    """The parameters to train: all, or those of the top ``train_layers`` layers only
+    (the others get ``requires_grad=False``, so autograd stops below the top layers)."""
+    if train_layers is None:
+        return list(model.parameters())
+    stack = _layer_stack(model, train_layers)
+    model.requires_grad_(False)
+    top = stack[len(stack) - train_layers :]
+    top.requires_grad_(True)
+    return list(top.parameters())
+
+
+def _step_bar(steps: int, description: str, progress: bool) -> Any:
+    """A tqdm bar of ``steps`` training steps on stderr (elapsed time, rate, ETA)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=steps,
+        desc=description,
+        unit="step",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
 
 
 def _contrastive_loss(
@@ -106,12 +156,7 @@ def _contrastive_loss(
 def truncate(encoder: TextEncoder, layers: int) -> TextEncoder:
     """A copy of a BERT-like encoder keeping only its first ``layers`` layers."""
     model = copy.deepcopy(encoder.model)
-    stack = getattr(getattr(model, "encoder", None), "layer", None)
-    if stack is None or not 0 < layers <= len(stack):
-        raise InvalidInputError(
-            f"cannot keep {layers} layers of a {type(model).__name__}; use 1..{len(stack or [])}"
-        )
-    model.encoder.layer = stack[:layers]
+    model.encoder.layer = _layer_stack(model, layers)[:layers]
     model.config.num_hidden_layers = layers
     return TextEncoder(
         model,
@@ -120,6 +165,16 @@ def truncate(encoder: TextEncoder, layers: int) -> TextEncoder:
         lowercase=encoder.lowercase,
         source=f"{encoder.source} truncated to {layers} layers",
     )
+
+
+def _layer_stack(model: Any, layers: int) -> Any:
+    """The ``ModuleList`` of a BERT-like model's layers, checked to hold ``layers`` of them."""
+    stack = getattr(getattr(model, "encoder", None), "layer", None)
+    if stack is None or not 0 < layers <= len(stack):
+        raise InvalidInputError(
+            f"cannot use {layers} layers of a {type(model).__name__}; use 1..{len(stack or [])}"
+        )
+    return stack
 
 
 def save(encoder: TextEncoder, folder: str | Path) -> Path:
