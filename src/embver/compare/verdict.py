@@ -5,9 +5,10 @@ Thresholds (justified in docs/compare.md):
 - ``drop-in``: equal dimension and metric, median per-item cosine ≥ 0.99 and
   the lower 95 % bootstrap bound of CR@10 ≥ 0.95;
 - ``adapter``: otherwise, the map chosen on a validation split (Procrustes or
-  ridge; the residual MLP when neither suffices) reaches retention ≥ 0.95 on a
-  separate test split, in either direction (its full-index retention and both
-  chance levels are reported beside it);
+  ridge; the residual MLP when neither suffices) reaches retention ≥ 0.95 in
+  either direction for held-out test items queried against the full index (the
+  size downstream searches; the retention within the test pool and both chance
+  levels are reported beside it);
 - ``breaking``: neither.
 """
 
@@ -160,12 +161,15 @@ def _adapter_or_breaking(
         reasons.append(f"no adapter could be judged: {exc}")
         return Verdict("breaking", reasons, figures)
     figures["best_map"] = best
-    passed = best["retention"] >= ADAPTER_RETENTION
+    # judged at the index size downstream searches: in a small held-out pool the chance
+    # level alone can come near the threshold (12 test items at k=10: 0.909)
+    passed = best["retention_full"] >= ADAPTER_RETENTION
     reasons.append(
-        f"best map {best['kind']} ({best['direction']}, chosen on validation items) retention "
-        f"{best['retention']:.4f} {'≥' if passed else '<'} {ADAPTER_RETENTION} on "
-        f"{best['pool']} test items (chance {best['chance']:.4f}); against all "
-        f"{best['n_items']} items {best['retention_full']:.4f} (chance {best['chance_full']:.4f})"
+        f"best map {best['kind']} ({best['direction']}, chosen on validation items): retention "
+        f"of test queries against all {best['n_items']} items {best['retention_full']:.4f} "
+        f"{'≥' if passed else '<'} {ADAPTER_RETENTION} (chance {best['chance_full']:.4f}); "
+        f"within the {best['pool']} test items {best['retention']:.4f} "
+        f"(chance {best['chance']:.4f})"
     )
     return Verdict("adapter" if passed else "breaking", reasons, figures)
 
@@ -190,6 +194,6 @@ def _best_map(
                     "chance": migration.chance(), "n_items": migration.n_items,
                     "chance_full": migration.chance_full(),
                 }  # fmt: skip
-        if best["retention"] >= ADAPTER_RETENTION:
+        if best["retention_full"] >= ADAPTER_RETENTION:
             break
     return best
