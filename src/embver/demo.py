@@ -130,7 +130,9 @@ def _synthetic_story(store: embver.Store, echo: Callable[[str], None], n: int) -
         version = space.register(
             matrix, ids=ids, recipe=recipe, texts=texts, labels=labels.tolist(), parent=parent
         )
-        echo(f"{story:<28} → {version.ref}  [{version.bump.name}]  {'; '.join(version.reasons)}")
+        verdict = f"  verdict: {version.verdict['label']}" if version.verdict else ""
+        reasons = "; ".join(version.reasons)
+        echo(f"{story:<28} → {version.ref}  [{version.bump.name}]  {reasons}{verdict}")
     store.set_alias("stop-signs", "best", "1.0.0", reason="the fifth try was the best")
     echo(f"alias best → {store.get('stop-signs@best').number}")
 

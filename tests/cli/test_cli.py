@@ -181,6 +181,8 @@ def test_demo_tells_the_story(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "1.0.0" in result.stdout and "best" in result.stdout
+    patch_line = next(line for line in result.stdout.splitlines() if "stop-signs@1.0.1" in line)
+    assert "[PATCH]" in patch_line and "verdict: " in patch_line  # the PATCH's measured verdict
 
 
 def test_demo_then_serves_the_ui_on_its_store(tmp_path, monkeypatch):
