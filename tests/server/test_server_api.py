@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+import embver
 from embver.server import create_app
 from embver.server.binary import decode_codes, decode_points
 
@@ -151,6 +152,70 @@ def test_compare_panes_overlap_movers_and_clusters(client):
     assert len(movers) == 3 and movers[0]["overlap"] <= movers[-1]["overlap"]
     flows = client.get("/api/compare/clusters", params=params).json()["flows"]
     assert sum(f["size"] for f in flows) == 600
+
+
+def _cosine_neighbours(unit: np.ndarray, k: int) -> np.ndarray:
+    """Brute-force k nearest rows (n, k) of unit rows (n, d) by cosine, self excluded."""
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    return np.argsort(-sims, axis=1, kind="stable")[:, :k]
+
+
+@pytest.fixture(scope="module")
+def moved_tail(tmp_path_factory):
+    """Two versions of 200 items whose last 60 move to random places: most of those tie at
+    Jaccard 0, and the order among them is only known from the second measure."""
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(200, 8)).astype(np.float32)
+    y = x.copy()
+    y[140:] = rng.normal(size=(60, 8))
+    store = embver.init(tmp_path_factory.mktemp("movers") / "project")
+    space = store.space("moved")
+    recipe = dict(architecture="gauss", extraction="raw", dim=8)
+    ids = [f"item-{i:03d}" for i in range(200)]
+    v1 = space.register(x, ids=ids, recipe=embver.Recipe(weights="w0", **recipe))
+    space.register(y, ids=ids, recipe=embver.Recipe(weights="w1", **recipe), parent=v1)
+    app = create_app(store, default_method="pca")
+    with TestClient(app, base_url=BASE) as test_client:
+        yield test_client, store, x, y
+    store.close()
+
+
+def test_movers_break_jaccard_ties_by_how_far_old_neighbours_moved(moved_tail):
+    client, store, x, y = moved_tail
+    params = {"a": "moved@1.0.0", "b": "moved@1.0.1", "count": 10}
+    result = client.get("/api/compare/movers", params=params).json()
+    # the independent expectation: Jaccard at k=10, then cosine to the old neighbours
+    # minus cosine to the new ones (lower: the old neighbours moved farther away)
+    unit_x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    unit_y = y / np.linalg.norm(y, axis=1, keepdims=True)
+    old, new = _cosine_neighbours(unit_x, 10), _cosine_neighbours(unit_y, 10)
+    pairs = zip(old, new, strict=True)
+    jaccard = np.array([len(set(o) & set(n)) / len(set(o) | set(n)) for o, n in pairs])
+    gap = np.einsum("id,ikd->i", unit_y, unit_y[old] - unit_y[new]) / 10
+    expected = np.lexsort((gap, jaccard))[:10]
+    assert np.sum(jaccard == 0) > 20  # many ties, so position order would be wrong
+    assert [m["item"]["id"] for m in result["movers"]] == [f"item-{i:03d}" for i in expected]
+    assert [m["index"] for m in result["movers"]] == expected.tolist()
+    assert result["ties"] == {
+        "k": 10,
+        "jaccard": 0.0,
+        "tied": int(np.sum(jaccard == 0)),
+        "of": 200,
+        "tie_break": "similarity_gap",
+    }
+    # the same list `embver compare` prints
+    from embver.compare.api import compare
+
+    cli = compare(store, "moved@1.0.0", "moved@1.0.1", clusters=False, migration=False)
+    assert [m["item"]["id"] for m in result["movers"]] == [m["id"] for m in cli.movers]
+    assert result["ties"] == cli.mover_ties
+    # and the report's movers when it has no comparison at hand
+    from embver.report.figures import fallback_movers
+
+    report = fallback_movers(store.get("moved@1.0.0"), store.get("moved@1.0.1"), k=10)
+    assert [m["id"] for m in report] == [m["id"] for m in cli.movers]
+    assert [m["old_neighbours"] for m in report] == [m["old_neighbours"] for m in cli.movers]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import numpy as np
 from embver.project.align import displacement, shared_positions
 from embver.project.api import cluster_summaries, project
 from embver.project.cluster import cluster_name
-from embver.report.figures import comparison_figures, movers_from_overlap
+from embver.report.figures import comparison_figures, fallback_movers
 from embver.report.pack import pack_array, quantize_unit
 from embver.store.files import output_path, writing
 
@@ -126,7 +126,7 @@ def _report_data(
     label_names, label_codes = _label_codes(items)
     arrays = _arrays(n, pa, pb, row_a, row_b, in_b, label_codes, ids, overlap, shared_ids)
     texts = [_short(t) for t in items["text"].tolist()] if "text" in items else [""] * n
-    movers = (comparison or {}).get("movers") or movers_from_overlap(overlap, shared_ids, va, vb, k)
+    movers = (comparison or {}).get("movers") or fallback_movers(va, vb, k)
     summaries_a = [s.to_dict() for s in cluster_summaries(store, pa)]
     summaries_b = [s.to_dict() for s in cluster_summaries(store, pb)]
     return {

@@ -8,7 +8,6 @@ left out rather than breaking the report.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -189,31 +188,35 @@ def _migration_rows(mig: dict[str, Any], best: dict[str, Any]) -> list[Figure]:
     return rows
 
 
-def movers_from_overlap(
-    overlap: np.ndarray,
-    shared_ids: list[str],
-    va: Version,
-    vb: Version,
-    k: int,
-    count: int = 10,
-    neighbours: Callable[..., Any] | None = None,
-) -> list[dict[str, Any]]:
-    """Top movers when no comparison is at hand: lowest overlap, with their old/new neighbours."""
-    from embver.compare.api import shared_vectors
-    from embver.compare.neighbors import knn
+def fallback_movers(va: Version, vb: Version, k: int, count: int = 10) -> list[dict[str, Any]]:
+    """Top movers when no comparison is at hand, in the order `embver compare` gives them.
 
-    if not len(shared_ids):
-        return []
-    rows = np.argsort(overlap, kind="stable")[:count]
+    Lowest Jaccard of the k nearest shared neighbours first; equal Jaccard (often
+    hundreds at 0) ordered by how far each item's old neighbours moved in B: the
+    compare package's :func:`~embver.compare.neighbourhood.top_movers` with its
+    :func:`~embver.compare.comparison.similarity_gap`. Each mover lists its first five
+    neighbours in A and in B.
+    """
+    from embver.compare.api import shared_vectors
+    from embver.compare.comparison import MOVER_NEIGHBOURS, similarity_gap
+    from embver.compare.neighbors import canonical_metric, knn, prepare
+    from embver.compare.neighbourhood import overlap_scores, top_movers
+
     _, _, shared, x, y, _, _ = shared_vectors(va._store, va, vb)
-    nb_a = knn(x, min(5, len(shared) - 1), query_ids=rows, metric=va.metric)
-    nb_b = knn(y, min(5, len(shared) - 1), query_ids=rows, metric=vb.metric)
+    k = min(k, len(shared) - 1)
+    if k < 1:
+        return []
+    nb_a, nb_b = knn(x, k, metric=va.metric), knn(y, k, metric=vb.metric)
+    metric = canonical_metric(vb.metric)
+    _, jaccard = overlap_scores(nb_a, nb_b, k)
+    gap = similarity_gap(prepare(y, metric), np.arange(len(shared)), nb_a, nb_b, metric)
     return [
         {
             "id": shared[r],
-            "jaccard": float(overlap[r] / (2 - overlap[r])),
-            "old_neighbours": [shared[j] for j in nb_a[i]],
-            "new_neighbours": [shared[j] for j in nb_b[i]],
+            "jaccard": float(jaccard[r]),
+            "similarity_gap": float(gap[r]),
+            "old_neighbours": [shared[j] for j in nb_a[r, :MOVER_NEIGHBOURS]],
+            "new_neighbours": [shared[j] for j in nb_b[r, :MOVER_NEIGHBOURS]],
         }
-        for i, r in enumerate(rows)
+        for r in top_movers(jaccard, count, tie_break=gap)
     ]

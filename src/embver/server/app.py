@@ -21,7 +21,8 @@ Routes (all GET but the alias move; every one behind :mod:`embver.server.securit
     /api/compare/points?a=&b=&method=         binary EVP1 with two aligned panes (shared items)
     /api/compare/colors?a=&b=                 binary EVC1 per-item k-NN overlap
     /api/compare/item?a=&b=&index=            the shared item shown at a pane position
-    /api/compare/movers?a=&b=&count=          lowest-overlap items with old and new neighbours
+    /api/compare/movers?a=&b=&count=          most changed items (compare's order), old/new
+                                              neighbours, how many tie at the last one's Jaccard
     /api/compare/clusters?a=&b=               where each cluster of A went in B
 """
 
@@ -346,22 +347,26 @@ def _compare_router() -> APIRouter:
 
     @router.get("/movers")
     def movers(a: str, b: str, request: Request, count: int = 10) -> dict[str, Any]:
+        """The most changed shared items in `embver compare`'s order, and how many tie."""
         data = _data(request)
         view_a, view_b = data.view(a), data.view(b)
         pos_a, pos_b = data.shared(view_a, view_b)
         overlap = data.overlap(view_a, view_b)
-        order = np.argsort(np.nan_to_num(overlap, nan=2.0), kind="stable")[: max(1, min(count, 50))]
+        ranked = data.movers(view_a, view_b, max(1, min(count, 50)))
         return {
             "movers": [
                 {
                     "index": int(n),
                     "overlap": float(overlap[n]),
+                    "jaccard": float(ranked["jaccard"][n]),
+                    "similarity_gap": float(ranked["similarity_gap"][n]),
                     "item": data.item(view_a, int(pos_a[n])),
                     "old": [x["id"] for x in data.neighbours(view_a, int(pos_a[n]), 5)],
                     "new": [x["id"] for x in data.neighbours(view_b, int(pos_b[n]), 5)],
                 }
-                for n in order
-            ]
+                for n in ranked["rows"]
+            ],
+            "ties": ranked["ties"],
         }
 
     @router.get("/clusters")

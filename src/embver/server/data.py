@@ -300,18 +300,87 @@ class UIData:
         return self._pairs[key]
 
     def _compute_overlap(self, a: VersionView, b: VersionView) -> np.ndarray:
-        from embver.compare.neighbors import knn
         from embver.compare.neighbourhood import overlap_scores
 
-        pos_a, pos_b = self.shared(a, b)
-        n = len(pos_a)
+        n = len(self.shared(a, b)[0])
         if n <= OVERLAP_K + 1:
             return np.ones(n)
-        if n > OVERLAP_LIMIT:
+        lists = self.neighbour_lists(a, b)
+        if lists is None:
             return np.full(n, np.nan)
+        return overlap_scores(*lists, OVERLAP_K)[0]
+
+    def neighbour_lists(
+        self, a: VersionView, b: VersionView
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Each shared item's k=10 nearest shared items in A and in B, two (n_shared, 10)
+        arrays of positions in :meth:`shared` order; None when there are too few or too
+        many items for exact neighbours."""
+        key = (a.version.id, b.version.id, "neighbours")
+        if key not in self._pairs:
+            self._pairs[key] = self._compute_neighbour_lists(a, b)
+        return self._pairs[key]
+
+    def _compute_neighbour_lists(
+        self, a: VersionView, b: VersionView
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        from embver.compare.neighbors import knn
+
+        pos_a, pos_b = self.shared(a, b)
+        if not OVERLAP_K + 1 < len(pos_a) <= OVERLAP_LIMIT:
+            return None
         old = knn(self.vectors(a)[pos_a], OVERLAP_K, metric=a.version.metric)
         new = knn(self.vectors(b)[pos_b], OVERLAP_K, metric=b.version.metric)
-        return overlap_scores(old, new, OVERLAP_K)[0]
+        return old, new
+
+    def movers(self, a: VersionView, b: VersionView, count: int) -> dict[str, Any]:
+        """The ``count`` shared items whose neighbours changed most, as `embver compare` ranks them.
+
+        Jaccard of the k=10 neighbour lists ranks them and, among equal Jaccard (often
+        hundreds at 0), how far each item's old neighbours moved in B (the compare
+        package's :func:`~embver.compare.neighbourhood.top_movers` with its
+        :func:`~embver.compare.comparison.similarity_gap`).
+
+        Returns ``{"rows": int array (≤ count,) of positions in :meth:`shared` order,
+        "jaccard", "similarity_gap": float arrays (n_shared,), "ties": {...} | None}``;
+        ``ties`` has the shape of :attr:`Comparison.mover_ties`.
+        """
+        key = (a.version.id, b.version.id, "movers")
+        if key not in self._pairs:
+            self._pairs[key] = self._mover_measures(a, b)
+        measures = self._pairs[key]
+        if measures is None:
+            return {"rows": np.empty(0, np.int64), "ties": None}
+        from embver.compare.neighbourhood import tied_with_last, top_movers
+
+        jaccard, gap = measures
+        rows = top_movers(jaccard, count, tie_break=gap)
+        ties = {
+            "k": OVERLAP_K,
+            "jaccard": float(jaccard[rows[-1]]) if rows.size else None,
+            "tied": tied_with_last(jaccard, rows),
+            "of": int(jaccard.size),
+            "tie_break": "similarity_gap",
+        }
+        return {"rows": rows, "jaccard": jaccard, "similarity_gap": gap, "ties": ties}
+
+    def _mover_measures(
+        self, a: VersionView, b: VersionView
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per shared item Jaccard at k=10 and similarity gap in B, two (n_shared,) arrays."""
+        from embver.compare.comparison import similarity_gap
+        from embver.compare.neighbors import canonical_metric, prepare
+        from embver.compare.neighbourhood import overlap_scores
+
+        lists = self.neighbour_lists(a, b)
+        if lists is None:
+            return None
+        old, new = lists
+        _, pos_b = self.shared(a, b)
+        metric = canonical_metric(b.version.metric)
+        base = prepare(self.vectors(b)[pos_b], metric)
+        gap = similarity_gap(base, np.arange(len(pos_b)), old, new, metric)
+        return overlap_scores(old, new, OVERLAP_K)[1], gap
 
     def aligned_layouts(
         self, a: VersionView, b: VersionView, method: str | None
