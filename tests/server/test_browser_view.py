@@ -188,6 +188,54 @@ def test_hover_card_stays_inside_the_viewport_near_the_edges(page, server_url):
     assert_inside_viewport(page, box, point, "in the bottom-right corner of pane B")
 
 
+def metric_table(page) -> dict[str, tuple[str, str]]:
+    """The compare page's metric table: name → (value, chance / null / floor) as shown."""
+    page.locator(".metric-table tbody tr").first.wait_for()
+    rows = page.eval_on_selector_all(
+        ".metric-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
+    )
+    return {name: (value, level) for name, value, _, level in rows}
+
+
+def test_metric_table_shows_each_figure_beside_its_chance_level_or_floor(page, server_url):
+    open_page(page, server_url + COMPARE)
+    table = metric_table(page)
+    report = page.evaluate(
+        "fetch('/api/compare?a=digits@1.0.0&b=digits@1.1.0').then(r => r.json())"
+    )["report"]
+    shot(page, "view-compare-metrics", page.locator(".metrics"))
+    mig, clusters = report["migration"], report["clusters"]
+    pool, full = f"test pool of {mig['n_holdout']}", f"all {mig['n_items']} items"
+    retention = {name: level for name, (_, level) in table.items() if "retention" in name}
+    in_pool = [level for name, level in retention.items() if pool in name]
+    at_full = [level for name, level in retention.items() if full in name]
+    # every map's score in its held-out pool (chance k/(h-1)), the chosen maps' also
+    # against the full index (chance k/(n-1)), as `embver compare` prints them
+    assert len(in_pool) == len(mig["scores"]) + 2 and len(at_full) == 2, table
+    assert all(level == f"chance {mig['chance']:.3f}" for level in in_pool), retention
+    assert all(level == f"chance {mig['chance_full']:.3f}" for level in at_full), retention
+    ari = next(level for name, (_, level) in table.items() if name.startswith("cluster ARI"))
+    assert f"floor {clusters['floor']['ari']:.3f}" in ari, table
+    assert f"chance p95 {clusters['chance_ari_p95']:.3f}" in ari, table
+    spearman = next(level for name, (_, level) in table.items() if "rank corr" in name)
+    assert spearman == f"chance {report['structure']['spearman']['chance']:.3f}", table
+    assert all(level.strip() for _, level in table.values()), table  # no figure stands alone
+
+
+def test_movers_say_how_many_items_tie(page, server_url):
+    open_page(page, server_url + COMPARE)
+    ties = page.evaluate(
+        "fetch('/api/compare/movers?a=digits@1.0.0&b=digits@1.1.0&count=10')"
+        ".then(r => r.json()).then(r => r.ties)"
+    )
+    assert ties["tied"] > 1  # the last shown shares its Jaccard with others
+    note = page.locator(".mover-ties")
+    note.wait_for(timeout=60_000)
+    assert f"{ties['tied']} of {ties['of']} items tie at Jaccard {ties['jaccard']:.2f}" in (
+        note.inner_text()
+    )
+
+
 # -- a labelled text space -----------------------------------------------------------
 def build_topics_store(root) -> embver.Store:
     """Four topics × 60 short texts; vectors are a topic centre plus noise (24-d)."""

@@ -17,32 +17,82 @@ function reportView(report, depth = 0) {
 }
 
 const ci = (s) => (s && s.ci_low !== undefined ? `[${fmt(s.ci_low)}, ${fmt(s.ci_high)}]` : '');
+const range = (r) => (r ? `[${fmt(r[0])}, ${fmt(r[1])}]` : '');
+const pct = (share) => (share === undefined ? '—' : `${Math.round(share * 100)}%`);
+
+// What a figure is read against, as `embver compare` prints it: [label, value] pairs
+// such as ['chance', 0.084] or ['floor', 0.937]; those the report lacks are left out.
+const against = (...pairs) => pairs.filter(([, value]) => value !== undefined && value !== null);
+
+function neighbourhoodRows(report) {
+  return Object.entries(report.neighbourhood ?? {}).flatMap(([k, block]) => [
+    [`k-NN overlap @${k}`, block.overlap?.mean, ci(block.overlap), against(['chance', block.chance_overlap])],
+    [`Jaccard @${k}`, block.jaccard?.mean, ci(block.jaccard), against(['chance', block.chance_jaccard])],
+  ]);
+}
+
+function structureRows(st) {
+  const nul = st.null ?? {};
+  const rows = [];
+  if (st.cka_debiased !== undefined) rows.push(['CKA (debiased)', st.cka_debiased, '', against(['null', nul.cka_debiased])]);
+  if (st.procrustes_angle !== undefined) rows.push(['Procrustes angle', st.procrustes_angle, '', against(['null', nul.procrustes_angle])]);
+  const sp = st.spearman;
+  if (sp) rows.push([`similarity rank corr. (${sp.pairs} pairs)`, sp.rho, range(sp.ci), against(['chance', sp.chance])]);
+  if (st.trustworthiness !== undefined) rows.push(['trustworthiness', st.trustworthiness, '', against(['null', nul.trustworthiness])]);
+  return rows;
+}
+
+// Cluster agreement beside its noise floor (a version clustered again with itself) and the
+// permutation null; split/merged/new/vanished count only clusters beyond that floor.
+function clusterRows(c) {
+  if (!c) return [];
+  const floor = c.floor ?? {};
+  const events = ['split', 'merged', 'new', 'vanished'];
+  const beyond = events.map((e) => Object.keys(c[e] ?? {}).length).join(' · ');
+  const within = events.map((e) => c.within_floor?.[e] ?? 0).join(' · ');
+  return [
+    ['cluster ARI', c.ari, range(floor.ari_cross_range), against(['floor', floor.ari], ['chance p95', c.chance_ari_p95])],
+    ['cluster AMI', c.ami, '', against(['floor', floor.ami], ['chance p95', c.chance_ami_p95])],
+    [`items clustered in both (noise ${pct(c.noise_old)} old, ${pct(c.noise_new)} new)`, c.clustered_in_both, '', against(['of', c.n_items])],
+    ['clusters split · merged · new · vanished', beyond, '', against(['within the floor', within])],
+  ];
+}
+
+function sameSpaceRows(same) {
+  if (!same) return [];
+  const hit = same.self_hit_at_1;
+  return [
+    ['cosine old↔new', same.cosine?.mean, ci(same.cosine), against(['random pairs', same.cosine_random_pairs?.mean])],
+    [`cross-version retrieval @${same.cr_k}`, same.cr_at_k?.mean, ci(same.cr_at_k), against(['chance', same.cr_chance])],
+    ['self-hit@1', hit?.mean, ci(hit), against(['chance', same.self_hit_chance])],
+  ];
+}
+
+// Retention depends on the pool it is scored in: each map in the held-out test pool
+// (chance k/(h-1)), the chosen maps also against the full index (chance k/(n-1)).
+function migrationRows(m) {
+  if (!m) return [];
+  const pool = `test pool of ${m.n_holdout}`;
+  const all = `all ${m.n_items} items`;
+  const rows = (m.scores ?? []).map((s) =>
+    [`${s.kind} map ${s.direction} retention, ${pool}`, s.retention, ci(s), against(['chance', m.chance])]);
+  for (const best of [m.best_old_to_new, m.best_new_to_old].filter(Boolean)) {
+    const name = `chosen ${best.kind} map ${best.direction}${m.best_refit_on ? ` (refit on ${m.best_refit_on})` : ''} retention`;
+    rows.push([`${name}, ${pool}`, best.retention, ci(best), against(['chance', m.chance])]);
+    rows.push([`${name}, ${all}`, best.retention_full, range([best.full_ci_low, best.full_ci_high]), against(['chance', m.chance_full])]);
+  }
+  return rows;
+}
 
 // The headline figures of a comparison, each beside its interval and chance level / noise floor.
 function metricRows(report) {
-  const rows = [];
-  for (const [k, block] of Object.entries(report.neighbourhood ?? {})) {
-    rows.push([`k-NN overlap @${k}`, block.overlap?.mean, ci(block.overlap), block.chance_overlap]);
-    rows.push([`Jaccard @${k}`, block.jaccard?.mean, ci(block.jaccard), block.chance_jaccard]);
-  }
-  const st = report.structure ?? {};
-  const nul = st.null ?? {};
-  if (st.cka_debiased !== undefined) rows.push(['CKA (debiased)', st.cka_debiased, '', nul.cka_debiased]);
-  if (st.procrustes_angle !== undefined) rows.push(['Procrustes angle', st.procrustes_angle, '', nul.procrustes_angle]);
-  if (st.spearman) rows.push(['similarity rank corr.', st.spearman.rho, st.spearman.ci ? `[${fmt(st.spearman.ci[0])}, ${fmt(st.spearman.ci[1])}]` : '', st.spearman.chance]);
-  if (st.trustworthiness !== undefined) rows.push(['trustworthiness', st.trustworthiness, '', nul.trustworthiness]);
-  const same = report.same_space;
-  if (same) {
-    rows.push(['cosine old↔new', same.cosine?.mean, ci(same.cosine), same.cosine_random_pairs?.mean]);
-    rows.push([`cross-version retrieval @${same.cr_k}`, same.cr_at_k?.mean, ci(same.cr_at_k), same.cr_chance]);
-  }
-  for (const m of report.migration?.scores ?? []) {
-    rows.push([`${m.kind} map ${m.direction} retention`, m.retention, ci(m), '']);
-  }
+  const rows = [...neighbourhoodRows(report), ...structureRows(report.structure ?? {}),
+    ...clusterRows(report.clusters), ...sameSpaceRows(report.same_space), ...migrationRows(report.migration)];
+  const level = (pairs) => pairs.map(([label, value]) => `${label} ${fmt(value)}`).join(' · ');
   return h('table', { class: 'metric-table' },
-    h('thead', {}, h('tr', {}, ['metric', 'value', '95% interval', 'chance / null'].map((t) => h('th', {}, t)))),
-    h('tbody', {}, rows.map(([name, value, interval, chance]) =>
-      h('tr', {}, h('td', {}, name), h('td', {}, h('strong', {}, fmt(value))), h('td', { class: 'muted' }, interval), h('td', { class: 'muted' }, fmt(chance))))));
+    h('thead', {}, h('tr', {}, ['metric', 'value', '95% interval', 'chance / null / floor'].map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows.map(([name, value, interval, pairs]) =>
+      h('tr', {}, h('td', {}, name), h('td', {}, h('strong', {}, fmt(value))), h('td', { class: 'muted' }, interval), h('td', { class: 'muted' }, level(pairs))))));
 }
 
 export async function renderCompare(app, refA, refB) {
@@ -145,9 +195,17 @@ async function loadMetrics(box, q) {
 async function loadMovers(box, q, panes) {
   try {
     const result = await getJson(`/api/compare/movers?${q}&count=10`);
+    const ties = result.ties;
+    if (!result.movers.length) box.appendChild(h('p', { class: 'muted' }, result.note ?? 'no movers'));
+    // Jaccard ranks the movers; many often share the last one's value (hundreds at 0)
+    if (ties && ties.tied > 1) {
+      box.appendChild(h('p', { class: 'mover-ties muted' },
+        `${ties.tied} of ${ties.of} items tie at Jaccard ${fmt(ties.jaccard, 2)} (k=${ties.k}) with the last shown; `
+        + 'ties are ordered by how far their old neighbours moved in the new version'));
+    }
     box.appendChild(h('ol', { class: 'mover-list' }, result.movers.map((m) =>
       h('li', { onclick: () => panes.forEach((p) => p.select([m.index])) },
-        h('strong', {}, m.item.id), ` overlap ${fmt(m.overlap, 2)}`,
+        h('strong', {}, m.item.id), ` Jaccard ${fmt(m.jaccard, 2)}`,
         h('div', { class: 'snippet' }, 'old: ', m.old.join(', ')),
         h('div', { class: 'snippet' }, 'new: ', m.new.join(', '))))));
   } catch (error) {

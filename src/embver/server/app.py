@@ -367,6 +367,7 @@ def _compare_router() -> APIRouter:
                 for n in ranked["rows"]
             ],
             "ties": ranked["ties"],
+            "note": ranked.get("note"),
         }
 
     @router.get("/clusters")

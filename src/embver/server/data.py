@@ -342,15 +342,17 @@ class UIData:
         :func:`~embver.compare.comparison.similarity_gap`).
 
         Returns ``{"rows": int array (≤ count,) of positions in :meth:`shared` order,
-        "jaccard", "similarity_gap": float arrays (n_shared,), "ties": {...} | None}``;
-        ``ties`` has the shape of :attr:`Comparison.mover_ties`.
+        "jaccard", "similarity_gap": float arrays (n_shared,), "ties": {...}}``, ``ties``
+        shaped like :attr:`Comparison.mover_ties`; or no rows, ``ties`` None and a ``note``
+        saying why when the shared items are too few or too many for exact neighbours.
         """
         key = (a.version.id, b.version.id, "movers")
         if key not in self._pairs:
             self._pairs[key] = self._mover_measures(a, b)
         measures = self._pairs[key]
         if measures is None:
-            return {"rows": np.empty(0, np.int64), "ties": None}
+            note = f"movers need exact neighbours: {OVERLAP_K + 2} to {OVERLAP_LIMIT} shared items"
+            return {"rows": np.empty(0, np.int64), "ties": None, "note": note}
         from embver.compare.neighbourhood import tied_with_last, top_movers
 
         jaccard, gap = measures
