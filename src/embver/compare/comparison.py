@@ -21,8 +21,8 @@ from embver.compare.neighbors import as_float32, canonical_metric, knn, prepare
 from embver.compare.neighbourhood import (
     chance_jaccard,
     chance_overlap,
+    mover_ties,
     overlap_scores,
-    tied_with_last,
     top_movers,
 )
 from embver.compare.stats import bootstrap_mean_interval, fisher_interval, summarize
@@ -295,14 +295,7 @@ def _movers(
         }
         for r in rows
     ]
-    ties = {
-        "k": k,
-        "jaccard": float(jaccard[rows[-1]]) if rows.size else None,
-        "tied": tied_with_last(jaccard, rows),
-        "of": int(jaccard.size),
-        "tie_break": "similarity_gap",
-    }
-    return movers, ties
+    return movers, mover_ties(jaccard, rows, k)
 
 
 def similarity_gap(

@@ -13,6 +13,8 @@ quoted as c/(2-c) with c = k/(n-1) (the value at the expected intersection).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from embver.errors import InvalidInputError
@@ -96,3 +98,18 @@ def tied_with_last(scores: np.ndarray, chosen: np.ndarray) -> int:
     if chosen.size == 0:
         return 0
     return int(np.count_nonzero(scores == scores[chosen[-1]]))
+
+
+def mover_ties(jaccard: np.ndarray, chosen: np.ndarray, k: int) -> dict[str, Any]:
+    """How many of the items (Jaccard at ``k``, shape (m,)) tie with the last mover shown.
+
+    The shape of :attr:`~embver.compare.comparison.Comparison.mover_ties`, which the
+    CLI, the web UI and the report all state beside their lists of movers.
+    """
+    return {
+        "k": k,
+        "jaccard": float(jaccard[chosen[-1]]) if chosen.size else None,
+        "tied": tied_with_last(jaccard, chosen),
+        "of": int(jaccard.size),
+        "tie_break": "similarity_gap",
+    }

@@ -353,17 +353,11 @@ class UIData:
         if measures is None:
             note = f"movers need exact neighbours: {OVERLAP_K + 2} to {OVERLAP_LIMIT} shared items"
             return {"rows": np.empty(0, np.int64), "ties": None, "note": note}
-        from embver.compare.neighbourhood import tied_with_last, top_movers
+        from embver.compare.neighbourhood import mover_ties, top_movers
 
         jaccard, gap = measures
         rows = top_movers(jaccard, count, tie_break=gap)
-        ties = {
-            "k": OVERLAP_K,
-            "jaccard": float(jaccard[rows[-1]]) if rows.size else None,
-            "tied": tied_with_last(jaccard, rows),
-            "of": int(jaccard.size),
-            "tie_break": "similarity_gap",
-        }
+        ties = mover_ties(jaccard, rows, OVERLAP_K)
         return {"rows": rows, "jaccard": jaccard, "similarity_gap": gap, "ties": ties}
 
     def _mover_measures(
