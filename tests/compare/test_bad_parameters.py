@@ -170,10 +170,3 @@ def test_summary_refuses_no_values():
 def test_bootstrap_refuses_a_level_of_one():
     with pytest.raises(InvalidInputError, match="level=1.0"):
         bootstrap_mean_interval(np.ones(5), level=1.0)
-
-
-def test_cli_refuses_a_bad_k_list():
-    from embver.compare.commands import parse_ks
-
-    with pytest.raises(InvalidInputError, match="--k 'ten'"):
-        parse_ks("ten")

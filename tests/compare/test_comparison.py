@@ -16,20 +16,6 @@ def test_progress_hears_each_step_as_it_starts(rng):
     assert heard[:3] == ["neighbours", "neighbourhood", "structure"] and "migration" in heard
 
 
-def test_cli_announces_steps_only_on_a_terminal(monkeypatch, capsys):
-    import sys
-
-    from embver.cli import step_announcer
-
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
-    assert step_announcer("comparing") is None
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    announce = step_announcer("comparing")
-    assert announce is not None
-    announce("neighbours")
-    assert capsys.readouterr().err.startswith("comparing: neighbours… (0 s)")
-
-
 def test_movers_break_ties_by_the_second_measure():
     from embver.compare.neighbourhood import tied_with_last, top_movers
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import embver
-from embver.extract.commands import read_input_file
+from embver.extract.inputs import read_input_file
 
 
 def main() -> None:

@@ -121,7 +121,7 @@ def test_cli_refuses_layer_and_layers_together(store, tmp_path):
 def test_read_input_file_formats(tmp_path):
     import pandas as pd
 
-    from embver.extract.commands import read_input_file
+    from embver.extract.inputs import read_input_file
 
     frame = pd.DataFrame({"id": ["a", "b"], "text": ["x y", "z"]})
     frame.to_csv(tmp_path / "f.csv", index=False)

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
 
+from embver.cli._common import _Context, emit, json_option, pass_ctx, step_announcer
 from embver.errors import InvalidInputError
 
-# The CLI imports this module while it loads, so the decorators here do not import it back.
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-pass_ctx = click.pass_obj
-
-
-def emit(data: Any, as_json: bool, text: str | None = None) -> None:
-    from embver.cli import emit as cli_emit
-
-    cli_emit(data, as_json, text)
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def parse_ks(text: str) -> tuple[int, ...]:
@@ -50,7 +43,7 @@ def parse_ks(text: str) -> tuple[int, ...]:
 @json_option
 @pass_ctx
 def compare(
-    ctx: Any,
+    ctx: _Context,
     old: str,
     new: str,
     ks: str,
@@ -61,8 +54,6 @@ def compare(
     as_json: bool,
 ) -> None:
     """Compare version OLD with NEW (e.g. stop-signs@1.0.0 stop-signs@best) over shared items."""
-    from embver.cli import step_announcer
-
     report = ctx.store.compare(
         old, new, k=parse_ks(ks), sample=sample, seed=seed,
         clusters=not no_clusters, migration=not no_maps, progress=step_announcer("comparing"),
@@ -88,7 +79,7 @@ def adapter() -> None:
 @json_option
 @pass_ctx
 def adapter_fit(
-    ctx: Any, source: str, target: str, kind: str | None, seed: int, as_json: bool
+    ctx: _Context, source: str, target: str, kind: str | None, seed: int, as_json: bool
 ) -> None:
     """Fit a map from SOURCE's vectors to TARGET's on shared items and store it."""
     from embver.compare.api import fit_adapter
@@ -111,7 +102,7 @@ def adapter_fit(
 @click.argument("target")
 @json_option
 @pass_ctx
-def adapter_show(ctx: Any, source: str, target: str, as_json: bool) -> None:
+def adapter_show(ctx: _Context, source: str, target: str, as_json: bool) -> None:
     """Show the stored adapter from SOURCE to TARGET."""
     data = ctx.store.adapter(source, target).to_dict()
     emit(data, as_json, "\n".join(f"{key}: {value}" for key, value in data.items()))
@@ -130,8 +121,12 @@ def adapter_show(ctx: Any, source: str, target: str, as_json: bool) -> None:
 )
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output .npy file.")
 @pass_ctx
-def adapter_apply(ctx: Any, source: str, target: str, input_path: str | None, output: str) -> None:
+def adapter_apply(
+    ctx: _Context, source: str, target: str, input_path: str | None, output: str
+) -> None:
     """Map vectors into TARGET's space through the stored SOURCE → TARGET adapter."""
+    import numpy as np
+
     from embver.store.files import output_path, writing
 
     if Path(output).suffix.lower() != ".npy":
@@ -154,6 +149,8 @@ def adapter_apply(ctx: Any, source: str, target: str, input_path: str | None, ou
 
 
 def _read_npy(path: str) -> np.ndarray:
+    import numpy as np
+
     try:
         return np.asarray(np.load(path, allow_pickle=False))
     except (ValueError, OSError, EOFError) as exc:

@@ -7,17 +7,8 @@ from typing import Any
 
 import click
 
+from embver.cli._common import _Context, emit, json_option, pass_ctx, step_announcer
 from embver.errors import InvalidInputError
-from embver.store.files import output_path, writing
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-pass_ctx = click.pass_obj
-
-
-def emit(data: Any, as_json: bool, text: str | None = None) -> None:
-    from embver.cli import emit as cli_emit
-
-    cli_emit(data, as_json, text)
 
 
 @click.command(name="project")
@@ -34,7 +25,7 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
 @json_option
 @pass_ctx
 def project_command(
-    ctx: Any,
+    ctx: _Context,
     ref: str,
     method: str,
     dims: int,
@@ -44,7 +35,6 @@ def project_command(
     as_json: bool,
 ) -> None:
     """Project version REF to 2-D/3-D (cached in the store) and summarise its clusters."""
-    from embver.cli import step_announcer
     from embver.project.api import cluster_summaries, project
 
     if output:
@@ -68,12 +58,16 @@ def project_command(
 
 
 def _table_output(output: str) -> Path:
+    from embver.store.files import output_path
+
     if not output.endswith((".parquet", ".csv")):
         raise InvalidInputError(f"--output {output!r}: use a .csv or .parquet file name")
     return output_path(output)
 
 
 def _write_table(frame: Any, output: str) -> None:
+    from embver.store.files import writing
+
     with writing(_table_output(output)) as target:
         if output.endswith(".parquet"):
             frame.to_parquet(target, index=False)
@@ -112,7 +106,7 @@ def _projection_text(data: dict[str, Any]) -> str:
 @json_option
 @pass_ctx
 def drift_command(
-    ctx: Any, ref: str, reference: str, current: str, seed: int, as_json: bool
+    ctx: _Context, ref: str, reference: str, current: str, seed: int, as_json: bool
 ) -> None:
     """Drift within version REF: the CURRENT items against the REFERENCE items."""
     from embver.project.api import drift
@@ -154,7 +148,7 @@ def _selection(text: str) -> Any:
 @json_option
 @pass_ctx
 def dimension_command(
-    ctx: Any, ref: str, raw: int | None, pc: int | None, extremes: int, as_json: bool
+    ctx: _Context, ref: str, raw: int | None, pc: int | None, extremes: int, as_json: bool
 ) -> None:
     """What a dimension of REF means: extreme items, variance share, label/metadata relation."""
     from embver.project.api import dimension
@@ -173,4 +167,4 @@ def dimension_command(
     emit(data, as_json, "\n".join(lines))
 
 
-COMMANDS = [project_command, drift_command, dimension_command]
+COMMANDS: list[click.Command] = [project_command, drift_command, dimension_command]

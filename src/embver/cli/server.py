@@ -1,4 +1,4 @@
-"""The ``embver ui`` command."""
+"""``embver ui``: serve the web UI (FastAPI and uvicorn load when it runs)."""
 
 from __future__ import annotations
 
@@ -101,4 +101,4 @@ def _url(host: str, port: int, token: str | None) -> str:
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
-COMMANDS = [ui]
+COMMANDS: list[click.Command] = [ui]

@@ -1,4 +1,4 @@
-"""`embver ui`: the command line, its safe defaults and what it prints."""
+"""`embver ui` (embver.cli.server): the command line, its safe defaults and what it prints."""
 
 from __future__ import annotations
 

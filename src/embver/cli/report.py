@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+from embver.cli._common import _Context, emit, json_option, pass_ctx
 
 
 @click.command(name="report")
@@ -20,12 +18,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @json_option
-@click.pass_obj
+@pass_ctx
 def report_command(
-    ctx: Any, old: str, new: str, output: str, method: str, seed: int, as_json: bool
+    ctx: _Context, old: str, new: str, output: str, method: str, seed: int, as_json: bool
 ) -> None:
     """Write one self-contained offline HTML report comparing OLD with NEW."""
-    from embver.cli import emit
     from embver.report import write_report
 
     written = write_report(ctx.store, old, new, output, method=method, seed=seed)
@@ -37,4 +34,4 @@ def report_command(
     emit(data, as_json, text)
 
 
-COMMANDS = [report_command]
+COMMANDS: list[click.Command] = [report_command]

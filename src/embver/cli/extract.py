@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import click
 
-from embver.errors import InvalidInputError
+from embver.cli._common import _Context, appended_text, emit, json_option, pass_ctx
 
 # What a bare ``--ray`` stands for: the API's ray=True (RAY_ADDRESS, or a new local Ray).
 _THIS_CONNECTION = "\x00default"
-
-
-def read_input_file(path: str | Path) -> Any:
-    """A pandas DataFrame from .csv, .tsv, .jsonl, .json, .parquet, or .txt (one text a line)."""
-    import pandas as pd
-
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidInputError(f"input file {str(path)!r} does not exist")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        if suffix == ".tsv":
-            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-        if suffix == ".jsonl":
-            return pd.read_json(path, lines=True, dtype=False)
-        if suffix == ".json":
-            return pd.read_json(path, dtype=False)
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix == ".txt":
-            lines = path.read_text(encoding="utf-8").splitlines()
-            return pd.DataFrame({"text": [line for line in lines if line.strip()]})
-    except (ValueError, OSError) as error:
-        raise InvalidInputError(f"input file {str(path)!r} could not be read: {error}") from error
-    raise InvalidInputError(
-        f"input file {str(path)!r} has suffix {suffix!r}; use .csv, .tsv, .jsonl, .json, "
-        ".parquet or .txt"
-    )
 
 
 @click.command(name="embed")
@@ -112,10 +79,10 @@ def read_input_file(path: str | Path) -> Any:
 )
 @click.option("--author", default=None, help="Author recorded in the recipe context.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-@click.pass_obj
+@json_option
+@pass_ctx
 def embed_command(
-    ctx: Any,
+    ctx: _Context,
     space: str,
     model: str,
     input_path: str,
@@ -144,7 +111,7 @@ def embed_command(
     The bump is derived from the recipe against the parent and printed with its reason.
     An interrupted run (Ctrl-C, kill) resumes from its last committed batch.
     """
-    from embver.cli import appended_text, emit
+    from embver.extract.inputs import read_input_file
     from embver.extract.spec import Extraction
 
     if layer is not None and layers is not None:
@@ -194,4 +161,4 @@ def embed_command(
     emit(data, as_json, text)
 
 
-COMMANDS = [embed_command]
+COMMANDS: list[click.Command] = [embed_command]

@@ -1,94 +1,19 @@
-"""The ``embver`` command line: parses, calls the API, prints (text or ``--json``)."""
+"""The registry's commands: versions, aliases, settings and integrity (``init``,
+``spaces``, ``import``, ``log``, ``show``, ``diff``, ``alias``, ``export``, ``verify``,
+``gc``, ``config``)."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
-import re
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from embver.errors import EmbverError
-
-# Subpackages contribute commands through `<module>.COMMANDS` (a list of click commands).
-_COMMAND_MODULES: list[str] = [
-    "embver.extract.commands",
-    "embver.composite.commands",
-    "embver.compare.commands",
-    "embver.project.commands",
-    "embver.report.commands",
-    "embver.server.commands",
-]
+from embver.cli._common import _Context, emit, json_option, pass_ctx, registered_text
 
 
-class _Context:
-    def __init__(self, store_path: str | None) -> None:
-        self.store_path = store_path
-        self._store: Any = None
-
-    @property
-    def store(self) -> Any:
-        if self._store is None:
-            import embver
-
-            self._store = embver.open(self.store_path)
-        return self._store
-
-    def close(self) -> None:
-        # Releasing the catalog's connections lets SQLite checkpoint its write-ahead log.
-        if self._store is not None:
-            self._store.close()
-
-
-pass_ctx = click.make_pass_decorator(_Context)
-
-
-def emit(data: Any, as_json: bool, text: str | None = None) -> None:
-    """Print ``data`` as JSON, or ``text`` (default: JSON anyway) for people."""
-    if as_json or text is None:
-        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
-    else:
-        click.echo(text)
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-
-
-def step_announcer(what: str) -> Callable[[str], None] | None:
-    """On a terminal, a callback printing each step as it starts (to stderr, with its
-    elapsed time so far); None when stderr is not a terminal (logs, pipes, tests)."""
-    if not sys.stderr.isatty():
-        return None
-    started = time.perf_counter()
-
-    def announce(step: str) -> None:
-        click.echo(f"{what}: {step}… ({time.perf_counter() - started:.0f} s)", err=True)
-
-    return announce
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--store",
-    "store_path",
-    envvar="EMBVER_STORE",
-    default=None,
-    help="Store folder (default: $EMBVER_STORE, else the nearest .embver/ upward).",
-)
-@click.version_option(package_name="embver")
-@click.pass_context
-def cli(ctx: click.Context, store_path: str | None) -> None:
-    """embver — version control and a microscope for embeddings."""
-    ctx.obj = _Context(store_path)
-    ctx.call_on_close(ctx.obj.close)
-
-
-@cli.command()
+@click.command()
 @click.argument("path", default=".", required=False)
 @click.option(
     "--catalog", default=None, help="SQLAlchemy URL of the catalog (default: SQLite in the store)."
@@ -104,7 +29,7 @@ def init(path: str, catalog: str | None, data: str | None) -> None:
     click.echo(f"created store {store.location.root}")
 
 
-@cli.command()
+@click.command()
 @json_option
 @pass_ctx
 def spaces(ctx: _Context, as_json: bool) -> None:
@@ -132,7 +57,7 @@ def spaces(ctx: _Context, as_json: bool) -> None:
     emit(rows, as_json, text)
 
 
-@cli.command(name="import")
+@click.command(name="import")
 @click.argument("space")
 @click.argument("file", type=click.Path())
 @click.option(
@@ -203,7 +128,7 @@ def import_(
     data["appended"] = version.appended
     data["appended_count"] = version.appended_count
     data["inherited"] = inherited
-    text = _registered_text(version)
+    text = registered_text(version)
     if inherited and not version.appended:
         text += f"\n  inherited from {parent.ref}: {', '.join(inherited)}"
     emit(data, as_json, text)
@@ -220,37 +145,13 @@ def _import_parent(store: Any, space: str, parent: str | None) -> Any:
     return versions[-1] if versions else None
 
 
-def appended_text(version: Any) -> str:
-    """What a register call that matched an existing version's recipe did: the count of
-    newly appended items comes from the store, so an identical re-run says "nothing new"."""
-    if version.appended_count == 0:
-        return (
-            f"nothing new: {version.ref} already holds every item given (same recipe); "
-            f"{version.count} items"
-        )
-    return (
-        f"appended to {version.ref} (same recipe): {version.appended_count} new items, "
-        f"now {version.count} items"
-    )
-
-
 def _width(vectors: Any) -> int:
     from embver.store.inputs import as_matrix
 
     return int(as_matrix(vectors).shape[1])
 
 
-def _registered_text(version: Any) -> str:
-    if version.appended:
-        return appended_text(version)
-    lines = [f"registered {version.ref} ({version.count} × {version.dim}), {version.bump.name}"]
-    lines += [f"  {reason}" for reason in version.reasons]
-    if version.verdict:
-        lines.append(f"  verdict: {version.verdict.get('label')}")
-    return "\n".join(lines)
-
-
-@cli.command()
+@click.command()
 @click.argument("space")
 @json_option
 @pass_ctx
@@ -297,7 +198,7 @@ def _log_label(row: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-@cli.command()
+@click.command()
 @click.argument("ref")
 @json_option
 @pass_ctx
@@ -412,7 +313,7 @@ def _verdict_lines(verdict: dict[str, Any] | None) -> list[str]:
     return [head] + [f"    {reason}" for reason in verdict.get("reasons") or []]
 
 
-@cli.command()
+@click.command()
 @click.argument("a")
 @click.argument("b")
 @json_option
@@ -439,7 +340,7 @@ def diff(ctx: _Context, a: str, b: str, as_json: bool) -> None:
     emit(data, as_json, "\n".join(text))
 
 
-@cli.group()
+@click.group()
 def alias() -> None:
     """Move, remove and list aliases (movable names on versions)."""
 
@@ -500,7 +401,7 @@ def alias_list(ctx: _Context, space: str, as_json: bool) -> None:
     )
 
 
-@cli.command()
+@click.command()
 @click.argument("ref")
 @click.option(
     "-o", "--output", required=True, type=click.Path(), help="Output .parquet or .npy file."
@@ -514,7 +415,7 @@ def export(ctx: _Context, ref: str, output: str) -> None:
     click.echo("wrote " + ", ".join(written))
 
 
-@cli.command()
+@click.command()
 @json_option
 @pass_ctx
 def verify(ctx: _Context, as_json: bool) -> None:
@@ -533,7 +434,7 @@ def verify(ctx: _Context, as_json: bool) -> None:
         sys.exit(1)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--grace", default=3600.0, show_default=True, help="Keep files younger than this many seconds."
 )
@@ -559,7 +460,7 @@ def gc(ctx: _Context, grace: float, work_grace: float, dry_run: bool, as_json: b
     )
 
 
-@cli.command()
+@click.command()
 @click.argument("key", required=False)
 @click.argument("value", required=False)
 @json_option
@@ -597,74 +498,6 @@ def _setting_text(value: Any) -> str:
     return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
-@cli.command()
-@click.argument("path", default="embver-demo", required=False)
-@click.option("--synthetic", is_flag=True, help="Use generated vectors instead of real models.")
-@click.option(
-    "--ui", "serve", is_flag=True, help="Then serve the web UI on the demo store and open it."
-)
-@click.pass_context
-def demo(ctx: click.Context, path: str, synthetic: bool, serve: bool) -> None:
-    """Run the embver story in a fresh folder PATH and print the version tree."""
-    from embver.demo import refuse_existing, run_demo
-
-    refuse_existing(path)  # with CLI next steps, not the Python API's `embver.open(...)`
-    store = run_demo(path, echo=click.echo, synthetic=synthetic, announce=step_announcer("demo"))
-    if serve:
-        from embver.server.commands import ui
-
-        root = str(store.location.root)
-        store.close()
-        ctx.invoke(ui, store_path=root, open_browser=True)
-
-
-def _load_plugins() -> None:
-    for module_name in _COMMAND_MODULES:
-        module = importlib.import_module(module_name)
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-def first_sentence(text: str) -> str:
-    """The first sentence of ``text``'s first paragraph, on one line ("e.g." does not end it)."""
-    paragraph = " ".join(inspect.cleandoc(text).split("\n\n")[0].split())
-    match = re.match(r"(.+?[.!?])(?=\s+[A-Z]|$)", paragraph)
-    return match.group(1) if match else paragraph
-
-
-def _whole_sentence_help(group: click.Group) -> None:
-    """Give every command without a short help its docstring's first sentence, whole.
-
-    click would cut the listing of `embver --help` to the terminal width, mid-sentence;
-    a short help it prints as given and wraps.
-    """
-    for command in group.commands.values():
-        if command.short_help is None and command.help:
-            command.short_help = first_sentence(command.help)
-        if isinstance(command, click.Group):
-            _whole_sentence_help(command)
-
-
-_load_plugins()
-_whole_sentence_help(cli)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning embver errors into one-line messages (exit 2)."""
-    try:
-        cli.main(args=argv, prog_name="embver", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except EmbverError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-
-
-if __name__ == "__main__":
-    main()
+COMMANDS: list[click.Command] = [
+    init, spaces, import_, log, show, diff, alias, export, verify, gc, config,
+]  # fmt: skip

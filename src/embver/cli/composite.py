@@ -6,21 +6,7 @@ from typing import Any
 
 import click
 
-# The CLI imports this module while it loads, so the decorators here do not import it back.
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-pass_ctx = click.pass_obj
-
-
-def emit(data: Any, as_json: bool, text: str | None = None) -> None:
-    from embver.cli import emit as cli_emit
-
-    cli_emit(data, as_json, text)
-
-
-def _registered_text(version: Any) -> str:
-    from embver.cli import _registered_text as cli_registered_text
-
-    return cli_registered_text(version)
+from embver.cli._common import _Context, emit, json_option, pass_ctx, registered_text
 
 
 @click.group()
@@ -76,7 +62,7 @@ def composite() -> None:
 @json_option
 @pass_ctx
 def define_command(
-    ctx: Any,
+    ctx: _Context,
     name: str,
     components: tuple[str, ...],
     combiner: str,
@@ -99,7 +85,7 @@ def define_command(
     else:
         chosen = (Concat if combiner == "concat" else Mean)(normalize=norm, weights=weight_values)
     version = ctx.store.composite(name, list(components), chosen, missing=missing, metric=metric)
-    emit(_version_data(version), as_json, _registered_text(version))
+    emit(_version_data(ctx.store, version), as_json, registered_text(version))
 
 
 def _floats(text: str) -> list[float]:
@@ -131,7 +117,7 @@ def _projection(dim: int | None, matrix: str | None, norm: Any, weights: Any) ->
 @click.argument("name")
 @json_option
 @pass_ctx
-def show_command(ctx: Any, name: str, as_json: bool) -> None:
+def show_command(ctx: _Context, name: str, as_json: bool) -> None:
     """Show composite NAME's definition and what each pin resolves to now."""
     from embver.composite import load_definition
 
@@ -155,7 +141,7 @@ def show_command(ctx: Any, name: str, as_json: bool) -> None:
 @composite.command(name="list")
 @json_option
 @pass_ctx
-def list_command(ctx: Any, as_json: bool) -> None:
+def list_command(ctx: _Context, as_json: bool) -> None:
     """List composite spaces and their components' pins."""
     from embver.composite import all_definitions
 
@@ -177,7 +163,7 @@ def list_command(ctx: Any, as_json: bool) -> None:
 @click.argument("ref")
 @json_option
 @pass_ctx
-def impact(ctx: Any, ref: str, as_json: bool) -> None:
+def impact(ctx: _Context, ref: str, as_json: bool) -> None:
     """List every composite REF (SPACE@VERSION) reaches, the bump a rebuild gives, its verdict."""
     result = ctx.store.impact(ref)
     emit(result.to_dict(), as_json, result.to_text())
@@ -188,18 +174,16 @@ def impact(ctx: Any, ref: str, as_json: bool) -> None:
 @click.option("--recursive", is_flag=True, help="Rebuild composite components first.")
 @json_option
 @pass_ctx
-def rebuild(ctx: Any, name: str, recursive: bool, as_json: bool) -> None:
+def rebuild(ctx: _Context, name: str, recursive: bool, as_json: bool) -> None:
     """Register composite NAME's next version: alias pins follow their alias, version pins stay."""
     version = ctx.store.rebuild(name, recursive=recursive)
-    emit(_version_data(version), as_json, _registered_text(version))
+    emit(_version_data(ctx.store, version), as_json, registered_text(version))
 
 
-def _version_data(version: Any) -> dict[str, Any]:
+def _version_data(store: Any, version: Any) -> dict[str, Any]:
     data: dict[str, Any] = version.to_dict()
     data["appended"] = version.appended
-    data["components"] = [
-        e["ref"] for e in version._store.edges(version) if e["kind"] == "component"
-    ]
+    data["components"] = [e["ref"] for e in store.edges(version) if e["kind"] == "component"]
     return data
 
 
@@ -212,4 +196,4 @@ def _resolves_to(store: Any, ref: str) -> str | None:
         return None
 
 
-COMMANDS = [composite, impact, rebuild]
+COMMANDS: list[click.Command] = [composite, impact, rebuild]
