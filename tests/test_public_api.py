@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import subprocess
 import sys
+
+import pytest
 
 import embver
 
@@ -53,13 +57,70 @@ def test_every_error_is_an_embver_error():
     assert all(issubclass(e, embver.EmbverError) for e in errors)
 
 
+#: libraries that take long to import; none may load before a command needs it
+HEAVY = {
+    "faiss", "fastapi", "lance", "numba", "numpy", "pandas", "pyarrow", "sklearn",
+    "sqlalchemy", "starlette", "torch", "transformers", "umap", "uvicorn",
+}  # fmt: skip
+
+#: subpackages whose names load on first use (core is eager: it is pure and light)
+LAZY_PACKAGES = [
+    "embver.compare", "embver.composite", "embver.extract", "embver.project",
+    "embver.report", "embver.server", "embver.store",
+]  # fmt: skip
+
+
+def _heavy_loaded(code: str) -> list[str]:
+    """The heavy libraries in ``sys.modules`` after running ``code`` in a fresh Python."""
+    probe = f"{code}\nimport sys\nprint(sorted({{m.split('.')[0] for m in sys.modules}}))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    loaded = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    return sorted(HEAVY & set(loaded))
+
+
 def test_import_does_not_load_heavy_dependencies():
+    assert _heavy_loaded("import embver") == []
+
+
+@pytest.mark.parametrize("package", [*LAZY_PACKAGES, "embver.core"])
+def test_importing_a_subpackage_loads_no_heavy_dependency(package):
+    # e.g. `import embver.server` pulled in FastAPI before anything was served
+    assert _heavy_loaded(f"import {package}") == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["compare", "--help"], ["ui", "--help"], ["embed", "--help"], ["project", "-h"]],
+)
+def test_cli_help_loads_no_heavy_dependency(argv):
     code = (
-        "import sys, embver; "
-        "print(sorted(m for m in ('torch', 'sqlalchemy', 'lance', 'umap', 'faiss', 'transformers') "
-        "if m in sys.modules))"
+        "import contextlib, io\n"
+        "from embver.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    main({argv!r})"
+    )
+    assert _heavy_loaded(code) == []
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_every_lazy_name_resolves(package):
+    module = importlib.import_module(package)
+    assert sorted(module.__all__) == sorted(module._EXPORTS), "__all__ and _EXPORTS differ"
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+
+
+def test_a_function_named_like_its_submodule_stays_the_function():
+    code = (
+        "import embver.composite as c\n"
+        "c.Impact\n"  # loads the submodule embver.composite.impact
+        "from embver.composite import impact\n"
+        "print(callable(impact) and not hasattr(impact, '__path__') "
+        "and impact.__module__ == 'embver.composite.impact' and impact.__name__ == 'impact')"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "True"

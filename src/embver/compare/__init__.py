@@ -14,7 +14,6 @@ Modules, from the ground up::
     verdict        drop-in / adapter / breaking for a PATCH
     comparison     Comparison and compare_arrays
     api            store-level compare() and adapters
-    commands       the ``embver compare`` and ``embver adapter`` CLI commands
 
 Names are imported lazily so that ``import embver.compare.neighbors`` stays light.
 """
@@ -22,28 +21,53 @@ Names are imported lazily so that ``import embver.compare.neighbors`` stays ligh
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embver.compare.api import adapter, compare, fit_adapter
+    from embver.compare.comparison import Comparison, compare_arrays
+    from embver.compare.neighbors import knn
+    from embver.compare.structure import linear_cka, procrustes_distance
+    from embver.compare.trust import continuity, trustworthiness
+    from embver.compare.verdict import Verdict, patch_verdict
 
 _EXPORTS = {
     "Comparison": "embver.compare.comparison",
     "compare_arrays": "embver.compare.comparison",
+    "adapter": "embver.compare.api",
     "compare": "embver.compare.api",
     "fit_adapter": "embver.compare.api",
-    "adapter": "embver.compare.api",
     "Verdict": "embver.compare.verdict",
     "patch_verdict": "embver.compare.verdict",
     "knn": "embver.compare.neighbors",
     "linear_cka": "embver.compare.structure",
     "procrustes_distance": "embver.compare.structure",
-    "trustworthiness": "embver.compare.trust",
     "continuity": "embver.compare.trust",
+    "trustworthiness": "embver.compare.trust",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Comparison",
+    "Verdict",
+    "adapter",
+    "compare",
+    "compare_arrays",
+    "continuity",
+    "fit_adapter",
+    "knn",
+    "linear_cka",
+    "patch_verdict",
+    "procrustes_distance",
+    "trustworthiness",
+]
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'embver.compare' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    loaded = importlib.import_module(module)
+    # Bind every name the submodule provides, so later look-ups skip this function and
+    # a submodule named like one of its functions (composite.impact) yields the function.
+    globals().update({n: getattr(loaded, n) for n, m in _EXPORTS.items() if m == module})
+    return globals()[name]

@@ -4,17 +4,46 @@
 ...                 combiner=embver.Concat(normalize="l2", weights=(1.0, 0.5)))  # doctest: +SKIP
 >>> store.impact("title@1.2.0").rows                                             # doctest: +SKIP
 >>> store.rebuild("product")                                                     # doctest: +SKIP
+
+Names load on first use (numpy, the store). ``impact`` is also the name of the
+submodule :mod:`embver.composite.impact`: import the function from there, since once
+that submodule is loaded the package attribute of that name is the module.
 """
 
-from embver.composite.build import define, fitted_of, rebuild, zero_fill_mask
-from embver.composite.combiners import Combiner, Concat, Fitted, LearnedProjection, Mean
-from embver.composite.definition import (
-    Component,
-    CompositeDefinition,
-    all_definitions,
-    load_definition,
-)
-from embver.composite.impact import Impact, ImpactRow, impact
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embver.composite.build import define, fitted_of, rebuild, zero_fill_mask
+    from embver.composite.combiners import Combiner, Concat, Fitted, LearnedProjection, Mean
+    from embver.composite.definition import (
+        Component,
+        CompositeDefinition,
+        all_definitions,
+        load_definition,
+    )
+    from embver.composite.impact import Impact, ImpactRow, impact
+
+_EXPORTS = {
+    "define": "embver.composite.build",
+    "fitted_of": "embver.composite.build",
+    "rebuild": "embver.composite.build",
+    "zero_fill_mask": "embver.composite.build",
+    "Combiner": "embver.composite.combiners",
+    "Concat": "embver.composite.combiners",
+    "Fitted": "embver.composite.combiners",
+    "LearnedProjection": "embver.composite.combiners",
+    "Mean": "embver.composite.combiners",
+    "Component": "embver.composite.definition",
+    "CompositeDefinition": "embver.composite.definition",
+    "all_definitions": "embver.composite.definition",
+    "load_definition": "embver.composite.definition",
+    "Impact": "embver.composite.impact",
+    "ImpactRow": "embver.composite.impact",
+    "impact": "embver.composite.impact",
+}
 
 __all__ = [
     "Combiner",
@@ -34,3 +63,14 @@ __all__ = [
     "rebuild",
     "zero_fill_mask",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'embver.composite' has no attribute {name!r}")
+    loaded = importlib.import_module(module)
+    # Bind every name the submodule provides, so later look-ups skip this function and
+    # a submodule named like one of its functions (composite.impact) yields the function.
+    globals().update({n: getattr(loaded, n) for n, m in _EXPORTS.items() if m == module})
+    return globals()[name]

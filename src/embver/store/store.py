@@ -521,7 +521,7 @@ class Store:
 
     def impact(self, ref: str) -> Any:
         """Every composite that ``ref`` reaches, with the bump a rebuild would produce."""
-        from embver.composite import impact
+        from embver.composite.impact import impact
 
         return impact(self, ref)
 
