@@ -84,7 +84,7 @@ def test_compare_refuses_ids_of_the_wrong_length():
 
 
 def test_cka_refuses_unpaired_rows():
-    with pytest.raises(InvalidInputError, match="pass the same items"):
+    with pytest.raises(InvalidInputError, match="x has 60 rows but y has 50 .*in the same order"):
         linear_cka(X, Y[:50])
 
 
@@ -153,7 +153,7 @@ def test_migration_refuses_too_few_items():
 
 
 def test_verdict_refuses_unpaired_rows():
-    with pytest.raises(InvalidInputError, match="pass the shared items aligned"):
+    with pytest.raises(InvalidInputError, match="old has 60 rows but new has 50 .*same order"):
         patch_verdict(X, X[:50], "cosine")
 
 
@@ -170,3 +170,27 @@ def test_summary_refuses_no_values():
 def test_bootstrap_refuses_a_level_of_one():
     with pytest.raises(InvalidInputError, match="level=1.0"):
         bootstrap_mean_interval(np.ones(5), level=1.0)
+
+
+#: every science function that takes two paired arrays, called with 60 rows against 59,
+#: and the names its parameters give the two sides
+UNPAIRED = {
+    "compare_arrays": (lambda x, y: compare_arrays(x, y), "old", "new"),
+    "linear_cka": (lambda x, y: linear_cka(x, y), "x", "y"),
+    "fit_map": (lambda x, y: fit_map("ridge", x, y), "source", "target"),
+    "fit_migration": (lambda x, y: fit_migration(x, y), "old", "new"),
+    "patch_verdict": (lambda x, y: patch_verdict(x, y, "cosine"), "old", "new"),
+    "trustworthiness": (lambda x, y: trustworthiness(x, y), "x", "y"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNPAIRED))
+def test_unpaired_rows_are_refused_with_one_message(name):
+    # one check_paired() behind all of them: both shapes and what to do, whichever is called
+    call, first, second = UNPAIRED[name]
+    expected = (
+        rf"^{first} has 60 rows but {second} has 59 \(shapes \(60, 8\) and \(59, 6\)\); "
+        r"pass the vectors of the same items, in the same order, on both sides$"
+    )
+    with pytest.raises(InvalidInputError, match=expected):
+        call(X, Y[:59])

@@ -17,7 +17,7 @@ import numpy as np
 from embver.compare import clusters as cluster_mod
 from embver.compare.dropin import cross_retrieval, per_item_cosine, random_pair_cosine
 from embver.compare.migration import fit_migration
-from embver.compare.neighbors import as_float32, canonical_metric, knn, prepare
+from embver.compare.neighbors import as_float32, canonical_metric, check_paired, knn, prepare
 from embver.compare.neighbourhood import (
     chance_jaccard,
     chance_overlap,
@@ -204,9 +204,7 @@ def compare_arrays(
     """
     old = as_float32(old, "old")
     new = as_float32(new, "new")
-    n = old.shape[0]
-    if new.shape[0] != n:
-        raise InvalidInputError(f"old has {n} rows but new has {new.shape[0]}; pair the same items")
+    n = check_paired(old, new)
     if ids is not None and len(ids) != n:
         raise InvalidInputError(f"ids has {len(ids)} entries for {n} items")
     ks = check_ks(k, n)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from embver.compare.neighbors import as_float32, canonical_metric, normalize_rows
+from embver.compare.neighbors import as_float32, canonical_metric, check_paired, normalize_rows
 from embver.errors import IntegrityError, InvalidInputError
 
 MAP_KINDS = ("procrustes", "ridge", "mlp")
@@ -110,10 +110,7 @@ def _inputs(
     """Float64 training pairs; cosine sides are unit-normalised (only direction matters)."""
     x = as_float32(source, "source")
     y = as_float32(target, "target")
-    if x.shape[0] != y.shape[0]:
-        raise InvalidInputError(
-            f"source has {x.shape[0]} rows but target has {y.shape[0]}; pair the same items"
-        )
+    check_paired(x, y, ("source", "target"))
     if x.shape[0] < 2:
         raise InvalidInputError("fitting a map needs at least 2 paired items")
     if canonical_metric(metric_source) == "cosine":

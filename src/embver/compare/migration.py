@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from embver.compare.maps import MAP_KINDS, Map, RidgeMap, describe, fit_map, fit_mlp
-from embver.compare.neighbors import knn
+from embver.compare.neighbors import check_paired, knn
 from embver.compare.neighbourhood import intersection_counts
 from embver.compare.stats import bootstrap_mean_interval
 from embver.errors import InvalidInputError
@@ -238,8 +238,7 @@ def fit_migration(
     for direction in directions:
         if direction not in ("old->new", "new->old"):
             raise InvalidInputError(f"direction {direction!r} must be 'old->new' or 'new->old'")
-    if old.shape[0] != new.shape[0]:
-        raise InvalidInputError(f"old has {old.shape[0]} rows but new has {new.shape[0]}")
+    check_paired(old, new)
     train, valid, test = split_items(old.shape[0], k=k, seed=seed)
     rng = np.random.default_rng(seed + 1)
     queries = np.sort(rng.choice(test.size, min(MAX_QUERIES, test.size), replace=False))

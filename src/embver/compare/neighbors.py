@@ -51,6 +51,21 @@ def as_float32(vectors: np.ndarray, name: str = "vectors") -> np.ndarray:
     return array
 
 
+def check_paired(x: np.ndarray, y: np.ndarray, names: tuple[str, str] = ("old", "new")) -> int:
+    """Refuse ``x`` (n, d_x) and ``y`` (m, d_y) unless n == m; return n.
+
+    Every figure that compares two versions reads row i of both as the same item,
+    so the row counts must agree; ``names`` are the caller's names for the two sides.
+    """
+    if x.shape[0] != y.shape[0]:
+        raise InvalidInputError(
+            f"{names[0]} has {x.shape[0]} rows but {names[1]} has {y.shape[0]} "
+            f"(shapes {tuple(x.shape)} and {tuple(y.shape)}); "
+            "pass the vectors of the same items, in the same order, on both sides"
+        )
+    return int(x.shape[0])
+
+
 def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     """Return a float32 copy of ``vectors`` (n, d) with rows of unit L2 norm.
 

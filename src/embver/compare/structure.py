@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as scipy_stats
 
-from embver.compare.neighbors import as_float32
+from embver.compare.neighbors import as_float32, check_paired
 from embver.errors import InvalidInputError
 
 #: rows per block when streaming second moments
@@ -46,10 +46,7 @@ def paired(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y)
     if x.ndim != 2 or y.ndim != 2:
         raise InvalidInputError(f"x and y must be 2-D arrays; got shapes {x.shape} and {y.shape}")
-    if x.shape[0] != y.shape[0]:
-        raise InvalidInputError(
-            f"x has {x.shape[0]} rows but y has {y.shape[0]}; pass the same items in the same order"
-        )
+    check_paired(x, y, ("x", "y"))
     if x.shape[0] < 4:
         raise InvalidInputError(f"need at least 4 paired items; got {x.shape[0]}")
     for name, array in (("x", x), ("y", y)):

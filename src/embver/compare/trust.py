@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embver.compare.neighbors import canonical_metric
+from embver.compare.neighbors import canonical_metric, check_paired
 from embver.errors import InvalidInputError
 
 #: the issue caps trustworthiness at this many items (it needs full rank information)
@@ -73,9 +73,7 @@ def trustworthiness(
     """
     x = np.asarray(x)
     y = np.asarray(y)
-    n = x.shape[0]
-    if y.shape[0] != n:
-        raise InvalidInputError(f"x has {n} rows but y has {y.shape[0]}; pair the same items")
+    n = check_paired(x, y, ("x", "y"))
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InvalidInputError(f"k={k!r} must be a positive integer")
     if k >= n / 2:

@@ -21,7 +21,7 @@ import numpy as np
 
 from embver.compare.dropin import cross_retrieval, per_item_cosine
 from embver.compare.migration import fit_migration
-from embver.compare.neighbors import as_float32, canonical_metric, knn
+from embver.compare.neighbors import as_float32, canonical_metric, check_paired, knn
 from embver.compare.stats import bootstrap_mean_interval
 from embver.errors import InvalidInputError
 
@@ -82,10 +82,7 @@ def patch_verdict(
     """
     old = as_float32(old, "old")
     new = as_float32(new, "new")
-    if old.shape[0] != new.shape[0]:
-        raise InvalidInputError(
-            f"old has {old.shape[0]} rows but new has {new.shape[0]}; pass the shared items aligned"
-        )
+    check_paired(old, new)
     if old.shape[0] < 4:
         raise InvalidInputError(f"a verdict needs at least 4 shared items; got {old.shape[0]}")
     metric = canonical_metric(metric)
