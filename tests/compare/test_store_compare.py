@@ -47,6 +47,24 @@ def test_compare_reports_ids_on_one_side_only(two_versions):
     assert report.only_new["count"] == 20 and report.only_new["examples"][0] == "item-0300"
 
 
+def test_shared_vectors_pair_the_items_both_versions_hold(two_versions):
+    from embver.compare.api import Pairing, shared_vectors
+
+    pairing = shared_vectors(two_versions, "signs@1.0.0", "signs@1.0.1")
+    assert isinstance(pairing, Pairing)
+    assert (pairing.old.ref, pairing.new.ref) == ("signs@1.0.0", "signs@1.0.1")
+    assert pairing.ids == [f"item-{i:04d}" for i in range(20, 300)]
+    assert pairing.x.shape == (280, 24) and pairing.y.shape == (280, 24)
+    assert pairing.x.dtype == np.float32 and pairing.y.dtype == np.float32
+    # row i of x and of y is the same item: the PATCH is the old vectors rotated
+    rotation = ortho_group.rvs(24, random_state=1).astype(np.float32)
+    np.testing.assert_allclose(pairing.x @ rotation, pairing.y, atol=1e-4)
+    assert pairing.only_old == {"count": 20, "examples": [f"item-{i:04d}" for i in range(10)]}
+    assert pairing.only_new["count"] == 20 and pairing.only_new["examples"][0] == "item-0300"
+    with pytest.raises(AttributeError):
+        pairing.ids = []  # type: ignore[misc]
+
+
 def test_compare_of_a_rotation_keeps_structure_but_not_vectors(two_versions):
     report = two_versions.compare("signs@1.0.0", "signs@1.0.1", k=(5, 10), clusters=False)
     data = json.loads(json.dumps(report.to_dict()))

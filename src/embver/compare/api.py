@@ -45,9 +45,34 @@ def match_ids(
     )
 
 
-def shared_vectors(
-    store: Store, a: str | Version, b: str | Version
-) -> tuple[Version, Version, list[str], np.ndarray, np.ndarray, dict[str, Any], dict[str, Any]]:
+@dataclass(frozen=True, eq=False)
+class Pairing:
+    """Two versions matched by item id: the vectors of the n items both hold, row-paired.
+
+    Attributes
+    ----------
+    old, new : Version
+        The versions compared (``a`` and ``b``).
+    ids : list of n str
+        Ids of the shared items, in the old version's stored order.
+    x : float32 array of shape (n, d_old)
+        Old vectors of the shared items; row i is item ``ids[i]``.
+    y : float32 array of shape (n, d_new)
+        New vectors of the same items, in the same order.
+    only_old, only_new : dict
+        Ids on one side only: ``{"count": int, "examples": first 10 ids}``.
+    """
+
+    old: Version
+    new: Version
+    ids: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    only_old: dict[str, Any]
+    only_new: dict[str, Any]
+
+
+def shared_vectors(store: Store, a: str | Version, b: str | Version) -> Pairing:
     """Resolve both versions and load the vectors of the items they share, aligned by id."""
     old, new = resolve(store, a), resolve(store, b)
     shared, only_old, only_new = match_ids(old.ids, new.ids)
@@ -55,7 +80,9 @@ def shared_vectors(
         raise InvalidInputError(
             f"{old.ref} and {new.ref} share {len(shared)} item ids; comparing needs at least 4"
         )
-    return old, new, shared, old.vectors(shared), new.vectors(shared), only_old, only_new
+    x = np.asarray(old.vectors(shared), dtype=np.float32)
+    y = np.asarray(new.vectors(shared), dtype=np.float32)
+    return Pairing(old, new, shared, x, y, only_old, only_new)
 
 
 def compare(
@@ -83,12 +110,13 @@ def compare(
     options
         Passed to :func:`compare_arrays` (``clusters``, ``migration``, ``map_kinds``).
     """
-    old, new, shared, x, y, only_old, only_new = shared_vectors(store, a, b)
-    kept, dropped = fitting_ks(k, len(shared))
+    pairing = shared_vectors(store, a, b)
+    old, new = pairing.old, pairing.new
+    kept, dropped = fitting_ks(k, len(pairing.ids))
     report = compare_arrays(
-        x,
-        y,
-        ids=shared,
+        pairing.x,
+        pairing.y,
+        ids=pairing.ids,
         metric_old=old.metric,
         metric_new=new.metric,
         k=kept,
@@ -97,7 +125,7 @@ def compare(
         names=(old.ref, new.ref),
         **options,
     )
-    report.only_old, report.only_new = only_old, only_new
+    report.only_old, report.only_new = pairing.only_old, pairing.only_new
     report.ks_dropped = dropped
     return report
 
@@ -173,11 +201,12 @@ def fit_adapter(
         raise InvalidInputError(
             f"kind={kind!r} is not a map kind; use one of {', '.join(MAP_KINDS)}"
         )
-    source, target, _, x, y, _, _ = shared_vectors(store, a, b)
+    pairing = shared_vectors(store, a, b)
+    source, target = pairing.old, pairing.new
     kinds = MAP_KINDS if kind is None else (kind,)
     migration = fit_migration(
-        x,
-        y,
+        pairing.x,
+        pairing.y,
         metric_old=source.metric,
         metric_new=target.metric,
         kinds=kinds,

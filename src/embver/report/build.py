@@ -198,12 +198,12 @@ def per_item_overlap(va: Version, vb: Version, k: int) -> tuple[np.ndarray, list
     from embver.compare.neighbors import knn
     from embver.compare.neighbourhood import overlap_scores
 
-    _, _, shared, x, y, _, _ = shared_vectors(va._store, va, vb)
-    k = min(k, len(shared) - 1)
-    nb_a = knn(x, k, metric=va.metric)
-    nb_b = knn(y, k, metric=vb.metric)
+    pairing = shared_vectors(va._store, va, vb)
+    k = min(k, len(pairing.ids) - 1)
+    nb_a = knn(pairing.x, k, metric=va.metric)
+    nb_b = knn(pairing.y, k, metric=vb.metric)
     overlap, _ = overlap_scores(nb_a, nb_b, k)
-    return np.asarray(overlap, dtype=np.float64), list(shared)
+    return np.asarray(overlap, dtype=np.float64), list(pairing.ids)
 
 
 def cluster_flow(

@@ -202,14 +202,15 @@ def fallback_movers(va: Version, vb: Version, k: int, count: int = 10) -> list[d
     from embver.compare.neighbors import canonical_metric, knn, prepare
     from embver.compare.neighbourhood import overlap_scores, top_movers
 
-    _, _, shared, x, y, _, _ = shared_vectors(va._store, va, vb)
+    pairing = shared_vectors(va._store, va, vb)
+    shared = pairing.ids
     k = min(k, len(shared) - 1)
     if k < 1:
         return []
-    nb_a, nb_b = knn(x, k, metric=va.metric), knn(y, k, metric=vb.metric)
+    nb_a, nb_b = knn(pairing.x, k, metric=va.metric), knn(pairing.y, k, metric=vb.metric)
     metric = canonical_metric(vb.metric)
     _, jaccard = overlap_scores(nb_a, nb_b, k)
-    gap = similarity_gap(prepare(y, metric), np.arange(len(shared)), nb_a, nb_b, metric)
+    gap = similarity_gap(prepare(pairing.y, metric), np.arange(len(shared)), nb_a, nb_b, metric)
     return [
         {
             "id": shared[r],
