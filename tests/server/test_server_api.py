@@ -154,6 +154,35 @@ def test_compare_panes_overlap_movers_and_clusters(client):
     assert sum(f["size"] for f in flows) == 600
 
 
+@pytest.mark.parametrize("metric", ["cosine", "dot", "l2"])
+def test_point_neighbours_are_the_ones_embver_compare_counts(tmp_path, metric):
+    """The UI's neighbours of a point are compare.neighbors.knn's, ties included.
+
+    40 distinct vectors five times each: every point ties with four copies of itself,
+    then with groups of five, so the 10th neighbour is one of five tied items and only
+    one shared search decides the same one as `embver compare`.
+    """
+    from embver.compare.neighbors import knn
+    from embver.compare.structure import pair_similarities
+
+    rng = np.random.default_rng(3)
+    vectors = np.repeat(rng.normal(size=(40, 8)).astype(np.float32), 5, axis=0)
+    ids = [f"item-{i:03d}" for i in range(200)]
+    store = embver.init(tmp_path / "project")
+    recipe = embver.Recipe(
+        architecture="gauss", extraction="raw", weights="w", dim=8, metric=metric
+    )
+    store.space("tied").register(vectors, ids=ids, recipe=recipe)
+    with TestClient(create_app(store, default_method="pca"), base_url=BASE) as client:
+        for position in (0, 7, 123):
+            found = client.get(f"/api/versions/tied@1.0.0/neighbors/{position}").json()
+            expected = knn(vectors, 10, query_ids=np.array([position]), metric=metric)[0]
+            assert [n["index"] for n in found["neighbors"]] == expected.tolist()
+            scores = pair_similarities(vectors, np.full(10, position), expected, metric)
+            assert [n["score"] for n in found["neighbors"]] == pytest.approx(scores, abs=1e-5)
+    store.close()
+
+
 def _cosine_neighbours(unit: np.ndarray, k: int) -> np.ndarray:
     """Brute-force k nearest rows (n, k) of unit rows (n, d) by cosine, self excluded."""
     sims = unit @ unit.T

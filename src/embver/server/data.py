@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from embver.compare.neighbors import canonical_metric, knn, prepare
 from embver.errors import InvalidInputError
 from embver.project.api import drift as project_drift
 from embver.project.api import project
@@ -100,6 +101,14 @@ class UIData:
 
     def vectors(self, view: VersionView) -> np.ndarray:
         return view.cached("vectors", lambda: np.asarray(view.version.vectors(), np.float32))
+
+    def prepared(self, view: VersionView) -> np.ndarray:
+        """The vectors (n, d) as the version's metric searches them: unit rows for cosine.
+
+        :func:`embver.compare.neighbors.prepare`, once per version: normalising a million
+        rows per click would cost more than the search (dot and l2 share :meth:`vectors`).
+        """
+        return view.cached("prepared", lambda: prepare(self.vectors(view), view.version.metric))
 
     def default_method(self, view: VersionView) -> str:
         if self._default_method:
@@ -217,13 +226,18 @@ class UIData:
         if not 0 <= position < len(view.ids):
             raise InvalidInputError(f"point {position} is out of range 0..{len(view.ids) - 1}")
         k = max(1, min(int(k), 100, len(view.ids) - 1))
-        vectors = self.vectors(view)
-        metric = view.version.metric
-        scores = _similarities(vectors, vectors[position], metric)
-        scores[position] = -np.inf
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [{**self.item(view, int(n)), "score": float(scores[n])} for n in top]
+        if len(view.ids) < 2:
+            return []
+        # the exact search `embver compare` counts (same ties), and its similarity as score
+        from embver.compare.structure import pair_similarities
+
+        vectors, metric = self.prepared(view), canonical_metric(view.version.metric)
+        found = knn(vectors, k, query_ids=np.array([position]), metric=metric, prepared=True)[0]
+        scores = pair_similarities(vectors, np.full(k, position), found, metric)
+        return [
+            {**self.item(view, int(n)), "score": float(s)}
+            for n, s in zip(found, scores, strict=True)
+        ]
 
     # -- dimensions ----------------------------------------------------------
     def dimension_stats(self, view: VersionView) -> dict[str, Any]:
@@ -324,13 +338,13 @@ class UIData:
     def _compute_neighbour_lists(
         self, a: VersionView, b: VersionView
     ) -> tuple[np.ndarray, np.ndarray] | None:
-        from embver.compare.neighbors import knn
-
         pos_a, pos_b = self.shared(a, b)
         if not OVERLAP_K + 1 < len(pos_a) <= OVERLAP_LIMIT:
             return None
-        old = knn(self.vectors(a)[pos_a], OVERLAP_K, metric=a.version.metric)
-        new = knn(self.vectors(b)[pos_b], OVERLAP_K, metric=b.version.metric)
+        # rows of the prepared version are the prepared rows of the shared items
+        metric_a, metric_b = canonical_metric(a.version.metric), canonical_metric(b.version.metric)
+        old = knn(self.prepared(a)[pos_a], OVERLAP_K, metric=metric_a, prepared=True)
+        new = knn(self.prepared(b)[pos_b], OVERLAP_K, metric=metric_b, prepared=True)
         return old, new
 
     def movers(self, a: VersionView, b: VersionView, count: int) -> dict[str, Any]:
@@ -365,7 +379,6 @@ class UIData:
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """Per shared item Jaccard at k=10 and similarity gap in B, two (n_shared,) arrays."""
         from embver.compare.comparison import similarity_gap
-        from embver.compare.neighbors import canonical_metric, prepare
         from embver.compare.neighbourhood import overlap_scores
 
         lists = self.neighbour_lists(a, b)
@@ -374,7 +387,7 @@ class UIData:
         old, new = lists
         _, pos_b = self.shared(a, b)
         metric = canonical_metric(b.version.metric)
-        base = prepare(self.vectors(b)[pos_b], metric)
+        base = self.prepared(b)[pos_b]
         gap = similarity_gap(base, np.arange(len(pos_b)), old, new, metric)
         return overlap_scores(old, new, OVERLAP_K)[1], gap
 
@@ -479,16 +492,6 @@ def overlap_codes(overlap: np.ndarray, bins: int = 11) -> tuple[np.ndarray, dict
         "kind": "sequential",
         "categories": categories,
     }
-
-
-def _similarities(vectors: np.ndarray, query: np.ndarray, metric: str) -> np.ndarray:
-    if metric == "l2":
-        return -np.linalg.norm(vectors - query, axis=1)
-    scores = vectors @ query
-    if metric == "cosine":
-        norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
-        scores = scores / np.where(norms > 0, norms, 1.0)
-    return scores.astype(np.float64)
 
 
 def _column(frame: pd.DataFrame, name: str) -> list[Any]:
