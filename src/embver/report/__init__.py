@@ -5,8 +5,9 @@ Names load on first use (the report pulls in the science and the store).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from embver._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from embver.report.build import ReportFile, build_report, write_report
@@ -24,12 +25,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'embver.report' has no attribute {name!r}")
-    loaded = importlib.import_module(module)
-    # Bind every name the submodule provides, so later look-ups skip this function and
-    # a submodule named like one of its functions (composite.impact) yields the function.
-    globals().update({n: getattr(loaded, n) for n, m in _EXPORTS.items() if m == module})
-    return globals()[name]
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
