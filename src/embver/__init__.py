@@ -29,20 +29,20 @@ from embver.errors import (
 )
 
 if TYPE_CHECKING:
+    from embver.api import Space, Store, Version, init, open
     from embver.composite import Concat, LearnedProjection, Mean
     from embver.extract import Extraction
-    from embver.store import Space, Store, Version, init, open
 
 __version__ = "0.1.0"
 
 # The store pulls in SQLAlchemy, Arrow and Lance; models pull in torch. They load on first
 # use so that `import embver` and `embver --help` stay fast.
 _LAZY = {
-    "Store": ("embver.store", "Store"),
-    "Space": ("embver.store", "Space"),
-    "Version": ("embver.store", "Version"),
-    "init": ("embver.store", "init"),
-    "open": ("embver.store", "open"),
+    "Store": ("embver.api", "Store"),
+    "Space": ("embver.api", "Space"),
+    "Version": ("embver.api", "Version"),
+    "init": ("embver.api", "init"),
+    "open": ("embver.api", "open"),
     "Extraction": ("embver.extract", "Extraction"),
     "Concat": ("embver.composite", "Concat"),
     "Mean": ("embver.composite", "Mean"),

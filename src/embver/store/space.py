@@ -95,12 +95,6 @@ class Space:
     def items(self, ids: Sequence[str] | None = None) -> pd.DataFrame:
         return self._store.items(self.name, ids=ids)
 
-    def embed(self, data: Any, **options: Any) -> Version:
-        """Embed ``data`` with a model and register it (see :func:`embver.extract.api.embed`)."""
-        from embver.extract.api import embed
-
-        return embed(self, data, **options)
-
     def register(
         self,
         vectors: Any,
@@ -204,10 +198,6 @@ class Space:
         """Measure the drop-in promise of a PATCH on the items it shares with its parent."""
         if parent is None or parent.dim != batch.vectors.shape[1]:
             return None
-        try:
-            from embver.compare.verdict import patch_verdict
-        except ImportError:
-            return None
         old_table = parent.to_arrow()
         shared_old, shared_new = _shared_positions(
             old_table.column("id").combine_chunks(), batch.ids
@@ -216,9 +206,10 @@ class Space:
             return None
         old = vector_data.vectors_of(old_table)[shared_old].astype(np.float32)
         new = batch.vectors[shared_new].astype(np.float32)
-        verdict = patch_verdict(old, new, parent.metric, seed=0)
-        result: dict[str, Any] = verdict.to_dict()
-        if verdict.label == "breaking" and self._store.setting("strict"):
+        result = self._store.judge_patch(old, new, parent.metric)
+        if result is None:
+            return None
+        if result["label"] == "breaking" and self._store.setting("strict"):
             raise VerdictError(
                 f"strict mode: this PATCH of {parent.ref} is breaking, so it was refused; "
                 f"measured: {result}"

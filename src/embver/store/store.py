@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -29,25 +29,42 @@ from embver.store.version import Version
 if TYPE_CHECKING:
     import pandas as pd
 
+#: the Store class (or the facade's subclass) that init/open return
+S = TypeVar("S", bound="Store")
+
 
 def init(
-    path: str | os.PathLike[str] = ".", catalog: str | None = None, data: str | None = None
-) -> Store:
+    path: str | os.PathLike[str] = ".",
+    catalog: str | None = None,
+    data: str | None = None,
+    *,
+    store_class: type[S] | None = None,
+) -> S:
     """Create a store in ``path/.embver/`` (SQLite + local Lance unless URLs are given).
 
     If the store cannot be opened (an unreachable catalog, say) nothing is left behind.
+    ``store_class``: the :class:`Store` subclass to return (the facade's, in :mod:`embver.api`).
     """
+    cls = store_class or Store
     with new_location(path, catalog, data) as location:
-        return Store(location, new=True)
+        return cls(location, new=True)  # type: ignore[return-value]
 
 
-def open(path: str | os.PathLike[str] | None = None) -> Store:
+def open(path: str | os.PathLike[str] | None = None, *, store_class: type[S] | None = None) -> S:
     """Open the store at ``path``, ``$EMBVER_STORE``, or the nearest ``.embver/`` upward."""
-    return Store(StoreLocation.read(discover(path)))
+    cls = store_class or Store
+    return cls(StoreLocation.read(discover(path)))  # type: ignore[return-value]
 
 
 class Store:
-    """Everything embver keeps: spaces, versions, aliases, lineage, items, artifacts."""
+    """Everything embver keeps: spaces, versions, aliases, lineage, items, artifacts.
+
+    Persistence only: what measures or builds (compare, project, composites, embedding)
+    is composed on top by :mod:`embver.api`, whose ``Store`` subclass users hold.
+    """
+
+    #: the class of the spaces this store hands out (the facade's adds ``embed``)
+    space_class: type[Space] = Space
 
     def __init__(self, location: StoreLocation, *, new: bool = False) -> None:
         """Open the store at ``location``; ``new``: it is being created (see :func:`init`)."""
@@ -103,10 +120,10 @@ class Store:
         validate_space_name(name)
         row = self._space_row(name)
         if row is not None:
-            return Space(self, row)
+            return self.space_class(self, row)
         if not create:
             raise NotFoundError(f"space {name!r} does not exist; known: {self.space_names()}")
-        return Space.unwritten(self, name, kind)
+        return self.space_class.unwritten(self, name, kind)
 
     def _space_row(self, name: str) -> Any:
         with self.engine.connect() as connection:
@@ -140,7 +157,7 @@ class Store:
             rows = connection.execute(
                 sa.select(schema.spaces).order_by(schema.spaces.c.name)
             ).mappings()
-            return [Space(self, row) for row in rows]
+            return [self.space_class(self, row) for row in rows]
 
     def space_names(self) -> list[str]:
         return [s.name for s in self.spaces()]
@@ -442,42 +459,6 @@ class Store:
     def _numbers_by_id(self, space: str) -> dict[int, str]:
         return {x.id: str(x.number) for x in self.versions(space)}
 
-    # -- comparison (embver.compare) -------------------------------------------------
-    def compare(
-        self,
-        a: Any,
-        b: Any,
-        k: Any = (10, 50),
-        sample: int | None = None,
-        seed: int = 0,
-        **options: Any,
-    ) -> Any:
-        """Compare version ``a`` with ``b`` over their shared items; see :mod:`embver.compare`."""
-        from embver.compare.api import compare
-
-        return compare(self, a, b, k=k, sample=sample, seed=seed, **options)
-
-    def adapter(self, a: Any, b: Any) -> Any:
-        """The stored migration map from ``a`` to ``b`` (``.transform(X)``); see ``adapter fit``."""
-        from embver.compare.api import adapter
-
-        return adapter(self, a, b)
-
-    # -- projections and drift (embver.project) ------------------------------------
-    def project(
-        self, ref: Any, method: str = "umap", dims: int = 2, seed: int = 0, **params: Any
-    ) -> Any:
-        """Cached, seeded 2-D/3-D projection of a version; see :mod:`embver.project.api`."""
-        from embver.project.api import project
-
-        return project(self, ref, method=method, dims=dims, seed=seed, **params)
-
-    def drift(self, ref: Any, reference: Any, current: Any, **options: Any) -> Any:
-        """Drift of ``current`` against ``reference`` items of one version (embver.project)."""
-        from embver.project.api import drift
-
-        return drift(self, ref, reference=reference, current=current, **options)
-
     # -- lineage ---------------------------------------------------------------
     def edges(self, version: Version, direction: str = "up") -> list[dict[str, Any]]:
         """Lineage edges of ``version``: ``up`` to its parents/components, ``down`` to children."""
@@ -504,26 +485,12 @@ class Store:
             )
         return result
 
-    # -- composites (embver.composite) ---------------------------------------------
-    def composite(
-        self, name: str, components: Sequence[Any], combiner: Any = "concat", **options: Any
-    ) -> Version:
-        """Define the composite ``name`` from pinned components and build its version."""
-        from embver.composite import define
-
-        return define(self, name, components, combiner, **options)
-
-    def rebuild(self, name: str, recursive: bool = False) -> Version:
-        """Register composite ``name``'s version for what its pins resolve to now."""
-        from embver.composite import rebuild
-
-        return rebuild(self, name, recursive=recursive)
-
-    def impact(self, ref: str) -> Any:
-        """Every composite that ``ref`` reaches, with the bump a rebuild would produce."""
-        from embver.composite.impact import impact
-
-        return impact(self, ref)
+    # -- the PATCH verdict -------------------------------------------------------------
+    def judge_patch(self, old: np.ndarray, new: np.ndarray, metric: str) -> dict[str, Any] | None:
+        """The verdict on a PATCH from the shared items' old (n, d) and new (n, d) vectors, as
+        a dict with a ``label``; None: not measured (this layer knows no science; the
+        facade's store measures it with :func:`embver.compare.verdict.patch_verdict`)."""
+        return None
 
     # -- settings --------------------------------------------------------------
     @property

@@ -1,0 +1,150 @@
+"""The facade users hold: the store's persistence plus the science composed on top.
+
+``embver.init``/``embver.open`` return this module's :class:`Store`. Its methods
+compose the layers below: :mod:`embver.store` keeps (catalog, vectors, items,
+artifacts) and knows no science; :mod:`embver.compare`, :mod:`embver.project`,
+:mod:`embver.composite` and :mod:`embver.extract` measure and build. This is the one
+module that imports "upward" from the store; each import happens inside the method
+that needs it, so ``import embver`` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embver.store import store as persistence
+from embver.store.space import Space as StoredSpace
+from embver.store.version import Version
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from embver.compare.api import Adapter
+    from embver.compare.comparison import Comparison
+    from embver.composite.combiners import Combiner
+    from embver.composite.impact import Impact
+    from embver.project.api import ItemSelection
+    from embver.project.drift import DriftReport
+    from embver.project.layout import LayoutParams
+    from embver.project.projection import Projection
+
+
+def init(
+    path: str | os.PathLike[str] = ".", catalog: str | None = None, data: str | None = None
+) -> Store:
+    """Create a store in ``path/.embver/`` (SQLite + local Lance unless URLs are given)."""
+    return persistence.init(path, catalog, data, store_class=Store)
+
+
+def open(path: str | os.PathLike[str] | None = None) -> Store:
+    """Open the store at ``path``, ``$EMBVER_STORE``, or the nearest ``.embver/`` upward."""
+    return persistence.open(path, store_class=Store)
+
+
+class Space(StoredSpace):
+    """A space of the facade's store: registration plus embedding with a model."""
+
+    def embed(self, data: Any, **options: Any) -> Version:
+        """Embed ``data`` with a model and register it (see :func:`embver.extract.api.embed`)."""
+        from embver.extract.api import embed
+
+        return embed(self, data, **options)
+
+
+class Store(persistence.Store):
+    """Everything embver keeps, with comparison, projection, composites and verdicts."""
+
+    space_class = Space
+
+    def space(self, name: str, create: bool = True, kind: str = "plain") -> Space:
+        """The space ``name`` (created by its first accepted version unless ``create=False``)."""
+        space = super().space(name, create=create, kind=kind)
+        assert isinstance(space, Space)
+        return space
+
+    def judge_patch(self, old: np.ndarray, new: np.ndarray, metric: str) -> dict[str, Any]:
+        """The measured verdict on a PATCH (see :func:`embver.compare.verdict.patch_verdict`)."""
+        from embver.compare.verdict import patch_verdict
+
+        return patch_verdict(old, new, metric, seed=0).to_dict()
+
+    # -- comparison (embver.compare) -------------------------------------------------
+    def compare(
+        self,
+        a: str | Version,
+        b: str | Version,
+        k: int | Sequence[int] = (10, 50),
+        sample: int | None = None,
+        seed: int = 0,
+        **options: Any,
+    ) -> Comparison:
+        """Compare version ``a`` with ``b`` over their shared items; see :mod:`embver.compare`."""
+        from embver.compare.api import compare
+
+        return compare(self, a, b, k=k, sample=sample, seed=seed, **options)
+
+    def adapter(self, a: str | Version, b: str | Version) -> Adapter:
+        """The stored migration map from ``a`` to ``b`` (``.transform(X)``); see ``adapter fit``."""
+        from embver.compare.api import adapter
+
+        return adapter(self, a, b)
+
+    # -- projections and drift (embver.project) ------------------------------------
+    def project(
+        self,
+        ref: str | Version,
+        method: str = "umap",
+        dims: int = 2,
+        seed: int = 0,
+        align_to: str | Version | None = None,
+        *,
+        progress: Callable[[str], None] | None = None,
+        **params: Unpack[LayoutParams],
+    ) -> Projection:
+        """Cached, seeded 2-D/3-D projection of a version; see :mod:`embver.project.api`."""
+        from embver.project.api import project
+
+        return project(
+            self, ref, method=method, dims=dims, seed=seed, align_to=align_to,
+            progress=progress, **params,
+        )  # fmt: skip
+
+    def drift(
+        self, ref: str | Version, reference: ItemSelection, current: ItemSelection, **options: Any
+    ) -> DriftReport:
+        """Drift of ``current`` against ``reference`` items of one version (embver.project)."""
+        from embver.project.api import drift
+
+        return drift(self, ref, reference=reference, current=current, **options)
+
+    # -- composites (embver.composite) ---------------------------------------------
+    def composite(
+        self,
+        name: str,
+        components: Sequence[Any],
+        combiner: Combiner | str | Mapping[str, Any] = "concat",
+        **options: Any,
+    ) -> Version:
+        """Define the composite ``name`` from pinned components and build its version."""
+        from embver.composite.build import define
+
+        return define(self, name, components, combiner, **options)
+
+    def rebuild(self, name: str, recursive: bool = False) -> Version:
+        """Register composite ``name``'s version for what its pins resolve to now."""
+        from embver.composite.build import rebuild
+
+        return rebuild(self, name, recursive=recursive)
+
+    def impact(self, ref: str) -> Impact:
+        """Every composite that ``ref`` reaches, with the bump a rebuild would produce."""
+        from embver.composite.impact import impact
+
+        return impact(self, ref)
+
+
+__all__ = ["Space", "Store", "Version", "init", "open"]
