@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embver.compare.neighbors import knn
+from embver.neighbors import knn
 from embver.project.layout import prepare_vectors, reduce_dimensions
 from embver.project.neighbors import _ivf_knn
 

@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks
 mypy
+lint-imports --no-cache  # the layer contract in pyproject.toml: no import runs upward
 python -m pytest -q "$@"

@@ -31,10 +31,11 @@ if [ -f frontend/package.json ]; then
   (cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
 fi
 
-# Lint, format and types first: a submission that breaks them does not land.
+# Lint, format, types and the import layers first: a submission that breaks them does not land.
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks
 mypy
+lint-imports --no-cache  # the layer contract in pyproject.toml: no import runs upward
 
 # Browser tests must run here, not skip: Chromium and the UI bundle were installed above.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 EMBVER_REQUIRE_BROWSER=1

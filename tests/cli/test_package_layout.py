@@ -53,3 +53,48 @@ def test_the_store_and_core_know_no_science():
         for path in (package / layer).rglob("*.py")
     }
     assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def _pyproject() -> dict:
+    import tomllib
+
+    return tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text("utf-8"))
+
+
+def test_the_layer_contract_has_no_exceptions():
+    """The import-linter contract CI runs lists every package and ignores no import."""
+    contracts = _pyproject()["tool"]["importlinter"]["contracts"]
+    listed = {name.strip() for c in contracts for layer in c["layers"] for name in layer.split("|")}
+    package = Path(embver.__file__).parent
+    ours = {
+        f"embver.{p.stem if p.is_file() else p.name}"
+        for p in package.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists())
+        or (p.suffix == ".py" and not p.name.startswith("_"))
+    }
+    assert ours - listed == set()
+    assert all("ignore_imports" not in c for c in contracts)
+
+
+def test_an_upward_import_breaks_the_layer_contract(tmp_path):
+    """The contract can fail: a copy of the package where the store imports compare
+    inside a function is reported, naming both modules."""
+    import shutil
+    import subprocess
+    import sys
+
+    package = Path(embver.__file__).parent
+    shutil.copytree(package, tmp_path / "embver", ignore=shutil.ignore_patterns("static"))
+    config = (Path(__file__).parents[2] / "pyproject.toml").read_text("utf-8")
+    (tmp_path / "pyproject.toml").write_text(config, "utf-8")
+    lint = [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"]
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    kept = subprocess.run(lint, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert kept.returncode == 0, kept.stdout[-2000:]
+    assert "1 kept, 0 broken" in kept.stdout
+    catalog = tmp_path / "embver" / "store" / "catalog.py"
+    source = catalog.read_text("utf-8")
+    catalog.write_text(source + "\n\ndef _upward():\n    import embver.compare.verdict\n", "utf-8")
+    broken = subprocess.run(lint, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert broken.returncode != 0
+    assert "embver.store.catalog -> embver.compare.verdict" in broken.stdout

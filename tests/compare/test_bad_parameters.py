@@ -9,12 +9,12 @@ from embver.compare.clusters import compare_clusterings
 from embver.compare.comparison import compare_arrays
 from embver.compare.maps import fit_map, map_from_bytes
 from embver.compare.migration import fit_migration
-from embver.compare.neighbors import knn
 from embver.compare.stats import bootstrap_mean_interval, summarize
 from embver.compare.structure import linear_cka, pairwise_spearman
 from embver.compare.trust import trustworthiness
 from embver.compare.verdict import patch_verdict
 from embver.errors import IntegrityError, InvalidInputError
+from embver.neighbors import knn
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 8)).astype(np.float32)

@@ -28,8 +28,8 @@ def test_movers_break_ties_by_the_second_measure():
 
 def test_compare_lists_the_tied_movers_whose_old_neighbours_moved_farthest():
     from embver.compare.comparison import compare_arrays
-    from embver.compare.neighbors import knn
     from embver.compare.neighbourhood import overlap_scores
+    from embver.neighbors import knn
 
     rng = np.random.default_rng(11)
     x = rng.normal(size=(200, 8))

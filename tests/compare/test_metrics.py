@@ -8,7 +8,6 @@ from scipy.stats import ortho_group
 from sklearn.manifold import trustworthiness as sklearn_trustworthiness
 from sklearn.preprocessing import normalize
 
-from embver.compare.neighbors import knn
 from embver.compare.neighbourhood import chance_overlap, overlap_scores
 from embver.compare.structure import (
     linear_cka,
@@ -16,6 +15,7 @@ from embver.compare.structure import (
     procrustes_distance,
 )
 from embver.compare.trust import continuity, trustworthiness
+from embver.neighbors import knn
 
 
 @pytest.fixture

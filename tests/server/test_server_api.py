@@ -156,14 +156,14 @@ def test_compare_panes_overlap_movers_and_clusters(client):
 
 @pytest.mark.parametrize("metric", ["cosine", "dot", "l2"])
 def test_point_neighbours_are_the_ones_embver_compare_counts(tmp_path, metric):
-    """The UI's neighbours of a point are compare.neighbors.knn's, ties included.
+    """The UI's neighbours of a point are neighbors.knn's, ties included.
 
     40 distinct vectors five times each: every point ties with four copies of itself,
     then with groups of five, so the 10th neighbour is one of five tied items and only
     one shared search decides the same one as `embver compare`.
     """
-    from embver.compare.neighbors import knn
     from embver.compare.structure import pair_similarities
+    from embver.neighbors import knn
 
     rng = np.random.default_rng(3)
     vectors = np.repeat(rng.normal(size=(40, 8)).astype(np.float32), 5, axis=0)

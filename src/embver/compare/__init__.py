@@ -1,8 +1,8 @@
 """Comparing two versions: neighbourhoods, global structure, clusters, verdicts, migration maps.
 
-Modules, from the ground up::
+Built on :mod:`embver.neighbors` (exact k-NN, shared with :mod:`embver.project`) and on
+:mod:`embver.project`'s clustering. Modules, from the ground up::
 
-    neighbors      exact k-NN through faiss flat search, in blocks
     neighbourhood  per-item k-NN overlap / Jaccard, chance levels, movers
     structure      linear CKA (biased, debiased), Procrustes angle, pair-similarity Spearman
     trust          trustworthiness and continuity (scikit-learn's definition)
@@ -15,7 +15,7 @@ Modules, from the ground up::
     comparison     Comparison and compare_arrays
     api            store-level compare() and adapters
 
-Names are imported lazily so that ``import embver.compare.neighbors`` stays light.
+Names are imported lazily so that ``import embver.compare`` stays light.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from embver._lazy import lazy_exports
 if TYPE_CHECKING:
     from embver.compare.api import adapter, compare, fit_adapter
     from embver.compare.comparison import Comparison, compare_arrays
-    from embver.compare.neighbors import knn
     from embver.compare.structure import linear_cka, procrustes_distance
     from embver.compare.trust import continuity, trustworthiness
     from embver.compare.verdict import Verdict, patch_verdict
+    from embver.neighbors import knn
 
 _EXPORTS = {
     "Comparison": "embver.compare.comparison",
@@ -40,7 +40,7 @@ _EXPORTS = {
     "fit_adapter": "embver.compare.api",
     "Verdict": "embver.compare.verdict",
     "patch_verdict": "embver.compare.verdict",
-    "knn": "embver.compare.neighbors",
+    "knn": "embver.neighbors",
     "linear_cka": "embver.compare.structure",
     "procrustes_distance": "embver.compare.structure",
     "continuity": "embver.compare.trust",

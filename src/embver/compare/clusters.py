@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from embver.compare.neighbors import canonical_metric
 from embver.errors import InvalidInputError
+from embver.neighbors import canonical_metric
 
 NOISE = -1
 #: HDBSCAN (through UMAP) runs on at most this many items per version

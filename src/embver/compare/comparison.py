@@ -17,7 +17,6 @@ import numpy as np
 from embver.compare import clusters as cluster_mod
 from embver.compare.dropin import cross_retrieval, per_item_cosine, random_pair_cosine
 from embver.compare.migration import fit_migration
-from embver.compare.neighbors import as_float32, canonical_metric, check_paired, knn, prepare
 from embver.compare.neighbourhood import (
     chance_jaccard,
     chance_overlap,
@@ -37,6 +36,7 @@ from embver.compare.structure import (
 from embver.compare.trust import MAX_ITEMS as TRUST_ITEMS
 from embver.compare.trust import chance_trustworthiness, continuity, trustworthiness
 from embver.errors import InvalidInputError
+from embver.neighbors import as_float32, canonical_metric, check_paired, knn, prepare
 
 #: beyond this many items, neighbourhood figures use this many sampled queries
 SAMPLE_THRESHOLD: Final = 10_000

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embver.compare.neighbors import canonical_metric, drop_self, flat_search, prepare
 from embver.compare.neighbourhood import intersection_counts
 from embver.errors import InvalidInputError
+from embver.neighbors import canonical_metric, drop_self, flat_search, prepare
 
 
 @dataclass(frozen=True)

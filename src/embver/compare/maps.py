@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from embver.compare.neighbors import as_float32, canonical_metric, check_paired, normalize_rows
 from embver.errors import IntegrityError, InvalidInputError
+from embver.neighbors import as_float32, canonical_metric, check_paired, normalize_rows
 
 MAP_KINDS = ("procrustes", "ridge", "mlp")
 #: ridge penalties tried, as multiples of the mean feature variance

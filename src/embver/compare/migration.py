@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 
 from embver.compare.maps import MAP_KINDS, Map, RidgeMap, describe, fit_map, fit_mlp
-from embver.compare.neighbors import check_paired, knn
 from embver.compare.neighbourhood import intersection_counts
 from embver.compare.stats import bootstrap_mean_interval
 from embver.errors import InvalidInputError
+from embver.neighbors import check_paired, knn
 
 #: held-out fraction (each of validation and test), and caps that keep fitting and judging
 #: within seconds

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as scipy_stats
 
-from embver.compare.neighbors import as_float32, check_paired
 from embver.errors import InvalidInputError
+from embver.neighbors import as_float32, check_paired
 
 #: rows per block when streaming second moments
 ROW_BLOCK = 16_384

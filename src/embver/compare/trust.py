@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from embver.compare.neighbors import canonical_metric, check_paired
 from embver.errors import InvalidInputError
+from embver.neighbors import canonical_metric, check_paired
 
 #: the issue caps trustworthiness at this many items (it needs full rank information)
 MAX_ITEMS = 5_000

@@ -21,9 +21,9 @@ import numpy as np
 
 from embver.compare.dropin import cross_retrieval, per_item_cosine
 from embver.compare.migration import fit_migration
-from embver.compare.neighbors import as_float32, canonical_metric, check_paired, knn
 from embver.compare.stats import bootstrap_mean_interval
 from embver.errors import InvalidInputError
+from embver.neighbors import as_float32, canonical_metric, check_paired, knn
 
 DROP_IN_MEDIAN_COSINE: Final = 0.99
 DROP_IN_CR_LOWER: Final = 0.95

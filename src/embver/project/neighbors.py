@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embver.compare.neighbors import drop_self, knn
+from embver.neighbors import drop_self, knn
 
 _BLOCK = 8192  # rows per distance block: bounds the (block, k, dims) temporary
 #: above this many points the graph comes from an inverted-file index: brute force

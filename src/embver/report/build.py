@@ -195,8 +195,8 @@ def _arrays(
 def per_item_overlap(va: Version, vb: Version, k: int) -> tuple[np.ndarray, list[str]]:
     """Share of each shared item's k nearest neighbours kept from A to B, and the shared ids."""
     from embver.compare.api import shared_vectors
-    from embver.compare.neighbors import knn
     from embver.compare.neighbourhood import overlap_scores
+    from embver.neighbors import knn
 
     pairing = shared_vectors(va._store, va, vb)
     k = min(k, len(pairing.ids) - 1)

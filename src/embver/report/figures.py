@@ -199,8 +199,8 @@ def fallback_movers(va: Version, vb: Version, k: int, count: int = 10) -> list[d
     """
     from embver.compare.api import shared_vectors
     from embver.compare.comparison import MOVER_NEIGHBOURS, similarity_gap
-    from embver.compare.neighbors import canonical_metric, knn, prepare
     from embver.compare.neighbourhood import overlap_scores, top_movers
+    from embver.neighbors import canonical_metric, knn, prepare
 
     pairing = shared_vectors(va._store, va, vb)
     shared = pairing.ids

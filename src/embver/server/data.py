@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from embver.compare.neighbors import canonical_metric, knn, prepare
 from embver.errors import InvalidInputError
+from embver.neighbors import canonical_metric, knn, prepare
 from embver.project.api import drift as project_drift
 from embver.project.api import project
 from embver.project.layout import METHODS
@@ -105,7 +105,7 @@ class UIData:
     def prepared(self, view: VersionView) -> np.ndarray:
         """The vectors (n, d) as the version's metric searches them: unit rows for cosine.
 
-        :func:`embver.compare.neighbors.prepare`, once per version: normalising a million
+        :func:`embver.neighbors.prepare`, once per version: normalising a million
         rows per click would cost more than the search (dot and l2 share :meth:`vectors`).
         """
         return view.cached("prepared", lambda: prepare(self.vectors(view), view.version.metric))
