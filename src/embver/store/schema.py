@@ -95,6 +95,26 @@ artifacts = sa.Table(
     sa.UniqueConstraint("kind", "key", name="uq_artifact_key"),
 )
 
+#: one row per (version, task, parameters, data): figures with their intervals and chance
+#: levels as JSON; the per-item or per-query scores behind them (for paired comparisons)
+#: are an artifact of kind "eval-scores" under ``scores_key``
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version_id", sa.Integer, sa.ForeignKey("versions.id"), nullable=False),
+    sa.Column("task", sa.String(64), nullable=False),
+    # digest of task + params + data_digest: the same evaluation is read back, not redone
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("data_digest", sa.String(64), nullable=False),
+    sa.Column("figures", sa.JSON, nullable=False),
+    sa.Column("scores_key", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("author", sa.String(200), nullable=True),
+    sa.UniqueConstraint("version_id", "key", name="uq_evaluation_key"),
+)
+
 settings = sa.Table(
     "settings",
     metadata,
@@ -107,3 +127,4 @@ sa.Index("ix_versions_identity", versions.c.space_id, versions.c.identity_hash)
 sa.Index("ix_alias_events_space", alias_events.c.space_id, alias_events.c.name)
 sa.Index("ix_edges_child", edges.c.child_id)
 sa.Index("ix_edges_parent", edges.c.parent_id)
+sa.Index("ix_evaluations_version", evaluations.c.version_id)
