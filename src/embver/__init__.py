@@ -30,8 +30,11 @@ from embver.errors import (
 
 if TYPE_CHECKING:
     from embver.api import Space, Store, Version, init, open
-    from embver.composite import Concat, LearnedProjection, Mean
+    from embver.compare import Comparison, Verdict
+    from embver.compare.api import Adapter
+    from embver.composite import Concat, Impact, LearnedProjection, Mean
     from embver.extract import Extraction
+    from embver.project import DriftReport, Projection
 
 __version__ = "0.1.0"
 
@@ -47,6 +50,13 @@ _LAZY = {
     "Concat": ("embver.composite", "Concat"),
     "Mean": ("embver.composite", "Mean"),
     "LearnedProjection": ("embver.composite", "LearnedProjection"),
+    # what the facade's methods return
+    "Comparison": ("embver.compare.comparison", "Comparison"),
+    "Verdict": ("embver.compare.verdict", "Verdict"),
+    "Adapter": ("embver.compare.api", "Adapter"),
+    "Impact": ("embver.composite.impact", "Impact"),
+    "Projection": ("embver.project.projection", "Projection"),
+    "DriftReport": ("embver.project.drift", "DriftReport"),
 }
 
 
@@ -61,20 +71,25 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Adapter",
     "Bump",
     "BumpConflictError",
     "ClusterError",
+    "Comparison",
     "Concat",
     "Context",
     "DependencyError",
+    "DriftReport",
     "EmbverError",
     "Extraction",
     "ImmutabilityError",
+    "Impact",
     "IntegrityError",
     "InvalidInputError",
     "LearnedProjection",
     "Mean",
     "NotFoundError",
+    "Projection",
     "Recipe",
     "RecipeError",
     "SemVer",
@@ -83,6 +98,7 @@ __all__ = [
     "StoreError",
     "StoreNotFoundError",
     "StoreVersionError",
+    "Verdict",
     "VerdictError",
     "Version",
     "VersionStringError",

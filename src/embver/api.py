@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from embver.compare.api import Adapter
     from embver.compare.comparison import Comparison
     from embver.composite.combiners import Combiner
+    from embver.composite.definition import ComponentLike
     from embver.composite.impact import Impact
+    from embver.extract.api import EmbedData, EmbedOptions
     from embver.project.api import ItemSelection
     from embver.project.drift import DriftReport
     from embver.project.layout import LayoutParams
@@ -48,11 +50,12 @@ def open(path: str | os.PathLike[str] | None = None) -> Store:
 class Space(StoredSpace):
     """A space of the facade's store: registration plus embedding with a model."""
 
-    def embed(self, data: Any, **options: Any) -> Version:
-        """Embed ``data`` with a model and register it (see :func:`embver.extract.api.embed`)."""
+    def embed(self, data: EmbedData, *, model: object, **options: Unpack[EmbedOptions]) -> Version:
+        """Embed ``data`` with ``model`` (a path, an installed model package's name or a model
+        object) and register it; options as for :func:`embver.extract.api.embed`."""
         from embver.extract.api import embed
 
-        return embed(self, data, **options)
+        return embed(self, data, model=model, **options)
 
 
 class Store(persistence.Store):
@@ -66,7 +69,7 @@ class Store(persistence.Store):
         assert isinstance(space, Space)
         return space
 
-    def judge_patch(self, old: np.ndarray, new: np.ndarray, metric: str) -> dict[str, Any]:
+    def judge_patch(self, old: np.ndarray, new: np.ndarray, metric: str) -> dict[str, object]:
         """The measured verdict on a PATCH (see :func:`embver.compare.verdict.patch_verdict`)."""
         from embver.compare.verdict import patch_verdict
 
@@ -80,12 +83,19 @@ class Store(persistence.Store):
         k: int | Sequence[int] = (10, 50),
         sample: int | None = None,
         seed: int = 0,
-        **options: Any,
+        *,
+        clusters: bool = True,
+        migration: bool = True,
+        map_kinds: tuple[str, ...] = ("procrustes", "ridge", "mlp"),
+        progress: Callable[[str], None] | None = None,
     ) -> Comparison:
         """Compare version ``a`` with ``b`` over their shared items; see :mod:`embver.compare`."""
         from embver.compare.api import compare
 
-        return compare(self, a, b, k=k, sample=sample, seed=seed, **options)
+        return compare(
+            self, a, b, k=k, sample=sample, seed=seed, clusters=clusters, migration=migration,
+            map_kinds=map_kinds, progress=progress,
+        )  # fmt: skip
 
     def adapter(self, a: str | Version, b: str | Version) -> Adapter:
         """The stored migration map from ``a`` to ``b`` (``.transform(X)``); see ``adapter fit``."""
@@ -114,25 +124,39 @@ class Store(persistence.Store):
         )  # fmt: skip
 
     def drift(
-        self, ref: str | Version, reference: ItemSelection, current: ItemSelection, **options: Any
+        self,
+        ref: str | Version,
+        reference: ItemSelection,
+        current: ItemSelection,
+        seed: int = 0,
+        sample: int = 500,
+        permutations: int = 200,
     ) -> DriftReport:
         """Drift of ``current`` against ``reference`` items of one version (embver.project)."""
         from embver.project.api import drift
 
-        return drift(self, ref, reference=reference, current=current, **options)
+        return drift(
+            self, ref, reference=reference, current=current, seed=seed, sample=sample,
+            permutations=permutations,
+        )  # fmt: skip
 
     # -- composites (embver.composite) ---------------------------------------------
     def composite(
         self,
         name: str,
-        components: Sequence[Any],
-        combiner: Combiner | str | Mapping[str, Any] = "concat",
-        **options: Any,
+        components: Sequence[ComponentLike],
+        combiner: Combiner | str | Mapping[str, object] = "concat",
+        *,
+        missing: str = "drop",
+        metric: str = "cosine",
+        author: str | None = None,
     ) -> Version:
         """Define the composite ``name`` from pinned components and build its version."""
         from embver.composite.build import define
 
-        return define(self, name, components, combiner, **options)
+        return define(
+            self, name, components, combiner, missing=missing, metric=metric, author=author
+        )
 
     def rebuild(self, name: str, recursive: bool = False) -> Version:
         """Register composite ``name``'s version for what its pins resolve to now."""

@@ -7,11 +7,14 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from embver.errors import EmbverError
+
+if TYPE_CHECKING:
+    from embver.api import Store
 
 
 class _Context:
@@ -19,14 +22,15 @@ class _Context:
 
     def __init__(self, store_path: str | None) -> None:
         self.store_path = store_path
-        self._store: Any = None
+        self._store: Store | None = None
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
+        """The facade's store at ``--store`` (or found upward), opened once."""
         if self._store is None:
-            import embver
+            from embver.api import open as open_store
 
-            self._store = embver.open(self.store_path)
+            self._store = open_store(self.store_path)
         return self._store
 
     def close(self) -> None:

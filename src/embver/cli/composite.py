@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from embver.cli._common import _Context, emit, json_option, pass_ctx, registered_text
+
+if TYPE_CHECKING:
+    from embver.api import Store, Version
 
 
 @click.group()
@@ -180,14 +183,14 @@ def rebuild(ctx: _Context, name: str, recursive: bool, as_json: bool) -> None:
     emit(_version_data(ctx.store, version), as_json, registered_text(version))
 
 
-def _version_data(store: Any, version: Any) -> dict[str, Any]:
+def _version_data(store: Store, version: Version) -> dict[str, Any]:
     data: dict[str, Any] = version.to_dict()
     data["appended"] = version.appended
     data["components"] = [e["ref"] for e in store.edges(version) if e["kind"] == "component"]
     return data
 
 
-def _resolves_to(store: Any, ref: str) -> str | None:
+def _resolves_to(store: Store, ref: str) -> str | None:
     from embver.errors import NotFoundError
 
     try:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from embver.cli._common import _Context, emit, json_option, pass_ctx, registered_text
+
+if TYPE_CHECKING:
+    from embver.api import Store, Version
 
 
 @click.command()
@@ -34,7 +37,7 @@ def init(path: str, catalog: str | None, data: str | None) -> None:
 @pass_ctx
 def spaces(ctx: _Context, as_json: bool) -> None:
     """List spaces with their version counts and aliases."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for space in ctx.store.spaces():
         versions = ctx.store.versions(space.name)
         rows.append(
@@ -129,12 +132,12 @@ def import_(
     data["appended_count"] = version.appended_count
     data["inherited"] = inherited
     text = registered_text(version)
-    if inherited and not version.appended:
+    if parent is not None and inherited and not version.appended:
         text += f"\n  inherited from {parent.ref}: {', '.join(inherited)}"
     emit(data, as_json, text)
 
 
-def _import_parent(store: Any, space: str, parent: str | None) -> Any:
+def _import_parent(store: Store, space: str, parent: str | None) -> Version | None:
     """The version a new import descends from: ``parent`` (a number or a reference),
     else the space's latest; None for a space without versions."""
     if parent is not None:
@@ -167,7 +170,7 @@ def log(ctx: _Context, space: str, as_json: bool) -> None:
     emit(rows, as_json, "\n".join(render_tree(nodes)) or f"{space} has no versions yet")
 
 
-def _log_row(store: Any, version: Any) -> dict[str, Any]:
+def _log_row(store: Store, version: Version) -> dict[str, Any]:
     parent = version.parent
     return {
         "version": str(version.number),

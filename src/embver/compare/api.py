@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +92,11 @@ def compare(
     k: int | Sequence[int] = (10, 50),
     sample: int | None = None,
     seed: int = 0,
-    **options: Any,
+    *,
+    clusters: bool = True,
+    migration: bool = True,
+    map_kinds: tuple[str, ...] = ("procrustes", "ridge", "mlp"),
+    progress: Callable[[str], None] | None = None,
 ) -> Comparison:
     """Compare version ``a`` (old) with ``b`` (new) over the items they share.
 
@@ -107,8 +111,9 @@ def compare(
     sample : int, optional
         Query items for the neighbourhood figures (default: all up to 10k, else 10k).
     seed : int
-    options
-        Passed to :func:`compare_arrays` (``clusters``, ``migration``, ``map_kinds``).
+    clusters, migration, map_kinds, progress
+        As for :func:`compare_arrays`: whether to compare clusterings and fit migration
+        maps, which maps, and a callback told each step's name.
     """
     pairing = shared_vectors(store, a, b)
     old, new = pairing.old, pairing.new
@@ -123,7 +128,10 @@ def compare(
         sample=sample,
         seed=seed,
         names=(old.ref, new.ref),
-        **options,
+        clusters=clusters,
+        migration=migration,
+        map_kinds=map_kinds,
+        progress=progress,
     )
     report.only_old, report.only_new = pairing.only_old, pairing.only_new
     report.ks_dropped = dropped

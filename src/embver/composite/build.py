@@ -24,6 +24,7 @@ from embver.core.composite import ComponentEntry, composite_recipe
 from embver.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
+    from embver.composite.definition import ComponentLike
     from embver.store.store import Store
     from embver.store.version import Version
 
@@ -45,7 +46,7 @@ class Aligned:
 def define(
     store: Store,
     name: str,
-    components: Sequence[Any],
+    components: Sequence[ComponentLike],
     combiner: Combiner | str | Mapping[str, Any],
     *,
     missing: str = "drop",
@@ -132,7 +133,7 @@ def commit(store: Store, prepared: Prepared) -> Version:
             FIT_KIND, fitted.hash, fitted.to_bytes(), meta={"composite": definition.name}
         )
     space = store.space(definition.name, kind="composite")
-    existing = store.find_identity(space, prepared.recipe.identity_hash)
+    existing = space.registered(prepared.recipe)
     if existing is not None:
         aligned = _only_new(aligned, existing)
     vectors = definition.combiner.combine(aligned.blocks, fitted)
@@ -153,9 +154,9 @@ def _register(
     edges = [(v.id, "component", {"name": c.name, "pin": c.pin}) for c, v in resolved]
     space = store.space(definition.name, kind="composite")
     if not aligned.ids:
-        existing = store.find_identity(space, recipe.identity_hash)
+        existing = space.registered(recipe)
         if existing is not None:
-            return store.mark_appended(existing)
+            return space.unchanged(existing)
         raise InvalidInputError(
             f"composite {definition.name!r} has no items: its components share none"
         )

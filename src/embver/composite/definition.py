@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from embver.composite.combiners import (
     Combiner,
@@ -57,7 +57,12 @@ class Component:
         return {"name": self.name, "space": self.space, "pin": self.pin}
 
 
-def as_component(value: Component | str | Sequence[str] | Mapping[str, str]) -> Component:
+#: a component as users write it: ``"title@production"``, ``("title", "production")``,
+#: ``("name", "space", "pin")``, ``{"space": ..., "pin": ..., "name": ...}`` or a Component
+ComponentLike: TypeAlias = "Component | str | Sequence[str] | Mapping[str, str]"
+
+
+def as_component(value: ComponentLike) -> Component:
     """A component from ``("title", "production")``, ``"title@production"``,
     ``("name", "space", "pin")``, a mapping or a :class:`Component`."""
     if isinstance(value, Component):
@@ -132,7 +137,7 @@ class CompositeDefinition:
 
 def make_definition(
     name: str,
-    components: Sequence[Any],
+    components: Sequence[ComponentLike],
     combiner: Combiner | str | Mapping[str, Any],
     missing: str = "drop",
     metric: str = "cosine",

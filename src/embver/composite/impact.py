@@ -212,7 +212,7 @@ def _built_from(store: Store, composite: str, version: Version | None) -> Versio
         for e in store.edges(version, "down")
         if e["kind"] == "component" and e["ref"].startswith(f"{composite}@")
     ]
-    return store.version_by_id(found[-1]["version_id"]) if found else None
+    return store.get(found[-1]["ref"]) if found else None
 
 
 def _current_component(current: Version | None, component: Component) -> str | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from embver.extract.sources import load_model
 from embver.extract.spec import Extraction
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
+
     from embver.store import Space, Version
 
 _TEXT_COLUMNS = ("text", "texts", "sentence", "document", "content")
@@ -166,24 +169,51 @@ def encode(
     return vectors, encoder.recipe(resolved, dim=vectors.shape[1], metric=metric)
 
 
+class EmbedOptions(TypedDict, total=False):
+    """The keyword options of :func:`embed` after ``model`` (documented there)."""
+
+    ids: Sequence[object] | None
+    extraction: Extraction | dict[str, object] | str | None
+    text_col: str | None
+    id_col: str | None
+    label_col: str | None
+    labels: Sequence[object] | None
+    batch_size: int
+    threads: int | None
+    progress: bool
+    parent: str | Version | None
+    bump: str | None
+    metric: str
+    context: Context | dict[str, object] | None
+    author: str | None
+    on_batch: Callable[[int], None] | None
+    ray: bool | str
+    ray_concurrency: int | None
+
+
+#: what :func:`embed` and :func:`encode` take as items: texts, image paths or PIL images, or a
+#: pandas / polars frame (with ``text_col``/``id_col``/``label_col``)
+EmbedData: TypeAlias = "Sequence[object] | pd.DataFrame | pl.DataFrame"
+
+
 def embed(
     space: Space,
-    data: Any,
+    data: EmbedData,
     *,
-    model: Any,
-    ids: Sequence[Any] | None = None,
-    extraction: Extraction | dict[str, Any] | str | None = None,
+    model: object,
+    ids: Sequence[object] | None = None,
+    extraction: Extraction | dict[str, object] | str | None = None,
     text_col: str | None = None,
     id_col: str | None = None,
     label_col: str | None = None,
-    labels: Sequence[Any] | None = None,
+    labels: Sequence[object] | None = None,
     batch_size: int = 32,
     threads: int | None = None,
     progress: bool = True,
     parent: str | Version | None = None,
     bump: str | None = None,
     metric: str = "cosine",
-    context: Context | dict[str, Any] | None = None,
+    context: Context | dict[str, object] | None = None,
     author: str | None = None,
     on_batch: Callable[[int], None] | None = None,
     ray: bool | str = False,
@@ -234,7 +264,7 @@ def embed(
     context = _context(context, encoder, author)
     existing, inputs = _drop_already_embedded(space, encoder, resolved, inputs, metric, context)
     if existing is not None and not inputs.ids:
-        return space._store.mark_appended(existing)  # nothing new: same recipe, same items
+        return space.unchanged(existing)  # nothing new: same recipe, same items
     prepared = encoder.prepare(inputs.items, resolved)
     manifest = _manifest(encoder, resolved, inputs)
     with _executor(ray, model, encoder, resolved, inputs, ray_concurrency, threads) as executor:
@@ -318,8 +348,7 @@ def _drop_already_embedded(
     if dim is None:
         return None, inputs
     recipe = encoder.recipe(extraction, dim=dim, metric=metric, context=context)
-    store = space._store
-    existing = store.find_identity(space, recipe.identity_hash)
+    existing = space.registered(recipe)
     if existing is None:
         return None, inputs
     held = set(existing.ids)
@@ -334,4 +363,4 @@ def _manifest(encoder: Encoder, extraction: Extraction, inputs: Inputs) -> dict[
 def _work_dir(space: Space, manifest: dict[str, Any]) -> Path:
     """``<store>/work/embed/<space>-<key>``: one folder per (recipe, input) pair."""
     key = fingerprint(manifest)
-    return Path(space._store.location.root) / "work" / "embed" / f"{space.name}-{key}"
+    return Path(space.store.location.root) / "work" / "embed" / f"{space.name}-{key}"

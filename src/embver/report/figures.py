@@ -202,7 +202,7 @@ def fallback_movers(va: Version, vb: Version, k: int, count: int = 10) -> list[d
     from embver.compare.neighbourhood import overlap_scores, top_movers
     from embver.neighbors import canonical_metric, knn, prepare
 
-    pairing = shared_vectors(va._store, va, vb)
+    pairing = shared_vectors(va.store, va, vb)
     shared = pairing.ids
     k = min(k, len(shared) - 1)
     if k < 1:

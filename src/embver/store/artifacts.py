@@ -45,7 +45,7 @@ class Artifact:
         if self.data_uri is None:
             return b""
         try:
-            payload = self._store.read_bytes(self.data_uri)
+            payload = self._store._read_bytes(self.data_uri)
         except NotFoundError:
             raise IntegrityError(
                 f"artifact {self.kind}/{self.key}: its payload {self.data_uri!r} is missing; "
@@ -95,7 +95,7 @@ class Artifacts:
         data_uri = None
         if payload is not None:
             data_uri = f"artifacts/{kind}/{uuid.uuid4().hex}.bin"
-            self._store.write_bytes(data_uri, payload)
+            self._store._write_bytes(data_uri, payload)
         row = {
             "kind": kind,
             "key": key,

@@ -9,12 +9,28 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
 
 from embver.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    import pandas as pd
+    import polars as pl
+
+#: vectors ``register`` accepts: an (n, dim) array or nested lists, an Arrow list array, or a
+#: pandas / polars / Arrow table with ``vector`` (and ``id``) columns
+VectorInput: TypeAlias = (
+    "npt.ArrayLike | pa.Array | pa.ChunkedArray | pa.Table | pd.DataFrame | pl.DataFrame"
+)
+#: ids ``register`` accepts: a sequence or array of n strings (or ints, as text), or None when
+#: the vectors are a table with an ``id`` column
+IdsInput: TypeAlias = "npt.ArrayLike | pa.Array | pa.ChunkedArray | None"
+#: per-item metadata: one mapping per item, or a frame with one row per item
+MetadataInput: TypeAlias = "Sequence[Mapping[str, object]] | pd.DataFrame | None"
 
 
 @dataclass(frozen=True)

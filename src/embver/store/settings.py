@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from embver.errors import InvalidInputError
+
+#: the value of a setting: a flag, a number or a word
+Value: TypeAlias = bool | int | float | str | None
 
 _TRUE: Final = frozenset({"true", "1", "yes"})
 _FALSE: Final = frozenset({"false", "0", "no"})
@@ -104,7 +107,7 @@ def setting(name: str) -> Setting:
     return found
 
 
-def resolve(stored: Mapping[str, Any]) -> dict[str, Any]:
+def resolve(stored: Mapping[str, Any]) -> dict[str, Value]:
     """Every declared setting's value: the stored one, parsed (values stored as text
     by older embvers included), else the default. Unknown stored keys are left out."""
     return {

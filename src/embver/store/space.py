@@ -61,6 +61,11 @@ class Space:
         return f"<Space {self.name}>"
 
     @property
+    def store(self) -> Store:
+        """The store that holds this space."""
+        return self._store
+
+    @property
     def exists(self) -> bool:
         """Whether the catalog has this space (another writer may have created it)."""
         return self._lookup_id() is not None
@@ -95,20 +100,30 @@ class Space:
     def items(self, ids: Sequence[str] | None = None) -> pd.DataFrame:
         return self._store.items(self.name, ids=ids)
 
+    def registered(self, recipe: Recipe) -> Version | None:
+        """The version this embedding function (``recipe``'s identity) is registered as, if any:
+        registering it again appends to that version instead of making a new one."""
+        return self._store._find_identity(self, recipe.identity_hash)
+
+    def unchanged(self, version: Version) -> Version:
+        """``version`` as a register call that added nothing returns it: re-read, marked
+        appended with 0 new items (see :attr:`Version.appended`)."""
+        return self._store._mark_appended(version)
+
     def register(
         self,
-        vectors: Any,
-        ids: Any = None,
-        recipe: Recipe | Mapping[str, Any] | None = None,
+        vectors: inputs.VectorInput,
+        ids: inputs.IdsInput = None,
+        recipe: Recipe | Mapping[str, object] | None = None,
         *,
         parent: str | Version | None = None,
         bump: Bump | str | None = None,
-        texts: Sequence[Any] | None = None,
-        labels: Sequence[Any] | None = None,
-        uris: Sequence[Any] | None = None,
-        metadata: Any = None,
+        texts: Sequence[str | None] | None = None,
+        labels: Sequence[object] | None = None,
+        uris: Sequence[str | None] | None = None,
+        metadata: inputs.MetadataInput = None,
         author: str | None = None,
-        edges: Sequence[tuple[int, str, dict[str, Any]]] = (),
+        edges: Sequence[tuple[int, str, Mapping[str, object]]] = (),
     ) -> Version:
         """Register ``vectors`` (n, dim) for ``ids`` under ``recipe``.
 
@@ -121,7 +136,7 @@ class Space:
         if author and not recipe.context.author:
             recipe = recipe.with_context(author=author)
         batch = self._check_input(vectors, ids, recipe, texts, labels, uris, metadata)
-        existing = self._store.find_identity(self, recipe.identity_hash)
+        existing = self.registered(recipe)
         if existing is not None:
             return self._append(existing, batch)
         parent_version = self._resolve_parent(parent)
@@ -134,7 +149,7 @@ class Space:
         data_rel = f"spaces/{self.name}/versions/{uuid.uuid4().hex}.lance"
         with ThreadPoolExecutor(max_workers=1) as pool:
             # the item rows go in while Lance writes the vectors
-            items_added = pool.submit(self._store.add_items, self.name, batch.items)
+            items_added = pool.submit(self._store._add_items, self.name, batch.items)
             lance_version, segment = vector_data.write_segment(
                 self._store.data_path(data_rel), batch.ids, batch.vectors, recipe.dtype
             )
@@ -160,7 +175,7 @@ class Space:
         except _RecipeRegisteredMeanwhile as twin:
             # Another writer registered this recipe while we wrote; our data is an orphan
             # for gc, and the ids go to the version that won.
-            return self._append(self._store.version_by_id(twin.version_id), batch)
+            return self._append(self._store._version_by_id(twin.version_id), batch)
 
     # -- steps -------------------------------------------------------------
     def _check_input(
@@ -221,7 +236,7 @@ class Space:
         row: dict[str, Any],
         parent: Version | None,
         derived: Bump,
-        edges: Sequence[tuple[int, str, dict[str, Any]]],
+        edges: Sequence[tuple[int, str, Mapping[str, object]]],
     ) -> Version:
         versions = schema.versions
         now = dt.datetime.now(dt.timezone.utc)
@@ -264,7 +279,7 @@ class Space:
                         child_id=version_id, parent_id=source_id, kind=kind, meta=meta
                     )
                 )
-        return self._store.version_by_id(version_id)
+        return self._store._version_by_id(version_id)
 
     def _append(self, existing: Version, batch: inputs.Batch) -> Version:
         """Append ids new to ``existing``; ids it has must come with identical vectors."""
@@ -283,11 +298,13 @@ class Space:
                 )
         fresh = np.setdiff1d(np.arange(len(batch.ids)), new_pos)
         if len(fresh) == 0:
-            return self._store.mark_appended(existing)
+            return self.unchanged(existing)
         ids = batch.ids.take(pa.array(fresh))
         matrix = batch.vectors[fresh]
-        self._store.add_items(self.name, batch.items.take(pa.array(fresh)) if batch.items else None)
-        return self._store.append_segment(existing, ids, matrix)
+        self._store._add_items(
+            self.name, batch.items.take(pa.array(fresh)) if batch.items else None
+        )
+        return self._store._append_segment(existing, ids, matrix)
 
 
 class _RecipeRegisteredMeanwhile(Exception):

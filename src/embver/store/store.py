@@ -96,14 +96,14 @@ class Store:
             Path(objectstore.local_path(root)).mkdir(parents=True, exist_ok=True)
         return objectstore.filesystem(root)
 
-    def write_bytes(self, relative: str, payload: bytes) -> None:
+    def _write_bytes(self, relative: str, payload: bytes) -> None:
         fs, base = self._filesystem()
         path = f"{base}/{relative}"
         fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
         with fs.open_output_stream(path) as stream:
             stream.write(payload)
 
-    def read_bytes(self, relative: str) -> bytes:
+    def _read_bytes(self, relative: str) -> bytes:
         fs, base = self._filesystem()
         try:
             with fs.open_input_stream(f"{base}/{relative}") as stream:
@@ -179,7 +179,7 @@ class Store:
             )
         return [Version(self, row, space) for row in rows]
 
-    def version_by_id(self, version_id: int) -> Version:
+    def _version_by_id(self, version_id: int) -> Version:
         v, s = schema.versions, schema.spaces
         with self.engine.connect() as connection:
             row = (
@@ -229,9 +229,9 @@ class Store:
             raise NotFoundError(
                 f"alias {ref.alias!r} does not exist in space {ref.space!r}; known: {known}"
             )
-        return self.version_by_id(row[0])
+        return self._version_by_id(row[0])
 
-    def find_identity(self, space: Space, identity_hash: str) -> Version | None:
+    def _find_identity(self, space: Space, identity_hash: str) -> Version | None:
         if not space.exists:
             return None
         v = schema.versions
@@ -245,15 +245,15 @@ class Store:
             )
         return Version(self, row, space.name) if row else None
 
-    def mark_appended(self, version: Version, added: int = 0) -> Version:
+    def _mark_appended(self, version: Version, added: int = 0) -> Version:
         """``version`` re-read, marked as the target of a register call that appended
         ``added`` new items to it (0: it already held every item given)."""
-        fresh = self.version_by_id(version.id)
+        fresh = self._version_by_id(version.id)
         fresh._row["_appended"] = True
         fresh._row["_appended_count"] = int(added)
         return fresh
 
-    def append_segment(self, version: Version, ids: pa.Array, matrix: np.ndarray) -> Version:
+    def _append_segment(self, version: Version, ids: pa.Array, matrix: np.ndarray) -> Version:
         """Append rows to ``version``'s dataset and record the segment, under the catalog lock."""
         v = schema.versions
         with write_transaction(self.engine) as connection:
@@ -278,21 +278,13 @@ class Store:
                     content_hash=vector_data.content_hash(segments),
                 )
             )
-        return self.mark_appended(version, segment.rows)
-
-    def set_verdict(self, version: Version, verdict: dict[str, Any] | None) -> None:
-        with write_transaction(self.engine) as connection:
-            connection.execute(
-                schema.versions.update()
-                .where(schema.versions.c.id == version.id)
-                .values(verdict=verdict)
-            )
+        return self._mark_appended(version, segment.rows)
 
     # -- items -----------------------------------------------------------------
     def _items_uri(self, space: str) -> str:
         return self.data_path(f"spaces/{space}/items.lance")
 
-    def add_items(self, space: str, items: pa.Table | None) -> None:
+    def _add_items(self, space: str, items: pa.Table | None) -> None:
         """Add item rows whose ids the space does not have yet, and record them hashed.
 
         Holds the space's lock while it writes: two writers that both created the
@@ -474,7 +466,7 @@ class Store:
             )
         result = []
         for row in rows:
-            target = self.version_by_id(row[other.name])
+            target = self._version_by_id(row[other.name])
             result.append(
                 {
                     "kind": row["kind"],
@@ -494,17 +486,17 @@ class Store:
 
     # -- settings --------------------------------------------------------------
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, store_settings.Value]:
         """Every declared setting (see :mod:`embver.store.settings`) with its typed value."""
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(schema.settings)).all()
         return store_settings.resolve({row[0]: row[1] for row in rows})
 
-    def setting(self, name: str) -> Any:
+    def setting(self, name: str) -> store_settings.Value:
         """The typed value of setting ``name`` (InvalidInputError for an unknown one)."""
         return self.settings[store_settings.setting(name).name]
 
-    def set_setting(self, name: str, value: Any) -> Any:
+    def set_setting(self, name: str, value: store_settings.Value) -> store_settings.Value:
         """Set ``name`` to ``value`` (a value of its type, or text such as ``"false"``);
         returns the typed value stored. Unknown names and bad values are refused."""
         typed = store_settings.setting(name).parse(value)

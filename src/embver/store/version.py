@@ -28,6 +28,11 @@ class Version:
         self._row = dict(row)
         self.space = space
 
+    @property
+    def store(self) -> Store:
+        """The store that holds this version."""
+        return self._store
+
     def __repr__(self) -> str:
         return f"<Version {self.ref} ({self.count} × {self.dim}, {self.bump})>"
 
@@ -100,7 +105,7 @@ class Version:
 
     @property
     def parent(self) -> Version | None:
-        return None if self.parent_id is None else self._store.version_by_id(self.parent_id)
+        return None if self.parent_id is None else self._store._version_by_id(self.parent_id)
 
     @property
     def appended(self) -> bool:
