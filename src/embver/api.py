@@ -69,11 +69,35 @@ class Store(persistence.Store):
         assert isinstance(space, Space)
         return space
 
-    def judge_patch(self, old: np.ndarray, new: np.ndarray, metric: str) -> dict[str, object]:
-        """The measured verdict on a PATCH (see :func:`embver.compare.verdict.patch_verdict`)."""
+    def judge_patch(
+        self, old: np.ndarray, new: np.ndarray, metric: str, *, space: str, ids: Sequence[str]
+    ) -> dict[str, object]:
+        """The measured verdict on a PATCH (see :func:`embver.compare.verdict.patch_verdict`)
+        and, when ``eval.default`` names a task, the parent's and child's figures on it."""
         from embver.compare.verdict import patch_verdict
 
-        return patch_verdict(old, new, metric, seed=0).to_dict()
+        verdict: dict[str, object] = patch_verdict(old, new, metric, seed=0).to_dict()
+        task = self.setting("eval.default")
+        if task:
+            from embver.evaluate.api import patch_task
+
+            verdict["task"] = patch_task(self, old, new, space=space, ids=ids, task=str(task))
+        return verdict
+
+    def on_registered(self, version: Version) -> None:
+        """Record the ``eval.default`` task's figures of a new PATCH and of its parent, so
+        ``embver log`` shows them and ``alias set --by`` can choose between them."""
+        task = self.setting("eval.default")
+        if not task or version.bump.name != "PATCH" or version.parent is None:
+            return
+        if not isinstance(version.verdict, dict) or "difference" not in dict(
+            version.verdict.get("task") or {}
+        ):
+            return  # not measured at registration (too few labelled shared items)
+        from embver.evaluate.api import evaluate
+
+        for measured in (version.parent, version):
+            evaluate(self, measured, str(task))
 
     # -- comparison (embver.compare) -------------------------------------------------
     def compare(

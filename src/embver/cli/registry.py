@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from embver.cli._common import _Context, emit, json_option, pass_ctx, registered_text
+from embver.cli._common import (
+    _Context,
+    emit,
+    json_option,
+    pass_ctx,
+    registered_text,
+    verdict_line,
+)
 
 if TYPE_CHECKING:
     from embver.api import Store, Version
@@ -162,8 +169,11 @@ def log(ctx: _Context, space: str, as_json: bool) -> None:
     """Show SPACE's version tree: number, bump, parent, aliases, date, author, verdict."""
     from embver.core.lineage import Node, render_tree
 
+    from embver.store.evaluations import headlines
+
     versions = ctx.store.versions(space)
-    rows = [_log_row(ctx.store, v) for v in versions]
+    figures = headlines(ctx.store, versions)
+    rows = [{**_log_row(ctx.store, v), "evaluation": figures.get(v.id)} for v in versions]
     nodes = [
         Node(v.id, v.parent_id, _log_label(row)) for v, row in zip(versions, rows, strict=True)
     ]
@@ -193,6 +203,9 @@ def _log_label(row: dict[str, Any]) -> str:
     if row["verdict"]:
         parts.append(f"verdict={row['verdict']}")
     parts.append(f"{row['count']}×{row['dim']}")
+    if row.get("evaluation"):
+        figure = row["evaluation"]
+        parts.append(f"{figure['name']} {figure['value']:.3f} (chance {figure['chance']:.3f})")
     parts.append(row["created_at"][:19].replace("T", " "))
     if row["author"]:
         parts.append(row["author"])
@@ -207,9 +220,15 @@ def _log_label(row: dict[str, Any]) -> str:
 @pass_ctx
 def show(ctx: _Context, ref: str, as_json: bool) -> None:
     """Show one version: recipe, counts, hash, lineage, verdict."""
+    from embver.store.evaluations import of_versions
+
     version = ctx.store.get(ref)
     data = version.to_dict()
     data["lineage"] = ctx.store.edges(version)
+    data["evaluations"] = [
+        {"task": r.task, "params": r.params, "figures": r.figures, "at": r.created_at.isoformat()}
+        for r in of_versions(ctx.store, [version])
+    ]
     emit(data, as_json, _show_text(data))
 
 
@@ -235,6 +254,12 @@ def _show_text(data: dict[str, Any]) -> str:
     lines += [f"  why: {reason}" for reason in data["reasons"]]
     lines += _verdict_lines(data["verdict"])
     lines += [f"  {e['kind']}: {e['ref']}" for e in data["lineage"] if e["kind"] != "parent"]
+    for evaluation in data.get("evaluations", []):
+        lines += [
+            f"  eval {f['name']} {f['value']:.3f} [{f['low']:.3f}, {f['high']:.3f}] over "
+            f"{f['units']} {f.get('unit_kind', 'items')} (chance {f['chance']:.3f})"
+            for f in evaluation["figures"]
+        ]
     return "\n".join(lines)
 
 
@@ -310,7 +335,7 @@ def _verdict_lines(verdict: dict[str, Any] | None) -> list[str]:
     if not verdict:
         return []
     shared = (verdict.get("figures") or {}).get("n_shared")
-    head = f"  verdict: {verdict.get('label')}"
+    head = f"  verdict: {verdict_line(verdict)}"
     if shared is not None:
         head += f" (measured on {shared} shared items)"
     return [head] + [f"    {reason}" for reason in verdict.get("reasons") or []]
@@ -351,13 +376,32 @@ def alias() -> None:
 @alias.command(name="set")
 @click.argument("space")
 @click.argument("name")
-@click.argument("version")
+@click.argument("version", required=False)
 @click.option("--reason", help="Why the alias moves (kept in its history).")
+@click.option(
+    "--by",
+    "task",
+    help="Point it at the version with the highest figure on this task, among those "
+    "evaluated alike (embver eval); the figures go into the reason.",
+)
 @pass_ctx
-def alias_set(ctx: _Context, space: str, name: str, version: str, reason: str | None) -> None:
-    """Point alias NAME of SPACE at VERSION."""
+def alias_set(
+    ctx: _Context, space: str, name: str, version: str | None, reason: str | None, task: str | None
+) -> None:
+    """Point alias NAME of SPACE at VERSION (or, with --by TASK, at the best evaluated one)."""
+    if (version is None) == (task is None):
+        raise click.UsageError("give either VERSION or --by TASK")
+    if task is not None:
+        from embver.evaluate.api import best_by
+
+        best, figures = best_by(ctx.store, space, task)
+        shown = ", ".join(f"{ref} {value:.3f}" for ref, value in figures["figures"].items())
+        why = f"best by {task} among {figures['candidates']} evaluated: {shown}"
+        reason = f"{reason}; {why}" if reason else why
+        version = str(best.number)
+    assert version is not None
     target = ctx.store.set_alias(space, name, version, reason=reason)
-    click.echo(f"{space}@{name} → {target.number}")
+    click.echo(f"{space}@{name} → {target.number}" + (f"  ({reason})" if task else ""))
 
 
 @alias.command(name="rm")

@@ -92,6 +92,20 @@ SETTINGS: Final = (
         False,
         "refuse a PATCH whose measured verdict is breaking (instead of recording it)",
     ),
+    Setting(
+        "eval.default",
+        str,
+        "",
+        "the task (e.g. knn-accuracy) measured on parent and child when a PATCH is "
+        "registered, so its verdict says whether it is also better; empty: none",
+    ),
+    Setting(
+        "eval.max_loss",
+        float,
+        None,
+        "with strict on, refuse a PATCH that loses more than this on eval.default's main "
+        "figure (e.g. 0.02); unset: no limit",
+    ),
 )
 _BY_NAME: Final = {setting.name: setting for setting in SETTINGS}
 

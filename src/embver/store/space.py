@@ -171,11 +171,13 @@ class Space:
             "author": recipe.context.author or default_actor(),
         }
         try:
-            return self._commit_new(row, parent_version, derived, edges)
+            version = self._commit_new(row, parent_version, derived, edges)
         except _RecipeRegisteredMeanwhile as twin:
             # Another writer registered this recipe while we wrote; our data is an orphan
             # for gc, and the ids go to the version that won.
             return self._append(self._store._version_by_id(twin.version_id), batch)
+        self._store.on_registered(version)
+        return version
 
     # -- steps -------------------------------------------------------------
     def _check_input(
@@ -221,7 +223,8 @@ class Space:
             return None
         old = vector_data.vectors_of(old_table)[shared_old].astype(np.float32)
         new = batch.vectors[shared_new].astype(np.float32)
-        result = self._store.judge_patch(old, new, parent.metric)
+        shared_ids = batch.ids.take(pa.array(shared_new)).to_pylist()
+        result = self._store.judge_patch(old, new, parent.metric, space=self.name, ids=shared_ids)
         if result is None:
             return None
         if result["label"] == "breaking" and self._store.setting("strict"):

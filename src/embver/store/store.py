@@ -478,11 +478,19 @@ class Store:
         return result
 
     # -- the PATCH verdict -------------------------------------------------------------
-    def judge_patch(self, old: np.ndarray, new: np.ndarray, metric: str) -> dict[str, Any] | None:
-        """The verdict on a PATCH from the shared items' old (n, d) and new (n, d) vectors, as
-        a dict with a ``label``; None: not measured (this layer knows no science; the
-        facade's store measures it with :func:`embver.compare.verdict.patch_verdict`)."""
+    def judge_patch(
+        self, old: np.ndarray, new: np.ndarray, metric: str, *, space: str, ids: Sequence[str]
+    ) -> dict[str, Any] | None:
+        """The verdict on a PATCH from the shared items' old (n, d) and new (n, d) vectors
+        (rows paired; ``ids`` (n,) the items of ``space`` they belong to), as a dict with a
+        ``label``; None: not measured (this layer knows no science; the facade's store
+        measures it with :func:`embver.compare.verdict.patch_verdict` and, when a default
+        task is set, the task figures). Raising refuses the registration."""
         return None
+
+    def on_registered(self, version: Version) -> None:
+        """Called once a new version is committed (not on appends); the facade's store
+        records the default task's figures of a PATCH and its parent here."""
 
     # -- settings --------------------------------------------------------------
     @property

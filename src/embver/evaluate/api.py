@@ -1,0 +1,291 @@
+"""Task evaluation of stored versions: measured once, recorded against the version, read back.
+
+:func:`evaluate` gathers what a task needs from the store (the version's vectors, the
+items' labels, a qrels or pairs file, the query vectors), runs it through
+:func:`embver.evaluate.run_task`, and records the figures (catalog) and the per-unit
+scores behind them (an artifact) under a key over the task, its parameters and a digest
+of its data. The same evaluation asked again is read back, not recomputed.
+:func:`compare_tasks` gives the paired difference of two versions on one task and
+:func:`best_by` the version with the highest figure among those evaluated alike.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embver.core.recipe import fingerprint
+from embver.errors import InvalidInputError, NotFoundError
+from embver.evaluate.registry import TASKS, run_task
+from embver.evaluate.results import Evaluation, Figure, PairedDifference, paired_difference
+from embver.store import evaluations as records
+
+if TYPE_CHECKING:
+    from embver.store import Store, Version
+
+#: what a task may be given besides the version: a qrels file or mapping, a pairs file or
+#: list, and the query vectors as a version of another space (``"queries@1.0.0"``)
+Qrels = Mapping[str, Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """The inputs of one evaluation, resolved, with the digest that names them."""
+
+    vectors: np.ndarray  # (n, d) float32, the evaluated items' vectors
+    ids: list[str]
+    labels: list[object] | None
+    qrels: Qrels | None
+    queries: tuple[np.ndarray, list[str]] | None
+    pairs: list[tuple[str, str, float]] | None
+    digest: str
+
+
+def evaluate(
+    store: Store,
+    ref: str | Version,
+    task: str = "knn-accuracy",
+    *,
+    qrels: str | Path | Qrels | None = None,
+    pairs: str | Path | Sequence[tuple[str, str, float]] | None = None,
+    queries: str | Version | None = None,
+    seed: int = 0,
+    refresh: bool = False,
+    **params: Any,
+) -> Evaluation:
+    """Evaluate version ``ref`` on ``task``, recording the result (or reading it back).
+
+    Parameters
+    ----------
+    task : a built-in task (``embver.evaluate.TASKS``) or one registered with
+        :func:`embver.evaluate.register_task`
+    qrels : retrieval judgements (TREC, BEIR TSV or JSONL file, or a mapping)
+    pairs : scored pairs for ``sts`` (TSV/CSV/JSONL file, or a list)
+    queries : the query vectors for ``retrieval``: a version of another space
+    refresh : measure again even when the same evaluation is recorded
+    params : the task's parameters (``k``, ``folds``, …)
+    """
+    version = _resolve(store, ref)
+    data = task_data(store, version, task, qrels=qrels, pairs=pairs, queries=queries)
+    settings = {**params, "seed": seed}
+    key = fingerprint({"task": task, "params": settings, "data": data.digest})
+    found = None if refresh else records.find(store, version, key)
+    if found is not None:
+        return from_record(found, records.scores(store, found))
+    result = run_task(
+        task, data.vectors, data.ids, labels=data.labels, qrels=data.qrels,
+        queries=data.queries, pairs=data.pairs, seed=seed, **params,
+    )  # fmt: skip
+    records.record(
+        store, version, task=task, key=key, params=settings, data_digest=data.digest,
+        figures=[f.to_dict() for f in result.figures], scores=scores_bytes(result),
+    )  # fmt: skip
+    return result
+
+
+def _resolve(store: Store, ref: str | Version) -> Version:
+    return ref if not isinstance(ref, str) else store.get(ref)
+
+
+def task_data(
+    store: Store,
+    version: Version,
+    task: str,
+    *,
+    qrels: str | Path | Qrels | None = None,
+    pairs: str | Path | Sequence[tuple[str, str, float]] | None = None,
+    queries: str | Version | None = None,
+) -> TaskData:
+    """The inputs ``task`` reads for ``version``, checked, with their digest.
+
+    Labels come from the items (those without a label are left out of label tasks);
+    qrels and pairs files are read; query vectors come from the version ``queries``.
+    """
+    if task not in TASKS:
+        raise InvalidInputError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
+    ids = version.ids
+    vectors = version.vectors()
+    needs = TASKS[task].needs
+    labels = _labels(store, version, ids) if "labels" in needs else None
+    if labels is not None:
+        keep = np.array([i for i, label in enumerate(labels) if label is not None], np.int64)
+        vectors, ids = vectors[keep], [ids[i] for i in keep]
+        labels = [labels[i] for i in keep]
+    judged = _qrels(qrels) if qrels is not None else None
+    scored = _pairs(pairs) if pairs is not None else None
+    query_data = _queries(store, queries) if queries is not None else None
+    digest = fingerprint(
+        {
+            "items": fingerprint(ids),
+            "labels": fingerprint(labels) if labels is not None else None,
+            "qrels": fingerprint(judged) if judged is not None else None,
+            "pairs": fingerprint(scored) if scored is not None else None,
+            "queries": query_data[2] if query_data is not None else None,
+        }
+    )
+    return TaskData(
+        vectors=vectors, ids=ids, labels=labels, qrels=judged,
+        queries=query_data[:2] if query_data is not None else None, pairs=scored, digest=digest,
+    )  # fmt: skip
+
+
+def _labels(store: Store, version: Version, ids: list[str]) -> list[object] | None:
+    items = store.items(version.space, ids=ids)
+    if "label" not in items.columns:
+        return None
+    by_id = dict(zip(items["id"], items["label"], strict=True))
+    labels = [_label(by_id.get(i)) for i in ids]
+    return labels if any(label is not None for label in labels) else None
+
+
+def _label(value: object) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+def _qrels(qrels: str | Path | Qrels) -> dict[str, dict[str, int]]:
+    from embver.evaluate.retrieval import read_qrels
+
+    if isinstance(qrels, (str, Path)):
+        return read_qrels(qrels)
+    return {str(q): {str(i): int(g) for i, g in judged.items()} for q, judged in qrels.items()}
+
+
+def _pairs(pairs: str | Path | Sequence[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+    from embver.evaluate.similarity import read_pairs
+
+    if isinstance(pairs, (str, Path)):
+        return read_pairs(pairs)
+    return [(str(a), str(b), float(score)) for a, b, score in pairs]
+
+
+def _queries(store: Store, queries: str | Version) -> tuple[np.ndarray, list[str], str]:
+    """Query vectors (q, d), their ids and the version's content hash."""
+    if isinstance(queries, str) and "@" not in queries:
+        raise InvalidInputError(
+            f"queries={queries!r}: give the version holding the query vectors, "
+            "e.g. 'my-queries@1.0.0' (embed the queries into a space of their own)"
+        )
+    version = _resolve(store, queries)
+    return version.vectors(), version.ids, version.content_hash
+
+
+# -- recorded evaluations ---------------------------------------------------------------
+def scores_bytes(evaluation: Evaluation) -> bytes:
+    """The per-unit arrays of every figure of ``evaluation`` as one ``.npz``."""
+    arrays: dict[str, np.ndarray] = {}
+    for index, figure in enumerate(evaluation.figures):
+        arrays[f"{index}.per_unit"] = np.asarray(figure.per_unit, dtype=np.float64)
+        arrays[f"{index}.unit_ids"] = np.asarray(figure.unit_ids, dtype=np.str_)
+        for column, values in enumerate(figure.columns):
+            arrays[f"{index}.column.{column}"] = np.asarray(values)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def from_record(record: records.EvaluationRecord, scores: bytes | None) -> Evaluation:
+    """The :class:`Evaluation` a record holds, its per-unit scores read back from ``scores``."""
+    arrays: Mapping[str, np.ndarray] = {}
+    if scores is not None:
+        with np.load(io.BytesIO(scores), allow_pickle=False) as loaded:
+            arrays = {name: loaded[name] for name in loaded.files}
+    figures = []
+    for index, data in enumerate(record.figures):
+        columns = []
+        while f"{index}.column.{len(columns)}" in arrays:
+            columns.append(arrays[f"{index}.column.{len(columns)}"])
+        figures.append(
+            Figure(
+                task=data["task"], name=data["name"], value=float(data["value"]),
+                low=float(data["low"]), high=float(data["high"]),
+                chance=float(data["chance"]), units=int(data["units"]),
+                per_unit=arrays.get(f"{index}.per_unit", np.empty(0)),
+                unit_ids=tuple(str(i) for i in arrays.get(f"{index}.unit_ids", ())),
+                params=dict(data.get("params", {})), aggregate=data.get("aggregate", "mean"),
+                columns=tuple(columns), unit_kind=data.get("unit_kind", "items"),
+            )  # fmt: skip
+        )
+    params = {k: v for k, v in record.params.items() if k != "seed"}
+    return Evaluation(task=record.task, params=params, figures=tuple(figures))
+
+
+def evaluations(store: Store, ref: str | Version) -> list[Evaluation]:
+    """Every evaluation recorded for version ``ref``, oldest first."""
+    version = _resolve(store, ref)
+    return [from_record(r, records.scores(store, r)) for r in records.of_versions(store, [version])]
+
+
+def compare_tasks(
+    store: Store, a: str | Version, b: str | Version, task: str = "knn-accuracy", **options: Any
+) -> list[PairedDifference]:
+    """B − A on every figure of ``task`` (each evaluated, or read back, with ``options``),
+    paired over the units both versions hold."""
+    first = evaluate(store, a, task, **options)
+    second = evaluate(store, b, task, **options)
+    return [paired_difference(fa, second.figure(fa.name)) for fa in first.figures if fa.units]
+
+
+def best_by(store: Store, space: str, task: str) -> tuple[Version, dict[str, Any]]:
+    """The version of ``space`` with the highest ``task`` figure among those evaluated with
+    the same task, parameters and data as the newest such evaluation; and the figures."""
+    versions = store.versions(space)
+    found = [r for r in records.of_versions(store, versions) if r.task == task]
+    if not found:
+        raise NotFoundError(
+            f"no version of {space!r} has been evaluated on {task!r}; "
+            f"run `embver eval {space}@<version> --task {task}` on the candidates first"
+        )
+    alike = [r for r in found if r.key == found[-1].key]
+    by_id = {v.id: v for v in versions}
+    scored = {r.version_id: (r.figure(task) or r.figures[0])["value"] for r in alike}
+    winner = max(scored, key=lambda version_id: (scored[version_id], version_id))
+    figures = {by_id[i].ref: round(float(value), 4) for i, value in scored.items()}
+    return by_id[winner], {"task": task, "figures": figures, "candidates": len(scored)}
+
+
+def patch_task(
+    store: Store,
+    old: np.ndarray,
+    new: np.ndarray,
+    *,
+    space: str,
+    ids: Sequence[str],
+    task: str,
+) -> dict[str, Any]:
+    """The default task measured on a PATCH's shared items before it is registered:
+    parent (``old`` (n, d)) and child (``new`` (n, d)) on the same ``ids``, the paired
+    difference of the main figure, and, in strict mode with ``eval.max_loss`` set, a
+    VerdictError when the child loses more than that (nothing is registered then)."""
+    from embver.errors import VerdictError
+
+    if task not in TASKS or TASKS[task].needs != ("labels",):
+        return {"task": task, "skipped": "eval.default must be a task of the items' labels"}
+    items = store.items(space, ids=list(ids))
+    by_id = dict(zip(items["id"], items["label"], strict=True)) if "label" in items else {}
+    labels = [_label(by_id.get(i)) for i in ids]
+    keep = [i for i, label in enumerate(labels) if label is not None]
+    if len(keep) < 20:
+        return {"task": task, "skipped": f"{len(keep)} shared items have labels (20 needed)"}
+    shared = [ids[i] for i in keep]
+    given = [labels[i] for i in keep]
+    parent = run_task(task, old[keep], shared, labels=given).headline
+    child = run_task(task, new[keep], shared, labels=given).headline
+    difference = paired_difference(parent, child)
+    measured = {**difference.to_dict(), "parent": parent.value, "child": child.value}
+    max_loss = store.setting("eval.max_loss")
+    if store.setting("strict") and isinstance(max_loss, (int, float)):
+        if difference.difference < -float(max_loss):
+            raise VerdictError(
+                f"strict mode: this PATCH of {space} loses {-difference.difference:.3f} on "
+                f"{difference.name} ({parent.value:.3f} -> {child.value:.3f}), more than "
+                f"eval.max_loss={max_loss}; so it was refused. Register it as a MINOR, or "
+                "`embver config eval.max_loss` to allow more"
+            )
+    return measured
