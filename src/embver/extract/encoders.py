@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,8 @@ class Encoder(abc.ABC):
     modality: str = "text"
     #: a human description of where the model came from (recorded as context only)
     source: str = ""
+    #: the local folder the model was loaded from, as it was then (kept with a version)
+    folder: Path | None = None
 
     @abc.abstractmethod
     def architecture_spec(self) -> dict[str, Any]:
