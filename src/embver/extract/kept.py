@@ -203,6 +203,11 @@ class VersionEncoder:
     def dim(self) -> int:
         return self.version.dim
 
+    @property
+    def modality(self) -> str:
+        """What an input is: "text" or "image"."""
+        return self._encoder.modality
+
     def encode(
         self, inputs: list[str] | list[object], *, batch_size: int = 32, progress: bool = False
     ) -> np.ndarray:
