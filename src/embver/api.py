@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from embver.core import Bump, Recipe
+from embver.core import Bump, Recipe, Ref
 from embver.store import inputs
 from embver.store import store as persistence
 from embver.store.space import Space as StoredSpace
@@ -32,11 +32,11 @@ if TYPE_CHECKING:
     from embver.composite.impact import Impact
     from embver.extract.api import EmbedData, EmbedOptions
     from embver.extract.kept import VersionEncoder
-    from embver.store.models import ModelFiles
     from embver.project.api import ItemSelection
     from embver.project.drift import DriftReport
     from embver.project.layout import LayoutParams
     from embver.project.projection import Projection
+    from embver.store.models import ModelFiles
 
 
 def init(
@@ -103,9 +103,7 @@ class Space(StoredSpace):
         """
         from embver.extract.register import checked_model_files
 
-        with checked_model_files(
-            self, vectors, ids, recipe, texts, model, model_ref
-        ) as checked:
+        with checked_model_files(self, vectors, ids, recipe, texts, model, model_ref) as checked:
             version = super().register(
                 vectors, ids, recipe, parent=parent, bump=bump, texts=texts, labels=labels,
                 uris=uris, metadata=metadata, author=author, edges=edges,
@@ -130,6 +128,15 @@ class Store(persistence.Store):
         space = super().space(name, create=create, kind=kind)
         assert isinstance(space, Space)
         return space
+
+    def get(self, ref: str | Ref) -> Version:
+        """The version a reference names: ``space@1.2.3``, ``@alias``, ``@latest``, ``@1.2``."""
+        return _facade_version(super().get(ref))
+
+    def versions(self, space: str) -> list[Version]:  # type: ignore[override]
+        """All versions of ``space``, ordered by number (the facade's, with ``encoder``;
+        a list is invariant, hence the override's ignore)."""
+        return [_facade_version(v) for v in super().versions(space)]
 
     def judge_patch(self, old: np.ndarray, new: np.ndarray, metric: str) -> dict[str, object]:
         """The measured verdict on a PATCH (see :func:`embver.compare.verdict.patch_verdict`)."""
@@ -216,15 +223,15 @@ class Store(persistence.Store):
         """Define the composite ``name`` from pinned components and build its version."""
         from embver.composite.build import define
 
-        return define(
-            self, name, components, combiner, missing=missing, metric=metric, author=author
+        return _facade_version(
+            define(self, name, components, combiner, missing=missing, metric=metric, author=author)
         )
 
     def rebuild(self, name: str, recursive: bool = False) -> Version:
         """Register composite ``name``'s version for what its pins resolve to now."""
         from embver.composite.build import rebuild
 
-        return rebuild(self, name, recursive=recursive)
+        return _facade_version(rebuild(self, name, recursive=recursive))
 
     def impact(self, ref: str) -> Impact:
         """Every composite that ``ref`` reaches, with the bump a rebuild would produce."""

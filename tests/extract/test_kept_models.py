@@ -59,7 +59,7 @@ def test_the_kept_model_reproduces_the_vectors_after_its_folder_is_deleted(tuned
 
 
 def test_embed_with_a_version_appends_with_its_kept_model(tuned):
-    root, _, _, version = tuned
+    root = tuned[0]
     new = ["Markets rallied after the central bank held rates.", "The striker scored twice."]
     with embver.open(root) as store:
         appended = store.space("bbc").embed(new, ids=["new-0", "new-1"], version="1.0.0")
@@ -96,7 +96,9 @@ def test_register_keeps_a_model_only_when_it_made_the_vectors(
         before = store_snapshot(store)
         ids = [f"i{i}" for i in range(12)]
         shuffled = vectors[::-1].copy()
-        with pytest.raises(RecipeError, match=r"does not reproduce the vectors: item \d+ of the 12 checked"):
+        with pytest.raises(
+            RecipeError, match=r"does not reproduce the vectors: item \d+ of the 12 checked"
+        ):
             space.register(shuffled, ids=ids, recipe=recipe, texts=texts, model=MINILM_PACKAGE)
         other = embver.Recipe.from_dict({**recipe.to_dict(), "weights": "w:000000000000"})
         with pytest.raises(RecipeError, match=r"not the recipe's: weights w:"):

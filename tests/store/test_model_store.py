@@ -6,24 +6,22 @@ tests/extract/test_kept_models.py keeps and loads a real one.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
+# the moto S3 server fixtures of the object-storage tests
+from test_object_storage import BUCKET, prefix, s3_env, s3_server, s3_store  # noqa: F401
+
 import embver
 from embver.errors import IntegrityError, InvalidInputError
 from embver.store import schema
 from embver.store.maintenance import gc, verify
 from embver.store.models import ModelFiles
-
-# the moto S3 server fixtures of the object-storage tests
-from test_object_storage import BUCKET, prefix, s3_env, s3_server, s3_store  # noqa: F401
 
 FILES = {"config.json": b'{"hidden_size": 4}', "model.safetensors": bytes(range(256)) * 400}
 
@@ -62,7 +60,9 @@ def test_versions_sharing_a_model_store_it_once(store, model_dir):
     size = sum(p.stat().st_size for p in model_dir.rglob("*") if p.is_file())
     assert _model_bytes_on_disk(store) == size == versions[0].model["bytes"] == 102_442
     with store.engine.connect() as connection:
-        assert connection.execute(sa.select(sa.func.count()).select_from(schema.models)).scalar() == 1
+        assert (
+            connection.execute(sa.select(sa.func.count()).select_from(schema.models)).scalar() == 1
+        )
     folder = store._model_folder(versions[0].model_digest)
     assert (folder / "model.safetensors").read_bytes() == FILES["model.safetensors"]
     assert verify(store).models == 1 and verify(store).ok
@@ -94,6 +94,7 @@ def test_a_damaged_byte_is_reported_by_verify_and_refused_on_load(store, model_d
 
 _KILLED_WRITER = """
 import os, signal, sys
+from pathlib import Path
 import numpy as np
 import embver
 from embver.store.models import ModelFiles
@@ -111,8 +112,9 @@ def write_then_die(self, relative, payload):
 Store._write_bytes = write_then_die
 store = embver.open(sys.argv[1])
 recipe = embver.Recipe(architecture="a", extraction="killed", weights="w", dim=4)
+files = ModelFiles("sentence-transformers", Path(sys.argv[2]))
 store.space("s").register(np.eye(4, dtype=np.float32), ids=list("abcd"), recipe=recipe,
-                          model_files=ModelFiles("sentence-transformers", __import__("pathlib").Path(sys.argv[2])))
+                          model_files=files)
 """
 
 
@@ -127,9 +129,10 @@ def test_a_kill_during_the_model_write_leaves_no_catalog_row_referencing_it(
     (other / "extra.json").write_text("{}")
     store.close()
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_KILLED_WRITER), str(store.location.root), str(other)],
-        capture_output=True, text=True, env={**os.environ},
-    )  # fmt: skip
+        [sys.executable, "-c", _KILLED_WRITER, str(store.location.root), str(other)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == -9, result.stderr
     reopened = embver.open(store.location.root)
     with reopened.engine.connect() as connection:
@@ -173,9 +176,7 @@ def test_bad_input_with_a_model_leaves_the_store_unchanged(store, model_dir, sto
     assert store_snapshot(store) == before
 
 
-def test_models_on_object_storage_are_objects_re_hashed_after_copying(
-    s3_store, s3_env, prefix, model_dir  # noqa: F811
-):
+def test_models_on_object_storage_are_copied_and_re_hashed(s3_store, s3_env, prefix, model_dir):  # noqa: F811
     version = _register(s3_store, model_dir)
     keys = [k for k in s3_env.keys(f"{prefix}/models/") if not k.endswith("/")]  # no folders
     assert keys == sorted(f"{prefix}/models/{version.model_digest}/{name}"

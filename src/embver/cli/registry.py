@@ -246,7 +246,7 @@ def _show_text(data: dict[str, Any]) -> str:
 
 
 def _model_text(model: dict[str, Any] | None) -> str:
-    """"model: kept (<digest>, <size> MB)", a pointer's URI, or "model: not kept"."""
+    """ "model: kept (<digest>, <size> MB)", a pointer's URI, or "model: not kept"."""
     if model is None:
         return "model: not kept"
     size = f"{model['bytes'] / 1e6:.1f} MB"

@@ -42,8 +42,10 @@ def model_files(encoder: Encoder, scratch: Path) -> ModelFiles:
     from embver.extract.text import TextEncoder
 
     if encoder.folder is not None:
-        kind = "sentence-transformers" if (encoder.folder / "modules.json").exists() else (
-            "huggingface"
+        kind = (
+            "sentence-transformers"
+            if (encoder.folder / "modules.json").exists()
+            else ("huggingface")
         )
         return ModelFiles(kind, encoder.folder)
     if isinstance(encoder, TextEncoder):
@@ -76,7 +78,9 @@ def _state_dict_files(encoder: Any, folder: Path) -> ModelFiles:
     spec = {
         "builder": encoder.builder,
         "output": encoder.output,
-        "preprocess": {k: v for k, v in encoder.preprocess.spec.items() if k not in ("kind", "mode")},
+        "preprocess": {
+            k: v for k, v in encoder.preprocess.spec.items() if k not in ("kind", "mode")
+        },
         "defaults": encoder.defaults.to_spec(),
         "source": encoder.source,
     }
@@ -102,7 +106,9 @@ def _rebuilt_module(folder: Path) -> Encoder:
     module_name, _, function = str(spec["builder"]).partition(":")
     module = getattr(importlib.import_module(module_name), function)()
     module.load_state_dict(load_file(str(folder / _STATE_DICT)))
-    preprocess = {k: tuple(v) if isinstance(v, list) else v for k, v in spec["preprocess"].items()}
+    preprocess: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in spec["preprocess"].items()
+    }
     return ModuleEncoder(
         module,
         ImagePreprocess(**preprocess),

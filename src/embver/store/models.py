@@ -122,7 +122,9 @@ def keep(store: Store, model: ModelFiles) -> str:
         return digest  # stored once, however many versions it made
     if model.ref is None:
         for relative in manifest:
-            store._write_bytes(f"models/{digest}/{relative}", (model.folder / relative).read_bytes())
+            store._write_bytes(
+                f"models/{digest}/{relative}", (model.folder / relative).read_bytes()
+            )
     _insert_row(store, digest, model, manifest)
     return digest
 
