@@ -128,3 +128,35 @@ def test_a_model_ref_keeps_a_pointer_and_refuses_a_changed_target(tmp_path, bbc)
         (folder / "tokenizer_config.json").write_text("{}")
         with pytest.raises(embver.IntegrityError, match=r"pointer .* now holds other files"):
             store._model_folder(version.model_digest)
+
+
+def test_a_torch_module_is_kept_as_its_state_dict_and_rebuilt(tmp_path, store_snapshot):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    import torch
+    from PIL import Image
+
+    from embver.extract import kept
+    from embver.extract.images import ImagePreprocess, ModuleEncoder, efficientnet_lite0
+
+    images = []
+    for seed in range(3):
+        pixels = np.random.default_rng(seed).integers(0, 255, (40, 40, 3), dtype=np.uint8)
+        images.append(tmp_path / f"image-{seed}.png")
+        Image.fromarray(pixels).save(images[-1])
+    packaged = efficientnet_lite0()
+    encoder = ModuleEncoder(
+        packaged.module, ImagePreprocess(size=32, resize=32), output="extract_features",
+        defaults=packaged.defaults, builder=packaged.builder,
+    )  # fmt: skip
+    with embver.init(tmp_path / "p") as store:
+        version = store.space("photos").embed(images, model=encoder, progress=False)
+        assert version.model["kind"] == "torch-state-dict"
+        assert version.model["spec"]["preprocess"]["size"] == 32
+        kept._LOADED.clear()  # rebuilt from the store, not the module in memory
+        np.testing.assert_allclose(version.encoder().encode(images), version.vectors(), atol=1e-5)
+        before = store_snapshot(store)
+        linear = ModuleEncoder(torch.nn.Linear(3, 2), preprocess=torch.as_tensor)
+        with pytest.raises(InvalidInputError, match=r"Linear cannot be rebuilt.*builder=") as info:
+            store.space("plain").embed([np.zeros(3, np.float32)], model=linear, progress=False)
+        assert "\n" not in str(info.value)
+        assert store_snapshot(store) == before

@@ -365,9 +365,9 @@ def _model_to_keep(
 ) -> ModelFiles | None:
     """What a new version keeps of ``encoder``: its files, a pointer, or nothing."""
     if model_ref is not None:
-        kept = model_files(encoder, scratch) if encoder.folder is None else None
-        kind = kept.kind if kept else _folder_kind(encoder.folder)
-        return ModelFiles(kind, _reference_folder(space, model_ref), ref=model_ref)
+        return ModelFiles(
+            _folder_kind(encoder.folder), _reference_folder(space, model_ref), ref=model_ref
+        )
     return model_files(encoder, scratch) if keep else None
 
 

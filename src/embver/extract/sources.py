@@ -175,7 +175,7 @@ def load_folder(path: Path, *, source: str | None = None) -> Encoder:
     """Load a Hugging Face or sentence-transformers model folder, offline."""
     source = source or str(path)
     encoder = _load_folder(path, source)
-    encoder.folder = path
+    encoder.folder, encoder.folder_weights = path, encoder.weights_fingerprint()
     return encoder
 
 
