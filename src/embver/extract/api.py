@@ -276,11 +276,12 @@ def embed(
         )  # fmt: skip
     if model is None and model_ref is None:
         raise InvalidInputError("embed needs model= (a folder or package), or version=")
-    encoder = load_model(model if model is not None else _reference_folder(space, model_ref))
+    source = model if model is not None else _reference_folder(space, model_ref)
+    encoder = load_model(source)
     with tempfile.TemporaryDirectory(prefix="embver-model-") as scratch:
         files = _model_to_keep(space, encoder, keep_model, model_ref, Path(scratch))
         return _embed_new(
-            space, data, encoder, model, extraction, files, ids=ids, text_col=text_col,
+            space, data, encoder, source, extraction, files, ids=ids, text_col=text_col,
             id_col=id_col, label_col=label_col, labels=labels, batch_size=batch_size,
             threads=threads, progress=progress, parent=parent, bump=bump, metric=metric,
             context=context, author=author, on_batch=on_batch, ray=ray,

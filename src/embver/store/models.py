@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -219,8 +220,9 @@ def _materialised(store: Store, kept: KeptModel) -> Path:
     folder = Path(store.location.root) / "cache" / "models" / kept.digest
     if folder.is_dir() and not _damaged_files(folder, kept.manifest):
         return folder
-    partial = folder.with_name(f"{kept.digest}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    # a private partial folder, renamed into place whole: concurrent readers never see
+    # half a copy, and the first rename wins
+    partial = folder.with_name(f"{kept.digest}.{uuid.uuid4().hex}.partial")
     for relative in kept.manifest:
         try:
             payload = store._read_bytes(f"models/{kept.digest}/{relative}")
@@ -229,9 +231,13 @@ def _materialised(store: Store, kept: KeptModel) -> Path:
         target = partial / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(payload)
-    shutil.rmtree(folder, ignore_errors=True)
     partial.mkdir(parents=True, exist_ok=True)
-    partial.rename(folder)
+    if folder.is_dir():  # a stale or damaged copy
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        partial.rename(folder)
+    except OSError:  # another reader put its copy in place first
+        shutil.rmtree(partial, ignore_errors=True)
     return folder
 
 
