@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from embver.core import Bump, Recipe, Ref
+from embver.store import inputs
 from embver.store import store as persistence
 from embver.store.space import Space as StoredSpace
-from embver.store.version import Version
+from embver.store.version import Version as StoredVersion
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -29,10 +31,12 @@ if TYPE_CHECKING:
     from embver.composite.definition import ComponentLike
     from embver.composite.impact import Impact
     from embver.extract.api import EmbedData, EmbedOptions
+    from embver.extract.kept import VersionEncoder
     from embver.project.api import ItemSelection
     from embver.project.drift import DriftReport
     from embver.project.layout import LayoutParams
     from embver.project.projection import Projection
+    from embver.store.models import ModelFiles
 
 
 def init(
@@ -47,27 +51,92 @@ def open(path: str | os.PathLike[str] | None = None) -> Store:
     return persistence.open(path, store_class=Store)
 
 
+class Version(StoredVersion):
+    """A version of the facade's store: its vectors plus the model that made them."""
+
+    def encoder(self) -> VersionEncoder:
+        """An encoder applying this version's kept model and recorded extraction:
+        ``.encode(inputs)`` gives float32 vectors of shape (n, dim). The model loads once
+        per process; InvalidInputError when the version keeps none."""
+        from embver.extract.kept import VersionEncoder
+
+        return VersionEncoder(self)
+
+
 class Space(StoredSpace):
     """A space of the facade's store: registration plus embedding with a model."""
 
-    def embed(self, data: EmbedData, *, model: object, **options: Unpack[EmbedOptions]) -> Version:
+    def embed(
+        self, data: EmbedData, *, model: object = None, **options: Unpack[EmbedOptions]
+    ) -> Version:
         """Embed ``data`` with ``model`` (a path, an installed model package's name or a model
-        object) and register it; options as for :func:`embver.extract.api.embed`."""
+        object) and register it, keeping the model; with ``version=REF`` append to that
+        version with the model it keeps. Options as for :func:`embver.extract.api.embed`."""
         from embver.extract.api import embed
 
-        return embed(self, data, model=model, **options)
+        return _facade_version(embed(self, data, model=model, **options))
+
+    def register(
+        self,
+        vectors: inputs.VectorInput,
+        ids: inputs.IdsInput = None,
+        recipe: Recipe | Mapping[str, object] | None = None,
+        *,
+        parent: str | StoredVersion | None = None,
+        bump: Bump | str | None = None,
+        texts: Sequence[str | None] | None = None,
+        labels: Sequence[object] | None = None,
+        uris: Sequence[str | None] | None = None,
+        metadata: inputs.MetadataInput = None,
+        author: str | None = None,
+        edges: Sequence[tuple[int, str, Mapping[str, object]]] = (),
+        model_files: ModelFiles | None = None,
+        model: object = None,
+        model_ref: str | None = None,
+    ) -> Version:
+        """Register ``vectors`` (n, dim) for ``ids`` under ``recipe`` (see the store's
+        :meth:`embver.store.Space.register`).
+
+        ``model`` (a folder, package name or model object) is kept with the version once its
+        fingerprints equal the recipe's and it reproduces up to 16 of the vectors whose texts
+        are known within cosine 1e-4; ``model_ref`` keeps only a pointer to it and its digest.
+        """
+        from embver.extract.register import checked_model_files
+
+        with checked_model_files(self, vectors, ids, recipe, texts, model, model_ref) as checked:
+            version = super().register(
+                vectors, ids, recipe, parent=parent, bump=bump, texts=texts, labels=labels,
+                uris=uris, metadata=metadata, author=author, edges=edges,
+                model_files=checked or model_files,
+            )  # fmt: skip
+        return _facade_version(version)
+
+
+def _facade_version(version: StoredVersion) -> Version:
+    assert isinstance(version, Version)
+    return version
 
 
 class Store(persistence.Store):
     """Everything embver keeps, with comparison, projection, composites and verdicts."""
 
     space_class = Space
+    version_class = Version
 
     def space(self, name: str, create: bool = True, kind: str = "plain") -> Space:
         """The space ``name`` (created by its first accepted version unless ``create=False``)."""
         space = super().space(name, create=create, kind=kind)
         assert isinstance(space, Space)
         return space
+
+    def get(self, ref: str | Ref) -> Version:
+        """The version a reference names: ``space@1.2.3``, ``@alias``, ``@latest``, ``@1.2``."""
+        return _facade_version(super().get(ref))
+
+    def versions(self, space: str) -> list[Version]:  # type: ignore[override]
+        """All versions of ``space``, ordered by number (the facade's, with ``encoder``;
+        a list is invariant, hence the override's ignore)."""
+        return [_facade_version(v) for v in super().versions(space)]
 
     def judge_patch(
         self, old: np.ndarray, new: np.ndarray, metric: str, *, space: str, ids: Sequence[str]
@@ -84,7 +153,7 @@ class Store(persistence.Store):
             verdict["task"] = patch_task(self, old, new, space=space, ids=ids, task=str(task))
         return verdict
 
-    def on_registered(self, version: Version) -> None:
+    def on_registered(self, version: StoredVersion) -> None:
         """Record the ``eval.default`` task's figures of a new PATCH and of its parent, so
         ``embver log`` shows them and ``alias set --by`` can choose between them."""
         task = self.setting("eval.default")
@@ -178,15 +247,15 @@ class Store(persistence.Store):
         """Define the composite ``name`` from pinned components and build its version."""
         from embver.composite.build import define
 
-        return define(
-            self, name, components, combiner, missing=missing, metric=metric, author=author
+        return _facade_version(
+            define(self, name, components, combiner, missing=missing, metric=metric, author=author)
         )
 
     def rebuild(self, name: str, recursive: bool = False) -> Version:
         """Register composite ``name``'s version for what its pins resolve to now."""
         from embver.composite.build import rebuild
 
-        return rebuild(self, name, recursive=recursive)
+        return _facade_version(rebuild(self, name, recursive=recursive))
 
     def impact(self, ref: str) -> Impact:
         """Every composite that ``ref`` reaches, with the bump a rebuild would produce."""

@@ -118,6 +118,7 @@ def _image_encoder():
         output="extract_features",
         defaults=Extraction(pooling="mean"),
         source=packaged.source,
+        builder=packaged.builder,  # so a version can keep its state dict
     )
 
 

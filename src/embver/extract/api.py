@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,9 +22,11 @@ import numpy as np
 from embver.core.recipe import Context, Recipe, fingerprint
 from embver.errors import InvalidInputError
 from embver.extract.encoders import Encoder
+from embver.extract.kept import kept_encoder, model_files
 from embver.extract.runner import BatchExecutor, Checkpoint, run_batches
 from embver.extract.sources import load_model
 from embver.extract.spec import Extraction
+from embver.store.models import ModelFiles
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -189,6 +192,9 @@ class EmbedOptions(TypedDict, total=False):
     on_batch: Callable[[int], None] | None
     ray: bool | str
     ray_concurrency: int | None
+    version: str | Version | None
+    keep_model: bool
+    model_ref: str | None
 
 
 #: what :func:`embed` and :func:`encode` take as items: texts, image paths or PIL images, or a
@@ -200,7 +206,7 @@ def embed(
     space: Space,
     data: EmbedData,
     *,
-    model: object,
+    model: object = None,
     ids: Sequence[object] | None = None,
     extraction: Extraction | dict[str, object] | str | None = None,
     text_col: str | None = None,
@@ -218,6 +224,9 @@ def embed(
     on_batch: Callable[[int], None] | None = None,
     ray: bool | str = False,
     ray_concurrency: int | None = None,
+    version: str | Version | None = None,
+    keep_model: bool = True,
+    model_ref: str | None = None,
 ) -> Version:
     """Embed ``data`` with ``model`` and register the vectors as a version of ``space``.
 
@@ -243,6 +252,15 @@ def embed(
     ray_concurrency : int, optional
         Ray actors, each holding one copy of the model (default: the cluster's
         CPUs divided by ``threads``).
+    version : str or Version, optional
+        Append ``data``'s new items to this existing version, encoded with the model it
+        keeps (no ``model`` needed; refused when it keeps none).
+    keep_model : bool
+        Keep the model in the store with the version (default), so that
+        ``version.encoder()`` and ``embed(version=...)`` work once it is gone elsewhere.
+    model_ref : str, optional
+        Keep only a pointer to the model (a folder, ``s3://…``, or a Hugging Face
+        ``org/name@revision``) and its digest; ``model`` defaults to what it points at.
 
     Returns
     -------
@@ -250,7 +268,53 @@ def embed(
         The registered version (``.bump`` and ``.reasons`` say what changed).
         Items whose ids the same embedding function already holds are not re-embedded.
     """
-    encoder = load_model(model)
+    if version is not None:
+        return _embed_with_version(
+            space, data, version, ids=ids, text_col=text_col, id_col=id_col,
+            label_col=label_col, labels=labels, batch_size=batch_size, threads=threads,
+            progress=progress, model=model, extraction=extraction,
+        )  # fmt: skip
+    if model is None and model_ref is None:
+        raise InvalidInputError("embed needs model= (a folder or package), or version=")
+    source = model if model is not None else _reference_folder(space, model_ref)
+    encoder = load_model(source)
+    with tempfile.TemporaryDirectory(prefix="embver-model-") as scratch:
+        files = _model_to_keep(space, encoder, keep_model, model_ref, Path(scratch))
+        return _embed_new(
+            space, data, encoder, source, extraction, files, ids=ids, text_col=text_col,
+            id_col=id_col, label_col=label_col, labels=labels, batch_size=batch_size,
+            threads=threads, progress=progress, parent=parent, bump=bump, metric=metric,
+            context=context, author=author, on_batch=on_batch, ray=ray,
+            ray_concurrency=ray_concurrency,
+        )  # fmt: skip
+
+
+def _embed_new(
+    space: Space,
+    data: Any,
+    encoder: Encoder,
+    model: Any,
+    extraction: Any,
+    files: ModelFiles | None,
+    *,
+    ids: Sequence[object] | None,
+    text_col: str | None,
+    id_col: str | None,
+    label_col: str | None,
+    labels: Sequence[object] | None,
+    batch_size: int,
+    threads: int | None,
+    progress: bool,
+    parent: str | Version | None,
+    bump: str | None,
+    metric: str,
+    context: Context | dict[str, object] | None,
+    author: str | None,
+    on_batch: Callable[[int], None] | None,
+    ray: bool | str,
+    ray_concurrency: int | None,
+) -> Version:
+    """:func:`embed` with a loaded model: the vectors registered (and ``files`` kept)."""
     resolved = encoder.resolve(Extraction.coerce(extraction))
     inputs = as_inputs(
         data,
@@ -291,9 +355,76 @@ def embed(
         labels=inputs.labels,
         uris=inputs.uris,
         author=author,
+        model_files=files,
     )
     checkpoint.remove()
     return version
+
+
+def _model_to_keep(
+    space: Space, encoder: Encoder, keep: bool, model_ref: str | None, scratch: Path
+) -> ModelFiles | None:
+    """What a new version keeps of ``encoder``: its files, a pointer, or nothing."""
+    if model_ref is not None:
+        return ModelFiles(
+            _folder_kind(encoder.folder), _reference_folder(space, model_ref), ref=model_ref
+        )
+    return model_files(encoder, scratch) if keep else None
+
+
+def _folder_kind(folder: Path | None) -> str:
+    modules = folder is not None and (folder / "modules.json").exists()
+    return "sentence-transformers" if modules else "huggingface"
+
+
+def _reference_folder(space: Space, ref: str | None) -> Path:
+    from embver.store.models import resolve_reference
+
+    return resolve_reference(space.store, str(ref))
+
+
+def _embed_with_version(
+    space: Space,
+    data: Any,
+    version: str | Version,
+    *,
+    model: Any,
+    extraction: Any,
+    ids: Sequence[object] | None,
+    text_col: str | None,
+    id_col: str | None,
+    label_col: str | None,
+    labels: Sequence[object] | None,
+    batch_size: int,
+    threads: int | None,
+    progress: bool,
+) -> Version:
+    """Append ``data``'s new items to ``version``, encoded with the model it keeps."""
+    if model is not None or extraction is not None:
+        raise InvalidInputError(
+            "embed(version=...) encodes with the version's kept model and recorded extraction; "
+            "drop model= and extraction="
+        )
+    target = version if not isinstance(version, str) else space.get(version.split("@")[-1])
+    if target.space != space.name:
+        raise InvalidInputError(f"version {target.ref} is not a version of space {space.name!r}")
+    encoder, resolved = kept_encoder(target)
+    inputs = as_inputs(
+        data, ids=ids, modality=encoder.modality, text_col=text_col, id_col=id_col,
+        label_col=label_col, labels=labels,
+    )  # fmt: skip
+    held = set(target.ids)
+    inputs = inputs.subset(np.array([i for i, x in enumerate(inputs.ids) if x not in held], int))
+    if not inputs.ids:
+        return space.unchanged(target)
+    prepared = encoder.prepare(inputs.items, resolved)
+    vectors = run_batches(
+        encoder, prepared, resolved, batch_size=batch_size, threads=threads, progress=progress
+    )
+    return space.register(
+        vectors, ids=inputs.ids, recipe=target.recipe, texts=inputs.texts,
+        labels=inputs.labels, uris=inputs.uris,
+    )  # fmt: skip
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,17 @@ class Encoder(abc.ABC):
     modality: str = "text"
     #: a human description of where the model came from (recorded as context only)
     source: str = ""
+    #: the local folder the model was loaded from, and its weights fingerprint then: a
+    #: version keeps the folder's files only while the weights are still those
+    folder: Path | None = None
+    folder_weights: str | None = None
+
+    def unchanged_folder(self) -> Path | None:
+        """The folder the model was loaded from, unless its weights changed since (trained
+        in place); None for a model that came from no folder."""
+        if self.folder is None or self.folder_weights != self.weights_fingerprint():
+            return None
+        return self.folder
 
     @abc.abstractmethod
     def architecture_spec(self) -> dict[str, Any]:

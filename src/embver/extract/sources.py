@@ -174,6 +174,12 @@ def _load_folder_cached(path: Path, source: str | None = None) -> Encoder:
 def load_folder(path: Path, *, source: str | None = None) -> Encoder:
     """Load a Hugging Face or sentence-transformers model folder, offline."""
     source = source or str(path)
+    encoder = _load_folder(path, source)
+    encoder.folder, encoder.folder_weights = path, encoder.weights_fingerprint()
+    return encoder
+
+
+def _load_folder(path: Path, source: str) -> Encoder:
     modules_file = path / "modules.json"
     if modules_file.exists():
         return _load_sentence_transformers_folder(path, source)

@@ -47,7 +47,7 @@ class EvaluationRecord:
         return next((f for f in self.figures if f.get("name") == name), None)
 
 
-def _record(row: Mapping[str, Any]) -> EvaluationRecord:
+def _record(row: sa.RowMapping) -> EvaluationRecord:
     return EvaluationRecord(
         version_id=int(row["version_id"]),
         task=str(row["task"]),

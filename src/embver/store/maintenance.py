@@ -13,9 +13,11 @@ import sqlalchemy as sa
 
 from embver.errors import IntegrityError
 from embver.store import items as item_table
+from embver.store import models as kept_models
 from embver.store import objectstore, schema
 from embver.store import vectors as vector_data
 from embver.store.artifacts import problems as artifact_problems
+from embver.store.catalog import write_transaction
 
 if TYPE_CHECKING:
     from embver.store.store import Store
@@ -28,6 +30,7 @@ class VerifyReport:
     checked: int = 0
     item_tables: int = 0
     artifacts: int = 0
+    models: int = 0
     problems: list[dict[str, str]] = field(default_factory=list)
 
     @property
@@ -39,6 +42,7 @@ class VerifyReport:
             "checked": self.checked,
             "item_tables": self.item_tables,
             "artifacts": self.artifacts,
+            "models": self.models,
             "corrupt": len(self.problems),
             "problems": self.problems,
         }
@@ -46,7 +50,8 @@ class VerifyReport:
 
 def verify(store: Store) -> VerifyReport:
     """Re-read and re-hash every version's vectors, every space's item table and
-    every artifact (projections, fitted maps, composite definitions)."""
+    every artifact (projections, fitted maps, composite definitions) and every file of
+    every kept model."""
     report = VerifyReport()
     for space in store.spaces():
         for version in store.versions(space.name):
@@ -62,7 +67,16 @@ def verify(store: Store) -> VerifyReport:
             report.problems.append(
                 {"ref": f"artifact {artifact.kind}/{artifact.key}", "problem": problem}
             )
+    _check_models(store, report)
     return report
+
+
+def _check_models(store: Store, report: VerifyReport) -> None:
+    """Re-hash every file of every kept model (pointers are not fetched)."""
+    for kept in kept_models.all_models(store):
+        report.models += 1
+        for problem in kept_models.problems(store, kept):
+            report.problems.append({"ref": f"model {kept.digest[:12]}", "problem": problem})
 
 
 def _check_items(store: Store, space: Any, report: VerifyReport) -> None:
@@ -113,8 +127,9 @@ def gc(
     dry_run: bool = False,
     work_grace_seconds: float = WORK_GRACE_SECONDS,
 ) -> GcReport:
-    """Remove vector datasets and artifact files that no catalog row references, and
-    checkpoints of interrupted embedding runs untouched for ``work_grace_seconds``.
+    """Remove vector datasets, artifact files and kept models that no catalog row
+    references, and checkpoints of interrupted embedding runs untouched for
+    ``work_grace_seconds``.
 
     Sweeps the data root wherever it is (local disk or object storage); anything
     with a file younger than ``grace_seconds`` is kept because a writer may be
@@ -124,6 +139,7 @@ def gc(
     """
     report = GcReport(dry_run=dry_run)
     _sweep_work(store, time.time() - work_grace_seconds, report)
+    _forget_unused_models(store, time.time() - grace_seconds, report)
     fs, base = objectstore.filesystem(store.location.data_uri)
     listing = _Listing.of(fs, base)
     if not listing.newest:
@@ -138,6 +154,31 @@ def gc(
             remove = fs.delete_file if relative in listing.files else fs.delete_dir
             remove(f"{base}/{relative}")
     return report
+
+
+def _forget_unused_models(store: Store, cutoff: float, report: GcReport) -> None:
+    """Delete model rows no version names, kept before ``cutoff`` (a younger one may be
+    about to be named by the version its writer commits); their files go with the sweep."""
+    v, m = schema.versions, schema.models
+    used = sa.select(v.c.model_digest).where(v.c.model_digest.is_not(None))
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(m.c.digest, m.c.created_at).where(m.c.digest.not_in(used))
+        ).all()
+    unused = [digest for digest, created in rows if _timestamp(created) < cutoff]
+    report.removed += [f"model {digest}" for digest in unused]
+    if unused and not report.dry_run:
+        with write_transaction(store.engine) as connection:
+            # re-checked inside the write: a version may have named it meanwhile
+            connection.execute(m.delete().where(m.c.digest.in_(unused), m.c.digest.not_in(used)))
+
+
+def _timestamp(moment: Any) -> float:
+    import datetime as dt
+
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return float(moment.timestamp())
 
 
 def _sweep_work(store: Store, cutoff: float, report: GcReport) -> None:
@@ -158,6 +199,7 @@ def _sweep_work(store: Store, cutoff: float, report: GcReport) -> None:
 _DATASET = re.compile(r"spaces/[^/]+/versions/[^/]+\.lance")
 _ARTIFACT = re.compile(r"artifacts/[^/]+/[^/]+\.bin")
 _ITEMS = re.compile(r"spaces/[^/]+/items\.lance")
+_MODEL = re.compile(r"models/[0-9a-f]{64}")
 _DATA_FILE = re.compile(r"(?P<dataset>.+\.lance)/data/(?P<name>[^/]+\.lance)")
 
 
@@ -192,9 +234,12 @@ class _Listing:
         return cls(newest, files)
 
     def candidates(self) -> list[str]:
-        """Version datasets and artifact files: what a catalog row may reference."""
+        """Version datasets, artifact files and model folders: what a catalog row may
+        reference."""
         datasets = [path for path in self.newest if _DATASET.fullmatch(path)]
-        return sorted(datasets) + sorted(path for path in self.files if _ARTIFACT.fullmatch(path))
+        models = [path for path in self.newest if _MODEL.fullmatch(path)]
+        artifacts = [path for path in self.files if _ARTIFACT.fullmatch(path)]
+        return sorted(datasets) + sorted(artifacts) + sorted(models)
 
     def data_files(self) -> dict[str, list[str]]:
         """The names of the files in each dataset's ``data/`` folder, by dataset."""
@@ -214,7 +259,13 @@ def _referenced(store: Store) -> set[str]:
             for row in connection.execute(sa.select(schema.artifacts.c.data_uri))
             if row[0] is not None
         }
-    return data | files
+        models = {
+            f"models/{row[0]}"
+            for row in connection.execute(
+                sa.select(schema.models.c.digest).where(schema.models.c.ref.is_(None))
+            )
+        }
+    return data | files | models
 
 
 def _stray_data_files(store: Store, listing: _Listing) -> list[str]:

@@ -45,6 +45,8 @@ versions = sa.Table(
     sa.Column("verdict", sa.JSON, nullable=True),
     sa.Column("author", sa.String(200), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # the kept model that made the vectors (models.digest, store/models.py); NULL: none kept
+    sa.Column("model_digest", sa.String(64), nullable=True),
     sa.UniqueConstraint("space_id", "major", "minor", "patch", name="uq_version_number"),
 )
 
@@ -115,6 +117,20 @@ evaluations = sa.Table(
     sa.UniqueConstraint("version_id", "key", name="uq_evaluation_key"),
 )
 
+#: kept models (store/models.py): files under ``models/<digest>/`` in the data root, or a
+#: pointer (``ref``) for a model kept only by reference
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("manifest", sa.JSON, nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False, default=dict),
+    sa.Column("ref", sa.Text, nullable=True),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 settings = sa.Table(
     "settings",
     metadata,
@@ -128,3 +144,4 @@ sa.Index("ix_alias_events_space", alias_events.c.space_id, alias_events.c.name)
 sa.Index("ix_edges_child", edges.c.child_id)
 sa.Index("ix_edges_parent", edges.c.parent_id)
 sa.Index("ix_evaluations_version", evaluations.c.version_id)
+sa.Index("ix_versions_model", versions.c.model_digest)

@@ -29,6 +29,7 @@ from embver.store.catalog import lock_space, write_transaction
 if TYPE_CHECKING:
     import pandas as pd
 
+    from embver.store.models import ModelFiles
     from embver.store.store import Store
     from embver.store.version import Version
 
@@ -124,6 +125,7 @@ class Space:
         metadata: inputs.MetadataInput = None,
         author: str | None = None,
         edges: Sequence[tuple[int, str, Mapping[str, object]]] = (),
+        model_files: ModelFiles | None = None,
     ) -> Version:
         """Register ``vectors`` (n, dim) for ``ids`` under ``recipe``.
 
@@ -131,6 +133,8 @@ class Space:
         space's latest version); a recipe equal to an existing version's appends
         the new ids to that version. ``edges`` adds lineage edges
         ``(version_id, kind, meta)`` (composites use kind ``"component"``).
+        ``model_files``: the model to keep with the version (checked by the caller;
+        written once the input is accepted, before the version's row).
         """
         recipe = coerce_recipe(recipe)
         if author and not recipe.context.author:
@@ -138,7 +142,7 @@ class Space:
         batch = self._check_input(vectors, ids, recipe, texts, labels, uris, metadata)
         existing = self.registered(recipe)
         if existing is not None:
-            return self._append(existing, batch)
+            return self._append_keeping(existing, batch, model_files)
         parent_version = self._resolve_parent(parent)
         parent_recipe = parent_version.recipe if parent_version else None
         derived = derive_bump(parent_recipe, recipe)
@@ -146,6 +150,7 @@ class Space:
         check_declared_bump(bump, derived, reasons)
         verdict = self._patch_verdict(parent_version, batch) if derived == Bump.PATCH else None
         self._write()  # the input is accepted: from here on the store changes
+        model_digest = self._store._keep_model(model_files) if model_files else None
         data_rel = f"spaces/{self.name}/versions/{uuid.uuid4().hex}.lance"
         with ThreadPoolExecutor(max_workers=1) as pool:
             # the item rows go in while Lance writes the vectors
@@ -169,15 +174,26 @@ class Space:
             "content_hash": vector_data.content_hash([segment]),
             "verdict": verdict,
             "author": recipe.context.author or default_actor(),
+            "model_digest": model_digest,
         }
         try:
             version = self._commit_new(row, parent_version, derived, edges)
         except _RecipeRegisteredMeanwhile as twin:
             # Another writer registered this recipe while we wrote; our data is an orphan
             # for gc, and the ids go to the version that won.
-            return self._append(self._store._version_by_id(twin.version_id), batch)
+            winner = self._store._version_by_id(twin.version_id)
+            return self._append_keeping(winner, batch, model_files)
         self._store.on_registered(version)
         return version
+
+    def _append_keeping(
+        self, existing: Version, batch: inputs.Batch, model_files: ModelFiles | None
+    ) -> Version:
+        """Append to ``existing``; a model given for a version that keeps none is kept."""
+        appended = self._append(existing, batch)
+        if model_files is None or existing.model_digest is not None:
+            return appended
+        return self._store._set_model(appended, self._store._keep_model(model_files))
 
     # -- steps -------------------------------------------------------------
     def _check_input(

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from embver.core import Ref, SemVer, parse_ref, validate_alias_name, validate_space_name
 from embver.errors import NotFoundError
 from embver.store import items as item_table
-from embver.store import objectstore, schema
+from embver.store import models, objectstore, schema
 from embver.store import settings as store_settings
 from embver.store import vectors as vector_data
 from embver.store.actor import default_actor
@@ -65,6 +65,8 @@ class Store:
 
     #: the class of the spaces this store hands out (the facade's adds ``embed``)
     space_class: type[Space] = Space
+    #: the class of the versions it hands out (the facade's adds ``encoder``)
+    version_class: type[Version] = Version
 
     def __init__(self, location: StoreLocation, *, new: bool = False) -> None:
         """Open the store at ``location``; ``new``: it is being created (see :func:`init`)."""
@@ -112,6 +114,32 @@ class Store:
             raise NotFoundError(
                 f"stored file {relative!r} is missing; run `embver verify`"
             ) from None
+
+    # -- kept models (store/models.py) -------------------------------------
+    def _keep_model(self, model: models.ModelFiles) -> str:
+        """Write ``model``'s files and catalog row (once per digest); returns its digest."""
+        return models.keep(self, model)
+
+    def _model(self, digest: str) -> models.KeptModel | None:
+        return models.model_row(self, digest)
+
+    def _model_folder(self, digest: str) -> Path:
+        """A local folder with kept model ``digest``'s files, each re-hashed (IntegrityError
+        if one is damaged); object storage is copied into a per-store cache first."""
+        return models.model_folder(self, digest)
+
+    def _set_model(self, version: Version, digest: str) -> Version:
+        """Record that kept model ``digest`` made ``version`` (one that had none)."""
+        v = schema.versions
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                v.update()
+                .where(v.c.id == version.id, v.c.model_digest.is_(None))
+                .values(model_digest=digest)
+            )
+        fresh = self._version_by_id(version.id)
+        fresh._row.update({k: val for k, val in version._row.items() if k.startswith("_")})
+        return fresh
 
     # -- spaces ------------------------------------------------------------
     def space(self, name: str, create: bool = True, kind: str = "plain") -> Space:
@@ -177,7 +205,7 @@ class Store:
                 .mappings()
                 .all()
             )
-        return [Version(self, row, space) for row in rows]
+        return [self.version_class(self, row, space) for row in rows]
 
     def _version_by_id(self, version_id: int) -> Version:
         v, s = schema.versions, schema.spaces
@@ -194,7 +222,7 @@ class Store:
         if row is None:
             raise NotFoundError(f"version id {version_id} does not exist")
         data = dict(row)
-        return Version(self, data, data.pop("space_name"))
+        return self.version_class(self, data, data.pop("space_name"))
 
     def get(self, ref: str | Ref) -> Version:
         """The version a reference names: ``space@1.2.3``, ``@alias``, ``@latest``, ``@1.2``."""
@@ -243,7 +271,7 @@ class Store:
                 .mappings()
                 .first()
             )
-        return Version(self, row, space.name) if row else None
+        return self.version_class(self, row, space.name) if row else None
 
     def _mark_appended(self, version: Version, added: int = 0) -> Version:
         """``version`` re-read, marked as the target of a register call that appended

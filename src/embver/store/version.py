@@ -126,6 +126,18 @@ class Version:
         return [vector_data.Segment(**s) for s in self._row["segments"]]
 
     @property
+    def model_digest(self) -> str | None:
+        """The digest of the model kept with this version (None: no model kept)."""
+        return self._row.get("model_digest")
+
+    @property
+    def model(self) -> dict[str, Any] | None:
+        """The kept model's record (digest, kind, bytes, files, ref, spec), or None."""
+        digest = self.model_digest
+        kept = self._store._model(digest) if digest else None
+        return kept.to_dict() if kept else None
+
+    @property
     def aliases(self) -> list[str]:
         return self._store.aliases_of(self)
 
@@ -199,4 +211,5 @@ class Version:
             "author": self.author,
             "verdict": self.verdict,
             "recipe": self.recipe.to_dict(),
+            "model": self.model,
         }
