@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from embver.core import Bump, Recipe, Ref
+from embver.errors import InvalidInputError
 from embver.store import inputs
 from embver.store import store as persistence
 from embver.store.space import Space as StoredSpace
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from embver.compare.api import Adapter
     from embver.compare.comparison import Comparison
+    from embver.evaluate.results import Evaluation, PairedDifference
     from embver.composite.combiners import Combiner
     from embver.composite.definition import ComponentLike
     from embver.composite.impact import Impact
@@ -195,6 +197,85 @@ class Store(persistence.Store):
         from embver.compare.api import adapter
 
         return adapter(self, a, b)
+
+    # -- task evaluation (embver.evaluate) ------------------------------------------
+    def evaluate(
+        self,
+        ref: str | StoredVersion,
+        task: str = "knn-accuracy",
+        *,
+        qrels: str | os.PathLike[str] | Mapping[str, Mapping[str, int]] | None = None,
+        pairs: str | os.PathLike[str] | Sequence[tuple[str, str, float]] | None = None,
+        queries: str | os.PathLike[str] | StoredVersion | None = None,
+        seed: int = 0,
+        refresh: bool = False,
+        k: int | None = None,
+        folds: int | None = None,
+    ) -> Evaluation:
+        """How good version ``ref`` is at ``task``, with intervals and chance levels; recorded
+        against the version and read back when asked again (see :mod:`embver.evaluate`)."""
+        from embver.evaluate.api import evaluate
+
+        params = {name: value for name, value in (("k", k), ("folds", folds)) if value is not None}
+        version = self.get(ref) if isinstance(ref, str) else _facade_version(ref)
+        given = self._query_vectors(version, queries) if queries is not None else None
+        return evaluate(
+            self, version, task, qrels=qrels, pairs=pairs, queries=given, seed=seed,
+            refresh=refresh, **params,
+        )  # fmt: skip
+
+    def _query_vectors(
+        self, version: Version, queries: str | os.PathLike[str] | StoredVersion
+    ) -> str | StoredVersion | tuple[np.ndarray, list[str]]:
+        """A version of query vectors as given, or a file of query texts (``id``, ``text``
+        columns; .txt: one a line, ids q0, q1, …) encoded with ``version``'s kept model."""
+        if isinstance(queries, StoredVersion) or (isinstance(queries, str) and "@" in queries):
+            return queries
+        from embver.extract.inputs import read_input_file
+
+        frame = read_input_file(queries)
+        if "text" not in frame.columns:
+            raise InvalidInputError(
+                f"query file {os.fspath(queries)!r} has no 'text' column; give id and text "
+                "columns (or a .txt file, one query a line)"
+            )
+        ids = (
+            [str(i) for i in frame["id"]]
+            if "id" in frame.columns
+            else [f"q{i}" for i in range(len(frame))]
+        )
+        return version.encoder().encode(list(frame["text"])), ids
+
+    def evaluations(self, ref: str | StoredVersion) -> list[Evaluation]:
+        """Every evaluation recorded for version ``ref``, oldest first."""
+        from embver.evaluate.api import evaluations
+
+        return evaluations(self, ref)
+
+    def compare_tasks(
+        self,
+        a: str | StoredVersion,
+        b: str | StoredVersion,
+        task: str = "knn-accuracy",
+        *,
+        qrels: str | os.PathLike[str] | Mapping[str, Mapping[str, int]] | None = None,
+        pairs: str | os.PathLike[str] | Sequence[tuple[str, str, float]] | None = None,
+        queries: str | os.PathLike[str] | StoredVersion | None = None,
+        seed: int = 0,
+        k: int | None = None,
+        folds: int | None = None,
+    ) -> list[PairedDifference]:
+        """B − A on each figure of ``task`` (each side evaluated, or read back, with the same
+        options), paired over the items or queries both hold, with 95 % intervals."""
+        from embver.evaluate.api import pair_figures
+
+        first, second = (
+            self.evaluate(
+                ref, task, qrels=qrels, pairs=pairs, queries=queries, seed=seed, k=k, folds=folds
+            )
+            for ref in (a, b)
+        )
+        return pair_figures(first, second)
 
     # -- projections and drift (embver.project) ------------------------------------
     def project(

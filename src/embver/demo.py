@@ -41,14 +41,20 @@ def run_demo(
 
     started = time.perf_counter()
     store = embver.init(path)
-    if not synthetic and models_available():
-        real_story(store, Path(path), echo, announce=announce, **story)  # type: ignore[arg-type]
+    real = not synthetic and models_available()
+    if real:
+        real_story(
+            store, Path(path), echo, announce=announce, judge=_judge(store), **story  # type: ignore[arg-type]
+        )
     else:
         if not synthetic:
             echo("(models not installed — pip install 'embver[models]'; generated vectors instead)")
         _synthetic_story(store, echo, n)
-    echo(f"\nthe story took {time.perf_counter() - started:.0f} s\n")
     (name,) = store.space_names()
+    _choose_best(store, name, echo)
+    if real:
+        _serve_a_query(store, name, echo)
+    echo(f"\nthe story took {time.perf_counter() - started:.0f} s\n")
     for line in version_tree(store, name):
         echo(line)
     echo(f"\nstore: {store.location.root}")
@@ -71,6 +77,8 @@ def next_steps(path: str | Path, name: str) -> list[str]:
     return [
         f"next:  cd {_shell(path)} && embver log {name}",
         f"       embver compare {name}@1.0.0 {name}@1.1.0",
+        f"       embver eval {name}@1.0.0 {name}@best --compare   (which is better, and how sure)",
+        f"       embver serve   (then POST /v1/embeddings with model={name}@best)",
         "       embver ui --open      (the projections and comparisons in your browser)",
     ]
 
@@ -133,8 +141,49 @@ def _synthetic_story(store: embver.Store, echo: Callable[[str], None], n: int) -
         verdict = f"  verdict: {version.verdict['label']}" if version.verdict else ""
         reasons = "; ".join(version.reasons)
         echo(f"{story:<28} → {version.ref}  [{version.bump.name}]  {reasons}{verdict}")
-    store.set_alias("stop-signs", "best", "1.0.0", reason="the fifth try was the best")
-    echo(f"alias best → {store.get('stop-signs@best').number}")
+
+
+#: the task that picks ``best``: 5-NN topic accuracy, by 5-fold cross-validation
+BEST_TASK = "knn-accuracy"
+BEST_K = 5
+
+
+def _judge(store: embver.Store) -> Callable[[embver.Version], str]:
+    """The figure printed beside each version of the real story: embver's own evaluation."""
+
+    def judge(version: embver.Version) -> str:
+        figure = store.evaluate(version, BEST_TASK, k=BEST_K).headline
+        return f"5-NN topic accuracy {figure.value:.3f} (chance {figure.chance:.2f})"
+
+    return judge
+
+
+def _choose_best(store: embver.Store, name: str, echo: Callable[[str], None]) -> None:
+    """Evaluate every version on the task and point ``best`` at the highest (``eval``)."""
+    from embver.evaluate.api import best_by
+
+    for version in store.versions(name):
+        store.evaluate(version, BEST_TASK, k=BEST_K)
+    best, why = best_by(store, name, BEST_TASK)
+    figures = ", ".join(f"{ref.split('@')[1]} {value:.3f}" for ref, value in why["figures"].items())
+    reason = f"highest 5-NN topic accuracy ({figures})"
+    store.set_alias(name, "best", str(best.number), reason=reason)
+    echo(f"alias best → {best.number} ({reason})")
+
+
+def _serve_a_query(store: embver.Store, name: str, echo: Callable[[str], None]) -> None:
+    """The best version embeds a new query with its kept model and finds the nearest article."""
+    from embver.neighbors import knn
+
+    best = store.get(f"{name}@best")
+    query = "Shares fell sharply after the central bank raised interest rates"
+    encoded = best.encoder().encode([query])
+    vectors, ids = best.vectors(), best.ids
+    nearest = knn(vectors, 1, metric=best.metric, queries=encoded)[0, 0]
+    item = store.items(name, ids=[ids[nearest]]).iloc[0]
+    echo(f"\n{best.ref} embeds a new query with the model it keeps (embver encode):")
+    echo(f"  {query!r}")
+    echo(f"  nearest article: [{item['label']}] {str(item['text'])[:90]}")
 
 
 def _with(recipe: Recipe, **changes: object) -> Recipe:

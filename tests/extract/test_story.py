@@ -6,27 +6,6 @@ import re
 
 import numpy as np
 
-from embver.extract.story import knn_accuracy
-
-
-def test_knn_accuracy_matches_nearest_neighbour_oracle():
-    rng = np.random.default_rng(0)
-    vectors, labels = rng.normal(size=(60, 8)), rng.integers(0, 3, size=60)
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    similarity = unit @ unit.T - 3 * np.eye(60)
-    expected = float((labels[similarity.argmax(axis=1)] == labels).mean())
-    assert knn_accuracy(vectors, labels, k=1) == expected
-    noise = 0.01 * rng.normal(size=(10, 2))
-    separated = np.vstack([np.tile([1.0, 0.0], (5, 1)), np.tile([-1.0, 0.0], (5, 1))]) + noise
-    assert knn_accuracy(separated, np.array([0] * 5 + [1] * 5), k=3) == 1.0
-
-
-def test_knn_accuracy_breaks_ties_by_the_nearer_neighbour():
-    # four of the five items have a 1-1 tie among their two nearest neighbours, the nearer
-    # one of their own label: the nearer decides, whatever the labels' order or hashing
-    vectors = np.array([[1.0, 0.0], [0.99, 0.14], [0.9, 0.44], [-1.0, 0.1], [-1.0, -0.1]])
-    for labels, expected in (([2, 2, 1, 7, 7], 0.8), (["b", "b", "a", "z", "z"], 0.8)):
-        assert knn_accuracy(vectors, np.array(labels), k=2) == expected
 
 
 def test_demo_story_at_a_tiny_size(tmp_path, capsys):

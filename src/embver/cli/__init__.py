@@ -5,6 +5,7 @@ One module per command group, each listing its click commands in ``COMMANDS``::
     _common    the store context, --json, printing, step announcements, error handling
     registry   init, spaces, import, log, show, diff, alias, export, verify, gc, config
     compare    compare, adapter           project   project, drift, dimension
+    evaluate   eval
     composite  composite, impact, rebuild report    report
     extract    embed                      server    ui
     demo       demo
@@ -21,10 +22,20 @@ import re
 
 import click
 
-from embver.cli import compare, composite, demo, extract, project, registry, report, server
+from embver.cli import (
+    compare,
+    composite,
+    demo,
+    evaluate,
+    extract,
+    project,
+    registry,
+    report,
+    server,
+)
 from embver.cli._common import _Context, run_reporting_errors
 
-_GROUP_MODULES = (registry, compare, composite, project, report, extract, server, demo)
+_GROUP_MODULES = (registry, compare, evaluate, composite, project, report, extract, server, demo)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,15 +13,6 @@ if TYPE_CHECKING:
     from embver.evaluate.results import Evaluation, PairedDifference
 
 
-def _task_params(k: int | None, folds: int | None) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if k is not None:
-        params["k"] = k
-    if folds is not None:
-        params["folds"] = folds
-    return params
-
-
 @click.command(name="eval")
 @click.argument("refs", nargs=-1, required=True)
 @click.option(
@@ -33,7 +24,11 @@ def _task_params(k: int | None, folds: int | None) -> dict[str, Any]:
     "registered one.",
 )
 @click.option("--qrels", type=click.Path(dir_okay=False), help="Relevance judgements file.")
-@click.option("--queries", help="The version holding the query vectors, e.g. queries@1.0.0.")
+@click.option(
+    "--queries",
+    help="The query vectors: a version (queries@1.0.0), or a file of query texts (id, text) "
+    "encoded with REF's kept model.",
+)
 @click.option("--pairs", type=click.Path(dir_okay=False), help="Scored pairs file (sts).")
 @click.option("--k", type=int, default=None, help="Neighbours (k-NN tasks) or cut-off.")
 @click.option("--folds", type=int, default=None, help="Cross-validation folds.")
@@ -61,18 +56,15 @@ def eval_command(
     Figures are recorded against the version and read back when asked again. With
     --compare A B: the paired difference of B over A and whether it is significant.
     """
-    from embver.evaluate.api import compare_tasks, evaluate
-
     options: dict[str, Any] = {
-        "qrels": qrels, "queries": queries, "pairs": pairs, "seed": seed,
-        **_task_params(k, folds),
+        "qrels": qrels, "queries": queries, "pairs": pairs, "seed": seed, "k": k, "folds": folds,
     }  # fmt: skip
     names = tasks or ("knn-accuracy",)
     if paired:
         if len(refs) != 2:
             raise InvalidInputError(f"--compare takes two versions, A and B; got {len(refs)}")
         a, b = (ctx.store.get(r) for r in refs)
-        rows = {t: compare_tasks(ctx.store, a, b, t, **options) for t in names}
+        rows = {t: ctx.store.compare_tasks(a, b, t, **options) for t in names}
         data = {t: [d.to_dict() for d in diffs] for t, diffs in rows.items()}
         emit({"a": a.ref, "b": b.ref, "tasks": data}, as_json, _paired_text(a.ref, b.ref, rows))
         return
@@ -80,8 +72,9 @@ def eval_command(
     for ref in refs:
         version = ctx.store.get(ref)
         for task in names:
-            evaluation = evaluate(ctx.store, version, task, refresh=refresh, **options)
-            results.append((version.ref, evaluation))
+            results.append(
+                (version.ref, ctx.store.evaluate(version, task, refresh=refresh, **options))
+            )
     data_out = [{"version": ref, **e.to_dict()} for ref, e in results]
     emit(data_out if len(data_out) > 1 else data_out[0], as_json, _results_text(results))
 

@@ -12,9 +12,9 @@ of its data. The same evaluation asked again is read back, not recomputed.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 #: what a task may be given besides the version: a qrels file or mapping, a pairs file or
 #: list, and the query vectors as a version of another space (``"queries@1.0.0"``)
 Qrels = Mapping[str, Mapping[str, int]]
+#: query vectors given directly: (vectors (q, d) float32, their q ids)
+QueryVectors = tuple[np.ndarray, Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,9 @@ def evaluate(
     ref: str | Version,
     task: str = "knn-accuracy",
     *,
-    qrels: str | Path | Qrels | None = None,
-    pairs: str | Path | Sequence[tuple[str, str, float]] | None = None,
-    queries: str | Version | None = None,
+    qrels: str | os.PathLike[str] | Qrels | None = None,
+    pairs: str | os.PathLike[str] | Sequence[tuple[str, str, float]] | None = None,
+    queries: str | Version | QueryVectors | None = None,
     seed: int = 0,
     refresh: bool = False,
     **params: Any,
@@ -97,9 +99,9 @@ def task_data(
     version: Version,
     task: str,
     *,
-    qrels: str | Path | Qrels | None = None,
-    pairs: str | Path | Sequence[tuple[str, str, float]] | None = None,
-    queries: str | Version | None = None,
+    qrels: str | os.PathLike[str] | Qrels | None = None,
+    pairs: str | os.PathLike[str] | Sequence[tuple[str, str, float]] | None = None,
+    queries: str | Version | QueryVectors | None = None,
 ) -> TaskData:
     """The inputs ``task`` reads for ``version``, checked, with their digest.
 
@@ -149,28 +151,43 @@ def _label(value: object) -> object:
     return value
 
 
-def _qrels(qrels: str | Path | Qrels) -> dict[str, dict[str, int]]:
+def _qrels(qrels: str | os.PathLike[str] | Qrels) -> dict[str, dict[str, int]]:
     from embver.evaluate.retrieval import read_qrels
 
-    if isinstance(qrels, (str, Path)):
+    if isinstance(qrels, (str, os.PathLike)):
         return read_qrels(qrels)
     return {str(q): {str(i): int(g) for i, g in judged.items()} for q, judged in qrels.items()}
 
 
-def _pairs(pairs: str | Path | Sequence[tuple[str, str, float]]) -> list[tuple[str, str, float]]:
+def _pairs(
+    pairs: str | os.PathLike[str] | Sequence[tuple[str, str, float]],
+) -> list[tuple[str, str, float]]:
     from embver.evaluate.similarity import read_pairs
 
-    if isinstance(pairs, (str, Path)):
+    if isinstance(pairs, (str, os.PathLike)):
         return read_pairs(pairs)
     return [(str(a), str(b), float(score)) for a, b, score in pairs]
 
 
-def _queries(store: Store, queries: str | Version) -> tuple[np.ndarray, list[str], str]:
-    """Query vectors (q, d), their ids and the version's content hash."""
+def _queries(
+    store: Store, queries: str | Version | QueryVectors
+) -> tuple[np.ndarray, list[str], str]:
+    """Query vectors (q, d), their ids and a digest of them (a version's content hash)."""
+    if isinstance(queries, tuple):
+        import hashlib
+
+        vectors = np.ascontiguousarray(queries[0], dtype=np.float32)
+        ids = [str(i) for i in queries[1]]
+        if vectors.ndim != 2 or len(vectors) != len(ids):
+            raise InvalidInputError(
+                f"queries: {vectors.shape} vectors for {len(ids)} ids; give (vectors (q, d), q ids)"
+            )
+        return vectors, ids, hashlib.sha256(vectors.tobytes()).hexdigest()[:24] + fingerprint(ids)
     if isinstance(queries, str) and "@" not in queries:
         raise InvalidInputError(
             f"queries={queries!r}: give the version holding the query vectors, "
-            "e.g. 'my-queries@1.0.0' (embed the queries into a space of their own)"
+            "e.g. 'my-queries@1.0.0', or a file of query texts (id, text) when the "
+            "version keeps its model"
         )
     version = _resolve(store, queries)
     return version.vectors(), version.ids, version.content_hash
@@ -233,8 +250,11 @@ def compare_tasks(
 ) -> list[PairedDifference]:
     """B − A on every figure of ``task`` (each evaluated, or read back, with ``options``),
     paired over the units both versions hold."""
-    first = evaluate(store, a, task, **options)
-    second = evaluate(store, b, task, **options)
+    return pair_figures(evaluate(store, a, task, **options), evaluate(store, b, task, **options))
+
+
+def pair_figures(first: Evaluation, second: Evaluation) -> list[PairedDifference]:
+    """B − A on every figure with per-unit scores that both evaluations of one task hold."""
     return [paired_difference(fa, second.figure(fa.name)) for fa in first.figures if fa.units]
 
 
