@@ -112,7 +112,7 @@ def test_cluster_agreement_is_sklearns_nmi_and_ari_of_the_same_clusters(clustere
 def test_hdbscan_clusters_are_scored_the_same_way(clustered):
     vectors, ids, labels = clustered
     found = cluster_agreement(vectors, ids, labels, method="hdbscan")
-    clusters = HDBSCAN().fit_predict(normalize_rows(vectors))
+    clusters = HDBSCAN(copy=True).fit_predict(normalize_rows(vectors))
     assert found.figure("ari").value == pytest.approx(
         adjusted_rand_score(labels, clusters), abs=1e-12
     )

@@ -215,7 +215,7 @@ def cluster_items(prepared: np.ndarray, clusters: int, method: str, seed: int) -
     if method == "hdbscan":
         from sklearn.cluster import HDBSCAN
 
-        return np.asarray(HDBSCAN().fit_predict(prepared), dtype=np.int64)
+        return np.asarray(HDBSCAN(copy=True).fit_predict(prepared), dtype=np.int64)
     raise InvalidInputError(
         f"method={method!r} is unknown; use one of {', '.join(CLUSTER_METHODS)}"
     )
