@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 
     from embver.compare.api import Adapter
     from embver.compare.comparison import Comparison
-    from embver.evaluate.results import Evaluation, PairedDifference
     from embver.composite.combiners import Combiner
     from embver.composite.definition import ComponentLike
     from embver.composite.impact import Impact
+    from embver.evaluate.results import Evaluation, PairedDifference
     from embver.extract.api import EmbedData, EmbedOptions
     from embver.extract.kept import VersionEncoder
     from embver.project.api import ItemSelection

@@ -44,7 +44,12 @@ def run_demo(
     real = not synthetic and models_available()
     if real:
         real_story(
-            store, Path(path), echo, announce=announce, judge=_judge(store), **story  # type: ignore[arg-type]
+            store,
+            Path(path),
+            echo,
+            announce=announce,
+            judge=_judge(store),
+            **story,  # type: ignore[arg-type]
         )
     else:
         if not synthetic:
@@ -148,11 +153,18 @@ BEST_TASK = "knn-accuracy"
 BEST_K = 5
 
 
+def _folds(store: embver.Store, name: str) -> int:
+    """5 cross-validation folds, or fewer when a topic has fewer items (a tiny demo)."""
+    counts = store.items(name)["label"].value_counts()
+    return max(2, min(5, int(counts.min())))
+
+
 def _judge(store: embver.Store) -> Callable[[embver.Version], str]:
     """The figure printed beside each version of the real story: embver's own evaluation."""
 
     def judge(version: embver.Version) -> str:
-        figure = store.evaluate(version, BEST_TASK, k=BEST_K).headline
+        folds = _folds(store, version.space)
+        figure = store.evaluate(version, BEST_TASK, k=BEST_K, folds=folds).headline
         return f"5-NN topic accuracy {figure.value:.3f} (chance {figure.chance:.2f})"
 
     return judge
@@ -162,8 +174,9 @@ def _choose_best(store: embver.Store, name: str, echo: Callable[[str], None]) ->
     """Evaluate every version on the task and point ``best`` at the highest (``eval``)."""
     from embver.evaluate.api import best_by
 
+    folds = _folds(store, name)
     for version in store.versions(name):
-        store.evaluate(version, BEST_TASK, k=BEST_K)
+        store.evaluate(version, BEST_TASK, k=BEST_K, folds=folds)
     best, why = best_by(store, name, BEST_TASK)
     figures = ", ".join(f"{ref.split('@')[1]} {value:.3f}" for ref, value in why["figures"].items())
     reason = f"highest 5-NN topic accuracy ({figures})"

@@ -9,7 +9,6 @@ from sklearn.metrics import adjusted_rand_score, f1_score, normalized_mutual_inf
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-from embver.compare.neighbors import knn, normalize_rows
 from embver.errors import InvalidInputError
 from embver.evaluate import (
     cluster_agreement,
@@ -20,6 +19,7 @@ from embver.evaluate import (
     per_label,
 )
 from embver.evaluate.labels import purity_chance, training_neighbours, vote
+from embver.neighbors import knn, normalize_rows
 
 SKLEARN_METRIC = {"cosine": "cosine", "l2": "euclidean"}
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
-
 
 def test_demo_story_at_a_tiny_size(tmp_path, capsys):
     from embver.demo import run_demo

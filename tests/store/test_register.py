@@ -182,7 +182,7 @@ def test_same_recipe_registered_meanwhile_appends_instead_of_a_second_version(
     x, ids = _data(40)
     space = store.space("s")
     space.register(x[:20], ids=ids[:20], recipe=recipe)
-    monkeypatch.setattr(type(store), "find_identity", lambda self, space, identity: None)
+    monkeypatch.setattr(type(store), "_find_identity", lambda self, space, identity: None)
     again = space.register(x[10:], ids=ids[10:], recipe=recipe)
     assert again.appended and again.count == 40
     assert [str(v.number) for v in store.versions("s")] == ["1.0.0"]

@@ -210,7 +210,10 @@ def _log_label(row: dict[str, Any]) -> str:
     parts.append(f"{row['count']}×{row['dim']}")
     if row.get("evaluation"):
         figure = row["evaluation"]
-        parts.append(f"{figure['name']} {figure['value']:.3f} (chance {figure['chance']:.3f})")
+        parts.append(
+            f"{figure['name']} {figure['value']:.3f} [{figure['low']:.3f}, {figure['high']:.3f}] "
+            f"(chance {figure['chance']:.3f})"
+        )
     parts.append(row["created_at"][:19].replace("T", " "))
     if row["author"]:
         parts.append(row["author"])

@@ -8,7 +8,7 @@ Modules::
     similarity  read_pairs, sts (Spearman of similarity with gold scores)
     registry    TASKS, register_task, run_task
 
-Built on :mod:`embver.compare.neighbors` (exact k-NN) and :mod:`embver.compare.stats`.
+Built on :mod:`embver.neighbors` (exact k-NN) and :mod:`embver.compare.stats`.
 Names are imported lazily so that ``import embver.evaluate`` loads no scikit-learn.
 """
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embver.compare.neighbors import canonical_metric, prepare
 from embver.errors import InvalidInputError
+from embver.neighbors import canonical_metric, prepare
 
 
 def show(values: Sequence[object], count: int = 3) -> str:
@@ -35,7 +35,7 @@ def check_ids(ids: Sequence[str], rows: int, name: str = "ids") -> tuple[str, ..
 def prepared_vectors(
     vectors: np.ndarray, ids: Sequence[str], metric: str, name: str = "vectors"
 ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Float32 (n, d) rows ready for :func:`embver.compare.neighbors.knn` and their ids."""
+    """Float32 (n, d) rows ready for :func:`embver.neighbors.knn` and their ids."""
     array = prepare(np.asarray(vectors), canonical_metric(metric))
     return array, check_ids(ids, array.shape[0], f"{name} ids")
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from embver.evaluate.registry import TASKS, run_task
-from embver.evaluate.results import Evaluation, Figure, PairedDifference, paired_difference
 
 from embver.core.recipe import fingerprint
 from embver.errors import InvalidInputError, NotFoundError
+from embver.evaluate.registry import TASKS, run_task
+from embver.evaluate.results import Evaluation, Figure, PairedDifference, paired_difference
 from embver.store import evaluations as records
 
 if TYPE_CHECKING:

@@ -20,7 +20,6 @@ from typing import Any, Final
 
 import numpy as np
 
-from embver.compare.neighbors import canonical_metric, knn
 from embver.errors import InvalidInputError
 from embver.evaluate._inputs import (
     Labels,
@@ -31,6 +30,7 @@ from embver.evaluate._inputs import (
     prepared_vectors,
 )
 from embver.evaluate.results import Evaluation, make_figure, statistic
+from embver.neighbors import canonical_metric, knn
 
 CLUSTER_METHODS: Final = ("kmeans", "hdbscan")
 #: seeded label permutations behind a permutation chance level

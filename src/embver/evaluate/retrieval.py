@@ -1,6 +1,6 @@
 """Retrieval against relevance judgements (qrels): recall@k, nDCG@10, MRR and MAP per query.
 
-The ranking is one exact search (:func:`embver.compare.neighbors.knn`) of the
+The ranking is one exact search (:func:`embver.neighbors.knn`) of the
 judged queries among the items, ``depth = max(k, 10)`` deep; pytrec_eval scores
 it. MRR and MAP are therefore those of the top ``depth`` (what trec_eval reports
 for a run of that depth). pytrec_eval is handed the score ``depth − rank`` rather
@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 
-from embver.compare.neighbors import canonical_metric, knn
 from embver.errors import InvalidInputError
 from embver.evaluate._inputs import check_k, check_rounds, prepared_vectors, show
 from embver.evaluate.results import Evaluation, make_figure
+from embver.neighbors import canonical_metric, knn
 
 Qrels = dict[str, dict[str, int]]
 
@@ -34,7 +35,7 @@ NDCG_DEPTH: Final = 10
 CHANCE_ROUNDS: Final = 10
 
 
-def read_qrels(path: str | Path) -> Qrels:
+def read_qrels(path: str | os.PathLike[str]) -> Qrels:
     """Relevance judgements ``{query id: {item id: grade}}`` from a file.
 
     Formats: TREC (``qid 0 docid grade``, whitespace-separated), BEIR TSV

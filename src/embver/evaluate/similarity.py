@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from embver.compare.neighbors import canonical_metric
 from embver.errors import InvalidInputError
 from embver.evaluate._inputs import prepared_vectors, show
 from embver.evaluate.results import Evaluation, make_figure
+from embver.neighbors import canonical_metric
 
 Pair = tuple[str, str, float]
 
 
-def read_pairs(path: str | Path) -> list[Pair]:
+def read_pairs(path: str | os.PathLike[str]) -> list[Pair]:
     """Scored pairs ``(id_a, id_b, score)`` from a TSV, CSV or JSONL file.
 
     TSV/CSV: three columns, an optional header (a first line whose third field is

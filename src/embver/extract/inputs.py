@@ -3,13 +3,14 @@ plain text (.txt, one text a line)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from embver.errors import InvalidInputError
 
 
-def read_input_file(path: str | Path) -> Any:
+def read_input_file(path: str | os.PathLike[str]) -> Any:
     """A pandas DataFrame from .csv, .tsv, .jsonl, .json, .parquet, or .txt (one text a line)."""
     import pandas as pd
 

@@ -115,9 +115,7 @@ class _Chapter:
         self.space, self.articles, self.echo, self.step = space, articles, echo, step
         self.progress, self.judge = progress, judge
 
-    def register(
-        self, story: str, model: Any, extraction: Any = None, context: Any = None
-    ) -> Any:
+    def register(self, story: str, model: Any, extraction: Any = None, context: Any = None) -> Any:
         """Register one version; echo its bump, reasons, judged figure and verdict."""
         self.step(f"embedding {len(self.articles)} articles: {story}")
         version = self.space.embed(
