@@ -101,7 +101,9 @@ def test_import_log_show_diff_alias_export_verify(run, tmp_path):
     run("export", "docs@production", "-o", "out.parquet")
     assert pd.read_parquet(tmp_path / "out.parquet")["id"].tolist() == ids
     verify = json.loads(run("verify", "--json").output)
-    assert verify == {"checked": 3, "item_tables": 1, "artifacts": 0, "models": 0, "corrupt": 0, "problems": []}
+    assert verify == {
+        "checked": 3, "item_tables": 1, "artifacts": 0, "models": 0, "corrupt": 0, "problems": []
+    }  # fmt: skip
     text = run("verify").output
     assert "checked 3 versions, 1 item tables and 0 artifacts: 0 corrupt" in text
 

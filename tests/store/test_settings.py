@@ -58,7 +58,10 @@ def test_strict_false_from_the_cli_lets_a_breaking_patch_through(store, recipe, 
         (["strict", "maybe"], "setting 'strict' takes a boolean.*not 'maybe'"),
         (["strict", "2"], "setting 'strict' takes a boolean.*not '2'"),
         (["strict", ""], "setting 'strict' takes a boolean"),
-        (["strictness", "true"], "unknown setting 'strictness'; known settings: eval.default, eval.max_loss, strict"),
+        (
+            ["strictness", "true"],
+            "unknown setting 'strictness'; known settings: eval.default, eval.max_loss, strict",
+        ),
         (["strictness"], "unknown setting 'strictness'"),
     ],
 )
