@@ -185,9 +185,9 @@ class Store(persistence.Store):
         progress: Callable[[str], None] | None = None,
     ) -> Comparison:
         """Compare version ``a`` with ``b`` over their shared items; see :mod:`embver.compare`."""
-        from embver.compare.api import compare
+        from embver.evaluate.api import compare_with_labels
 
-        return compare(
+        return compare_with_labels(
             self, a, b, k=k, sample=sample, seed=seed, clusters=clusters, migration=migration,
             map_kinds=map_kinds, progress=progress,
         )  # fmt: skip

@@ -95,3 +95,36 @@ def test_report_puts_chance_and_noise_floor_beside_cluster_and_migration_figures
     assert full and all(0 < f["chance"] < 0.1 for f in full)
     migration = [f for name, f in figures.items() if name.endswith("): retention")]
     assert migration and all(f["chance"] == pytest.approx(10 / 59) for f in migration)
+
+
+def test_report_breaks_the_change_down_by_label_and_shows_recorded_task_figures(
+    bbc_store, tmp_path
+):
+    """Per label: purity in A and B, its change, the chance level and neighbours kept; and
+    the task figures of both versions once `embver eval` recorded them, B − A paired."""
+    from embver.evaluate.api import evaluate
+
+    for ref in ("news@1.0.0", "news@1.0.1"):
+        evaluate(bbc_store, ref, "label-purity")
+    path = tmp_path / "report.html"
+    root = str(bbc_store.location.root)
+    result = CliRunner().invoke(
+        cli, ["--store", root, "report", "news@1.0.0", "news@1.0.1", "-o", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    data = _data(path.read_text(encoding="utf-8"))
+    rows = {row["label"]: row for row in data["byLabel"]}
+    assert set(rows) == {f"topic-{t}" for t in range(5)}
+    assert all(
+        row["count"] == 60 and row["chance"] == pytest.approx(59 / 299) for row in rows.values()
+    )
+    # 1.0.1 is 1.0.0 with a little noise: each topic stays far above chance in both
+    assert all(
+        row["purity_a"] > 2 * row["chance"] and 0 < row["overlap"] <= 1 for row in rows.values()
+    )
+    changes = [row["change"] for row in data["byLabel"]]
+    assert changes == sorted(changes)  # the label that lost most first
+    tasks = {row["name"]: row for row in data["tasks"]}
+    purity = tasks["label-purity"]
+    assert purity["a"] > purity["chance"] and purity["b"] > purity["chance"]
+    assert purity["difference"]["difference"] == pytest.approx(purity["b"] - purity["a"])

@@ -71,6 +71,9 @@ class Comparison:
     cpu_timings: dict[str, float] = field(default_factory=dict)
     #: requested neighbour counts left out because the shared items are too few for them
     ks_dropped: tuple[int, ...] = ()
+    #: per label (when the items have labels): count, label purity in old and new, its
+    #: change, the share of neighbours kept and the purity chance level; sharpest loss first
+    by_label: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -94,6 +97,7 @@ class Comparison:
             "clusters": self.clusters,
             "same_space": self.same_space,
             "migration": self.migration,
+            "by_label": self.by_label,
             "timings": self.timings,
             "cpu_timings": self.cpu_timings,
         }

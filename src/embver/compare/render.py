@@ -114,6 +114,23 @@ def _clusters(d: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _by_label(d: dict[str, Any]) -> list[str]:
+    """Which labels kept their neighbours and got sharper or blurrier (purity old → new)."""
+    rows = d.get("by_label") or []
+    if not rows:
+        return []
+    width = max(len(str(r["label"])) for r in rows)
+    lines = ["", f"by label (k={rows[0]['k']}: label purity old → new, neighbours kept)"]
+    for r in rows:
+        trend = "sharper" if r["change"] > 0 else "blurrier" if r["change"] < 0 else "same"
+        lines.append(
+            f"  {r['label']!s:<{width}}  {r['count']:>5} items  purity {r['purity_a']:.3f} → "
+            f"{r['purity_b']:.3f} ({r['change']:+.3f}, {trend}; chance {r['chance']:.3f})  "
+            f"kept {r['overlap']:.0%}"
+        )
+    return lines
+
+
 def _spread(spread: list[float] | None) -> str:
     return "" if not spread else f" [{spread[0]:.4f}, {spread[1]:.4f} over seed pairings]"
 
@@ -177,7 +194,7 @@ def _migration(d: dict[str, Any]) -> list[str]:
 def render_text(d: dict[str, Any]) -> str:
     """Render a comparison dict as aligned plain text."""
     lines = _header(d) + _neighbourhood(d) + _structure(d) + _clusters(d)
-    lines += _same_space(d) + _migration(d)
+    lines += _same_space(d) + _migration(d) + _by_label(d)
     timings = "  ".join(f"{name} {secs:.2f}s" for name, secs in d["timings"].items())
     lines += ["", f"timings: {timings}"]
     return "\n".join(lines)

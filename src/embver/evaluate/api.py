@@ -26,6 +26,7 @@ from embver.evaluate.results import Evaluation, Figure, PairedDifference, paired
 from embver.store import evaluations as records
 
 if TYPE_CHECKING:
+    from embver.compare.comparison import Comparison
     from embver.store import Store, Version
 
 #: what a task may be given besides the version: a qrels file or mapping, a pairs file or
@@ -315,3 +316,40 @@ def patch_task(
             "`embver config eval.max_loss` to allow more"
         )
     return measured
+
+
+def by_label(store: Store, a: str | Version, b: str | Version, k: int = 10) -> list[dict[str, Any]]:
+    """Versions ``a`` and ``b`` compared per label of their shared items: count, label
+    purity in each (and its change), the share of neighbours kept, and the purity chance
+    level ``(count - 1) / (n - 1)``; the label that lost most first. Empty when the items
+    have no labels or too few to hold ``k`` neighbours."""
+    from embver.compare.api import shared_vectors
+    from embver.evaluate.labels import per_label
+
+    pairing = shared_vectors(store, a, b)
+    labels = _labels(store, pairing.old, list(pairing.ids))
+    if labels is None:
+        return []
+    keep = [i for i, label in enumerate(labels) if label is not None]
+    if len(keep) < k + 2:
+        return []
+    ids = [pairing.ids[i] for i in keep]
+    rows = per_label(
+        pairing.x[keep], pairing.y[keep], ids, [str(labels[i]) for i in keep], k=k,
+        metric=pairing.old.metric,
+    )  # fmt: skip
+    n = len(ids)
+    return [{**r.to_dict(), "k": k, "chance": (r.count - 1) / (n - 1)} for r in rows]
+
+
+def compare_with_labels(
+    store: Store, a: str | Version, b: str | Version, **options: Any
+) -> Comparison:
+    """:func:`embver.compare.api.compare` of ``a`` and ``b``, broken down by label when
+    the items have labels (:func:`by_label` at the smallest k): what ``embver compare``, the
+    report and the UI show."""
+    from embver.compare.api import compare
+
+    report = compare(store, a, b, **options)
+    report.by_label = by_label(store, a, b, min(report.ks)) if report.ks else []
+    return report

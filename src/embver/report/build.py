@@ -97,7 +97,7 @@ def _compare(
     store: Store, va: Version, vb: Version, seed: int
 ) -> tuple[dict[str, Any] | None, str | None]:
     try:
-        from embver.compare.api import compare
+        from embver.evaluate.api import compare_with_labels as compare
     except ImportError as exc:  # the comparison engine is optional for the report
         return None, f"comparison unavailable: {exc}"
     try:
@@ -154,7 +154,33 @@ def _report_data(
         "displacement": {
             "median": float(np.median(displacement(pb.coords, pb.ids, pa.coords, pa.ids)))
         },
+        "byLabel": (comparison or {}).get("by_label") or [],
+        "tasks": task_rows(store, va, vb),
     }
+
+
+def task_rows(store: Store, va: Version, vb: Version) -> list[dict[str, Any]]:
+    """The recorded task figures of A and B (``embver eval``), side by side where both were
+    evaluated alike, with B − A and its paired interval."""
+    from embver.evaluate.api import evaluations, pair_figures
+
+    first = {(e.task, repr(sorted(e.params.items()))): e for e in evaluations(store, va)}
+    rows = []
+    for evaluation in evaluations(store, vb):
+        other = first.get((evaluation.task, repr(sorted(evaluation.params.items()))))
+        paired = {d.name: d for d in pair_figures(other, evaluation)} if other else {}
+        for figure in evaluation.figures:
+            a = other.figure(figure.name) if other else None
+            diff = paired.get(figure.name)
+            rows.append(
+                {
+                    "task": evaluation.task, "name": figure.name, "chance": figure.chance,
+                    "a": a.value if a else None, "b": figure.value,
+                    "difference": diff.to_dict() if diff else None,
+                    "sentence": diff.sentence("A", "B") if diff else "",
+                }
+            )  # fmt: skip
+    return rows
 
 
 def _arrays(

@@ -300,11 +300,11 @@ class UIData:
         return self._pairs[key]
 
     def _compare(self, a: VersionView, b: VersionView) -> Comparison:
-        """:func:`embver.compare.api.compare` of the two versions (what `embver compare` says)."""
+        """The two versions compared as `embver compare` does, per label included."""
         # imported here: the comparison engine pulls in scipy.stats (~1 s) on first use only
-        from embver.compare.api import compare
+        from embver.evaluate.api import compare_with_labels
 
-        return compare(self.store, a.version, b.version)
+        return compare_with_labels(self.store, a.version, b.version)
 
     def overlap(self, a: VersionView, b: VersionView) -> np.ndarray:
         """Per shared item k-NN overlap (|A ∩ B| / k, k=10) in the order of :meth:`shared`."""
