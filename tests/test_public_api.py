@@ -71,7 +71,7 @@ HEAVY = {
 
 #: subpackages whose names load on first use (core is eager: it is pure and light)
 LAZY_PACKAGES = [
-    "embver.compare", "embver.composite", "embver.extract", "embver.project",
+    "embver.compare", "embver.composite", "embver.evaluate", "embver.extract", "embver.project",
     "embver.report", "embver.server", "embver.store",
 ]  # fmt: skip
 

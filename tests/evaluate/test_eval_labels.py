@@ -225,7 +225,7 @@ def test_folds_beyond_the_smallest_class_are_refused(clustered):
         ),
         (
             lambda v, i, y: per_label(v, v[:-1], i, y),
-            "vectors_b ids has 500 entries for 499 vectors",
+            "vectors_a has 500 rows but vectors_b has 499",
         ),
     ],
 )

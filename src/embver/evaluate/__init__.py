@@ -7,6 +7,8 @@ Modules::
     retrieval   read_qrels, retrieval (recall@k, nDCG@10, MRR, MAP through pytrec_eval)
     similarity  read_pairs, sts (Spearman of similarity with gold scores)
     registry    TASKS, register_task, run_task
+    api         evaluate a stored version (recorded, read back), compare_tasks, best_by,
+                by_label, compare_with_labels
 
 Built on :mod:`embver.neighbors` (exact k-NN) and :mod:`embver.compare.stats`.
 Names are imported lazily so that ``import embver.evaluate`` loads no scikit-learn.
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from embver._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from embver.evaluate.api import best_by, compare_tasks, evaluate
     from embver.evaluate.labels import (
         LabelBreakdown,
         cluster_agreement,
@@ -33,6 +36,9 @@ if TYPE_CHECKING:
     from embver.evaluate.similarity import read_pairs, sts
 
 _EXPORTS = {
+    "evaluate": "embver.evaluate.api",
+    "compare_tasks": "embver.evaluate.api",
+    "best_by": "embver.evaluate.api",
     "Evaluation": "embver.evaluate.results",
     "Figure": "embver.evaluate.results",
     "PairedDifference": "embver.evaluate.results",
@@ -60,7 +66,10 @@ __all__ = [
     "LabelBreakdown",
     "PairedDifference",
     "TaskInputs",
+    "best_by",
     "cluster_agreement",
+    "compare_tasks",
+    "evaluate",
     "knn_accuracy",
     "label_purity",
     "linear_probe",

@@ -30,7 +30,7 @@ from embver.evaluate._inputs import (
     prepared_vectors,
 )
 from embver.evaluate.results import Evaluation, make_figure, statistic
-from embver.neighbors import canonical_metric, knn
+from embver.neighbors import canonical_metric, check_paired, knn
 
 CLUSTER_METHODS: Final = ("kmeans", "hdbscan")
 #: seeded label permutations behind a permutation chance level
@@ -334,6 +334,7 @@ def per_label(
     """
     metric = canonical_metric(metric)
     prepared_a, item_ids, coded = _labelled(vectors_a, ids, labels, metric)
+    check_paired(np.asarray(vectors_a), np.asarray(vectors_b), ("vectors_a", "vectors_b"))
     prepared_b, _ = prepared_vectors(vectors_b, item_ids, metric, "vectors_b")
     check_k(k, prepared_a.shape[0] - 1, "other items")
     near_a = knn(prepared_a, k, metric=metric, prepared=True)
