@@ -13,7 +13,7 @@ import embver.evaluate
 
 PACKAGE = Path(embver.evaluate.__file__).parent
 ALLOWED = (
-    "__future__", "collections", "csv", "dataclasses", "importlib", "inspect", "json", "math",
+    "__future__", "collections", "csv", "dataclasses", "importlib", "inspect", "json", "math", "os",
     "pathlib", "types", "typing",
     "numpy", "scipy", "sklearn", "pytrec_eval",
     "embver.errors", "embver._lazy", "embver.neighbors", "embver.compare.stats",
