@@ -213,3 +213,28 @@ def _records(store):
     from embver.store.evaluations import of_versions
 
     return of_versions(store, store.versions("news"))
+
+
+def test_compare_breaks_the_change_down_by_label(news, bbc):
+    """Sharpened on the labels, every topic's neighbourhoods are purer in 1.1.0: `embver
+    compare` lists each label with its count, purity old -> new and its chance level."""
+    root = str(news.location.root)
+    argv = ["--store", root, "compare", "news@1.0.0", "news@1.1.0", "--no-clusters", "--json"]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["by_label"]
+    assert {r["label"] for r in rows} == set(bbc.labels)
+    assert all(r["count"] == 60 and r["change"] > 0 for r in rows)
+    # an oracle: purity of one label by a direct loop over exact cosine neighbours
+    vectors = news.get("news@1.0.0").vectors()
+    labels = np.asarray(bbc.labels)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    k = rows[0]["k"]
+    near = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    mine = labels == rows[0]["label"]
+    expected = float((labels[near[mine]] == rows[0]["label"]).mean())
+    assert rows[0]["purity_a"] == pytest.approx(expected, abs=1e-9)
+    text = CliRunner().invoke(cli, argv[:-1])
+    assert "by label (k=" in text.output and "sharper" in text.output

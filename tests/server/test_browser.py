@@ -286,3 +286,20 @@ def test_alias_move_is_confirmed_and_shows_in_history(page, server_url, digits_s
     history = digits_store.alias_history("digits", "best")
     assert history[-1]["to"] == "1.1.0" and history[-1]["reason"].startswith("browser test")
     assert page.console_errors == []
+
+
+def test_version_page_colours_by_label_and_registry_shows_task_figures(
+    page, server_url, digits_store
+):
+    from embver.evaluate.api import evaluate
+
+    open_page(page, server_url + "/#/version/digits@1.0.0")
+    assert page.locator("select.colour-by").input_value() == "label"
+    legend = page.locator(".legend-box").inner_text()
+    assert all(label in legend for label in set(digits_store.items("digits")["label"]))
+    figure = evaluate(digits_store, "digits@1.1.0", "knn-accuracy").headline
+    open_page(page, server_url + "/#/space/digits")
+    row = page.locator("table.versions tr", has_text="1.1.0").first
+    assert f"knn-accuracy {figure.value:.3f}" in row.inner_text()
+    assert f"chance {figure.chance:.3f}" in row.inner_text()
+    assert page.console_errors == []

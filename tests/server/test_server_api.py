@@ -345,3 +345,28 @@ def test_categorical_codes_keep_the_palette_and_name_every_code():
     names = [c["name"] for c in legend["categories"]]
     assert names[-2:] == ["other", "missing"] and len(names) == 20
     assert names[codes[-1]] == "missing" and names[codes[-2]] == "other"
+
+
+def test_points_are_coloured_by_label_by_default_when_items_have_labels(client, digits_store):
+    codes, legend = decode_codes(client.get("/api/versions/digits@1.0.0/colors").content)
+    assert legend["title"] == "label"
+    names = [c["name"] for c in legend["categories"]]
+    assert [names[c] for c in codes] == digits_store.items("digits")["label"].tolist()
+
+
+def test_the_registry_shows_each_versions_task_figure_and_why_aliases_point_where(
+    client, digits_store
+):
+    """A recorded evaluation is the version's figure in /api/spaces (interval and chance
+    beside it); an alias says which version it points at and the reason of its last move."""
+    from embver.evaluate.api import evaluate
+
+    figure = evaluate(digits_store, "digits@1.0.0", "label-purity").headline
+    detail = client.get("/api/spaces/digits").json()
+    rows = {v["version"]: v for v in detail["versions"]}
+    shown = rows["1.0.0"]["evaluation"]
+    assert shown["name"] == "label-purity" and shown["value"] == pytest.approx(figure.value)
+    assert shown["low"] <= shown["value"] <= shown["high"] and shown["chance"] < shown["low"]
+    assert rows["1.1.0"]["evaluation"] is None
+    for alias, info in detail["aliases"].items():
+        assert info["reason"] == info["history"][-1]["reason"], alias

@@ -53,6 +53,14 @@ function treeOrder(versions) {
   return out;
 }
 
+// The newest recorded task figure of a version, its 95% interval and chance level.
+function evaluationCell(e) {
+  if (!e) return h('span', { class: 'muted' }, '—');
+  const num = (x) => (typeof x === 'number' ? x.toFixed(3) : '–');
+  return h('span', { title: `over ${e.units} ${e.unit_kind ?? 'items'}` },
+    `${e.name} ${num(e.value)} `, h('span', { class: 'muted' }, `[${num(e.low)}, ${num(e.high)}] chance ${num(e.chance)}`));
+}
+
 function verdictBadge(verdict) {
   if (!verdict) return null;
   const label = verdict.label ?? verdict.verdict ?? 'verdict';
@@ -72,6 +80,7 @@ async function renderSpace(body, name) {
       h('td', {}, verdictBadge(v.verdict)),
       h('td', {}, v.aliases.map((a) => h('span', { class: 'badge alias' }, a))),
       h('td', {}, `${v.count} × ${v.dim}`, h('span', { class: 'muted' }, ` ${v.metric}`)),
+      h('td', { class: 'evaluation' }, evaluationCell(v.evaluation)),
       h('td', { class: 'muted' }, (v.created_at ?? '').slice(0, 19).replace('T', ' '), v.author ? ` · ${v.author}` : ''),
       h('td', { class: 'muted lineage' },
         v.components.length ? h('div', {}, 'built from ', v.components.map((c) => h('a', { href: `#/space/${enc(c.split('@')[0])}`, class: 'badge component' }, c))) : null,
@@ -84,7 +93,7 @@ async function renderSpace(body, name) {
   body.appendChild(h('h3', {}, 'Versions and lineage'));
   body.appendChild(
     h('table', { class: 'versions' },
-      h('thead', {}, h('tr', {}, ['version', 'bump', 'verdict', 'aliases', 'items', 'created', 'lineage', ''].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, ['version', 'bump', 'verdict', 'aliases', 'items', 'task (embver eval)', 'created', 'lineage', ''].map((t) => h('th', {}, t)))),
       h('tbody', {}, rows)),
   );
   if (detail.edges.length) {
@@ -143,7 +152,10 @@ function historyTable(history) {
 function aliasPanel(space, detail) {
   const panel = h('section', { class: 'panel aliases' }, h('h3', {}, 'Aliases'));
   for (const [alias, info] of Object.entries(detail.aliases)) {
-    panel.append(h('h4', {}, h('span', { class: 'badge alias' }, alias), ` → ${info.version}`), historyTable(info.history));
+    panel.append(
+      h('h4', {}, h('span', { class: 'badge alias' }, alias), ` → ${info.version}`,
+        info.reason ? h('span', { class: 'muted alias-reason' }, ` — ${info.reason}`) : null),
+      historyTable(info.history));
   }
   // Move (or create) an alias: pick, give a reason, then confirm.
   const aliasInput = h('input', { class: 'move-alias', placeholder: 'alias', value: Object.keys(detail.aliases)[0] ?? 'production' });

@@ -25,7 +25,7 @@ export async function renderVersion(app, ref, methodArg) {
   const [info, points, colours] = await Promise.all([
     getJson(`/api/versions/${enc(ref)}`),
     getPoints(`/api/versions/${enc(ref)}/points?${wanted}`),
-    getCodes(`/api/versions/${enc(ref)}/colors?by=cluster&${wanted}`),
+    getCodes(`/api/versions/${enc(ref)}/colors?by=default&${wanted}`),
   ]);
   const loaded = performance.now();
   loading.remove();
@@ -37,7 +37,9 @@ export async function renderVersion(app, ref, methodArg) {
   const status = h('div', { class: 'status muted' }, `${info.count} items × ${info.dim} · ${info.metric} · layout ${method}`);
   const methodSelect = h('select', { class: 'method' }, info.methods.map((m) => h('option', { value: m, selected: m === method }, m)));
   methodSelect.addEventListener('change', () => { location.hash = `#/version/${enc(ref)}/${methodSelect.value}`; });
-  const colourSelect = h('select', { class: 'colour-by' }, ['cluster', 'label'].map((c) => h('option', { value: c }, c)));
+  // coloured by label when the items have labels (the server's by=default), else by cluster
+  const colourSelect = h('select', { class: 'colour-by' }, ['cluster', 'label'].map((c) =>
+    h('option', { value: c, selected: c === (colours.legend.title === 'label' ? 'label' : 'cluster') }, c)));
   const legendBox = h('div', { class: 'legend-box' });
   const search = h('input', { class: 'search', type: 'search', placeholder: 'search text, label, metadata' });
   const searchOut = h('div', { class: 'search-out muted' });

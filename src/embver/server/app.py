@@ -10,7 +10,8 @@ Routes (all GET but the alias move; every one behind :mod:`embver.server.securit
     /api/versions/{ref}                       version summary and layout methods
     /api/versions/{ref}/metadata-keys         metadata fields to colour by
     /api/versions/{ref}/points?method=        binary EVP1 layout (see binary.py)
-    /api/versions/{ref}/colors?by=&method=    binary EVC1 colour codes + legend
+    /api/versions/{ref}/colors?by=&method=    binary EVC1 colour codes + legend (by=default:
+                                              labels when there are, else clusters)
     /api/versions/{ref}/items/{i}             one item (text, label, metadata)
     /api/versions/{ref}/items/{i}/image       its image, if registered under an allowed root
     /api/versions/{ref}/search?q=             positions of matching items
@@ -236,7 +237,7 @@ def _version_router() -> APIRouter:
 
     @router.get("/colors")
     async def colors(
-        ref: str, request: Request, by: str = "cluster", method: str | None = None
+        ref: str, request: Request, by: str = "default", method: str | None = None
     ) -> Response:
         data = _data(request)
         view = await run_in_threadpool(data.view, ref)

@@ -132,7 +132,15 @@ class UIData:
     def colour_codes(
         self, view: VersionView, by: str, method: str | None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Per-point category codes and a legend for ``by`` in cluster|label|meta:<key>."""
+        """Per-point category codes and a legend for ``by`` in cluster|label|meta:<key>, or
+        ``default``: the labels when the items have any, else the clusters."""
+        if by == "default":
+            labels = _column(self.items(view), "label")
+            by = (
+                "label"
+                if any(label is not None and label == label for label in labels)
+                else "cluster"
+            )
         if by == "cluster":
             _, clusters = self.layout(view, method)
             names = self.cluster_names(view, method)

@@ -39,7 +39,9 @@ def space_names(store: Store) -> list[str]:
     return sorted(store.space_names())
 
 
-def version_summary(version: Version, store: Store | None = None) -> dict[str, Any]:
+def version_summary(
+    version: Version, store: Store | None = None, evaluation: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What the version tree shows for one version (no vectors).
 
     With ``store``, composite lineage is included: ``components`` (what this version
@@ -64,6 +66,7 @@ def version_summary(version: Version, store: Store | None = None) -> dict[str, A
         "author": version.author,
         "components": components,
         "used_by": used_by,
+        "evaluation": evaluation,
     }
 
 
@@ -77,13 +80,19 @@ def _composite_edges(store: Store | None, version: Version) -> tuple[list[str], 
 
 def space_detail(store: Store, space: str) -> dict[str, Any]:
     """Versions, lineage edges (parent and composite) and aliases with history of a space."""
-    versions = [version_summary(v, store) for v in store.versions(space)]
+    from embver.store.evaluations import headlines
+
+    stored = store.versions(space)
+    figures = headlines(store, stored)
+    versions = [version_summary(v, store, plain(figures.get(v.id))) for v in stored]
     aliases: dict[str, Any] = {}
     for v in versions:
         for alias in v["aliases"]:
+            history = alias_history(store, space, alias)
             aliases[alias] = {
                 "version": v["version"],
-                "history": alias_history(store, space, alias),
+                "reason": history[-1]["reason"] if history else None,
+                "history": history,
             }
     edges = [
         {"from": v["parent_ref"], "to": v["ref"], "kind": "parent", "bump": v["bump"]}
