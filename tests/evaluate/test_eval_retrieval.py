@@ -100,7 +100,7 @@ def test_chance_is_the_figure_of_a_random_ranking():
     queries = rng.normal(size=(30, 8)).astype(np.float32)
     query_ids = [f"q{i}" for i in range(30)]
     qrels = {q: {item_ids[j]: 1 for j in rng.choice(50, 5, replace=False)} for q in query_ids}
-    found = retrieval(items, item_ids, queries, query_ids, qrels, k=5, chance_rounds=200)
+    found = retrieval(items, item_ids, queries, query_ids, qrels, k=5)
     # E[DCG@10] of a random ranking: each rank holds a relevant item with probability 5/50
     expected_ndcg = sum(0.1 / math.log2(r + 1) for r in range(1, 11)) / sum(
         1 / math.log2(r + 1) for r in range(1, 6)
@@ -173,3 +173,25 @@ def test_judged_queries_without_a_vector_are_refused():
 def test_k_beyond_the_items_is_refused():
     with pytest.raises(InvalidInputError, match="k=9 exceeds the 8 items"):
         retrieval(ITEMS, ITEM_IDS, QUERIES, QUERY_IDS, TOY_QRELS, k=9)
+
+
+def test_the_closed_form_chance_is_what_random_rankings_score():
+    """random_ranking_chance against its oracle: 400 seeded random rankings of 60 items
+    scored by pytrec_eval, graded judgements and 1 to 12 relevant items per query."""
+    from embver.evaluate.retrieval import random_ranking_chance, simulated_chance
+
+    rng = np.random.default_rng(11)
+    item_ids = [f"d{i}" for i in range(60)]
+    qrels = {
+        f"q{q}": {
+            item_ids[j]: int(rng.integers(1, 4)) for j in rng.choice(60, 1 + q % 12, replace=False)
+        }
+        for q in range(40)
+    }
+    judged = list(qrels)
+    for depth in (10, 25):
+        exact = random_ranking_chance(qrels, judged, len(item_ids), 5, depth)
+        simulated = simulated_chance(qrels, judged, item_ids, 5, depth, seed=3, rounds=400)
+        assert set(exact) == set(simulated)
+        for name, value in exact.items():
+            assert value == pytest.approx(simulated[name], abs=0.006), (depth, name)

@@ -8,8 +8,9 @@ than the similarity, so its tie-breaking (by document id) never reorders the sea
 
 Chance, the expected figure of a uniformly random ranking: recall@k is exactly
 k/n for a query with a relevant item (|rel ∩ top k| has mean |rel|·k/n), 0 for
-one with none; nDCG@10, MRR and MAP are the mean over ``chance_rounds`` seeded
-random rankings scored the same way.
+one with none; nDCG@10, MRR and MAP in closed form too (see
+:func:`random_ranking_chance`; :func:`simulated_chance`, seeded random rankings
+scored by pytrec_eval, is its oracle in the tests).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ Qrels = dict[str, dict[str, int]]
 
 #: rankings are at least this deep, for nDCG@10
 NDCG_DEPTH: Final = 10
-CHANCE_ROUNDS: Final = 10
 
 
 def read_qrels(path: str | os.PathLike[str]) -> Qrels:
@@ -203,7 +203,6 @@ def retrieval(
     *,
     metric: str = "cosine",
     seed: int = 0,
-    chance_rounds: int = CHANCE_ROUNDS,
 ) -> Evaluation:
     """nDCG@10, recall@k, MRR and MAP of searching the judged queries among the items.
 
@@ -228,7 +227,6 @@ def retrieval(
     items, item_ids = prepared_vectors(item_vectors, item_ids, metric, "item")
     queries, query_ids = prepared_vectors(query_vectors, query_ids, metric, "query")
     check_k(k, items.shape[0], "items")
-    check_rounds(chance_rounds)
     _check_qrels(qrels, set(item_ids), set(query_ids))
     judged = [str(q) for q in qrels]
     row = {q: i for i, q in enumerate(query_ids)}
@@ -236,7 +234,7 @@ def retrieval(
     rows = np.array([row[q] for q in judged], dtype=np.int64)
     ranked = knn(items, depth, queries=queries[rows], metric=metric, prepared=True)
     figures = score_rankings(qrels, judged, ranked, item_ids, k)
-    chance = _random_chance(qrels, judged, item_ids, k, depth, seed, chance_rounds)
+    chance = random_ranking_chance(qrels, judged, len(item_ids), k, depth)
     params: dict[str, Any] = {"k": int(k), "depth": depth, "metric": metric, "seed": int(seed)}
     return Evaluation(
         task="retrieval",
@@ -249,7 +247,46 @@ def retrieval(
     )  # fmt: skip
 
 
-def _random_chance(
+def random_ranking_chance(
+    qrels: Mapping[str, Mapping[str, int]], judged: Sequence[str], n: int, k: int, depth: int
+) -> dict[str, float]:
+    """The expected figures of a uniformly random ranking of the ``n`` items, exactly.
+
+    Per query with ``R`` relevant items (grade >= 1) among ``n``, ranked ``depth`` deep
+    (trec_eval's definitions, as pytrec_eval scores them):
+
+    - recall@k: ``k / n``;
+    - nDCG@10: every rank holds a uniformly drawn item, so E[DCG] = (Σ gains / n) ·
+      Σ_{r<=10} 1 / log2(r + 1), over the query's ideal DCG;
+    - MRR: Σ_r (1/r) · P(no relevant item in the first r - 1) · R / (n - r + 1);
+    - MAP: (1/R) Σ_r P(relevant at r) · E[precision@r | relevant at r]
+      = (1/R) Σ_r (R/n) · (1 + (r - 1)(R - 1)/(n - 1)) / r.
+
+    Averaged over the judged queries (a query with nothing relevant scores 0 on all).
+    """
+    ranks = np.arange(1, depth + 1, dtype=np.float64)
+    discount = 1.0 / np.log2(np.arange(2, NDCG_DEPTH + 2, dtype=np.float64))
+    rank_discount = discount[: min(NDCG_DEPTH, depth)].sum()
+    totals = dict.fromkeys((f"ndcg@{NDCG_DEPTH}", f"recall@{k}", "mrr", "map"), 0.0)
+    for query in judged:
+        gains = np.sort([float(g) for g in qrels[query].values() if g > 0])[::-1]
+        relevant = len(gains)
+        if relevant == 0:
+            continue
+        ideal = float((gains[:NDCG_DEPTH] * discount[: min(relevant, NDCG_DEPTH)]).sum())
+        totals[f"ndcg@{NDCG_DEPTH}"] += float(gains.sum()) / n * rank_discount / ideal
+        totals[f"recall@{k}"] += k / n
+        before = ranks[:-1]
+        none_before = np.concatenate(
+            [[1.0], np.cumprod((n - relevant - before + 1) / (n - before + 1))]
+        )
+        totals["mrr"] += float((none_before * relevant / (n - ranks + 1) / ranks).sum())
+        together = (ranks - 1) * (relevant - 1) / (n - 1) if n > 1 else np.zeros(depth)
+        totals["map"] += float(((1.0 + together) / ranks).sum()) / n
+    return {name: total / len(judged) for name, total in totals.items()}
+
+
+def simulated_chance(
     qrels: Mapping[str, Mapping[str, int]],
     judged: list[str],
     item_ids: Sequence[str],
@@ -258,14 +295,13 @@ def _random_chance(
     seed: int,
     rounds: int,
 ) -> dict[str, float]:
-    """Expected figures of a random ranking: recall@k in closed form, the rest by simulation."""
+    """The mean figures of ``rounds`` seeded random rankings scored by pytrec_eval: the
+    oracle of :func:`random_ranking_chance` (as costly as ``rounds`` evaluations)."""
+    check_rounds(rounds)
     rng = np.random.default_rng(seed)
     n = len(item_ids)
     draws = [
         score_rankings(qrels, judged, random_rankings(len(judged), depth, n, rng), item_ids, k)
         for _ in range(rounds)
     ]
-    chance = {name: float(np.mean([d[name].mean() for d in draws])) for name in draws[0]}
-    has_relevant = np.array([any(g > 0 for g in qrels[q].values()) for q in judged])
-    chance[f"recall@{k}"] = float(np.mean(has_relevant * (k / n)))
-    return chance
+    return {name: float(np.mean([d[name].mean() for d in draws])) for name in draws[0]}
