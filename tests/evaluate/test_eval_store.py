@@ -238,3 +238,10 @@ def test_compare_breaks_the_change_down_by_label(news, bbc):
     assert rows[0]["purity_a"] == pytest.approx(expected, abs=1e-9)
     text = CliRunner().invoke(cli, argv[:-1])
     assert "by label (k=" in text.output and "sharper" in text.output
+    # once both are evaluated, compare also says which is better on the task
+    for ref in ("news@1.0.0", "news@1.1.0"):
+        evaluate(news, ref, "knn-accuracy")
+    tasks = json.loads(CliRunner().invoke(cli, argv).output)["tasks"]
+    head = next(r for r in tasks if r["name"] == "knn-accuracy")
+    assert head["b"] > head["a"] and head["difference"]["significant"]
+    assert "news@1.1.0 is better on knn-accuracy" in head["sentence"]

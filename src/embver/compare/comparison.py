@@ -74,6 +74,8 @@ class Comparison:
     #: per label (when the items have labels): count, label purity in old and new, its
     #: change, the share of neighbours kept and the purity chance level; sharpest loss first
     by_label: list[dict[str, Any]] = field(default_factory=list)
+    #: the task figures recorded for both versions (``embver eval``) with B − A, paired
+    tasks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -98,6 +100,7 @@ class Comparison:
             "same_space": self.same_space,
             "migration": self.migration,
             "by_label": self.by_label,
+            "tasks": self.tasks,
             "timings": self.timings,
             "cpu_timings": self.cpu_timings,
         }

@@ -131,6 +131,19 @@ def _by_label(d: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _tasks(d: dict[str, Any]) -> list[str]:
+    """Which version is better on the tasks both were evaluated on (``embver eval``)."""
+    rows = [r for r in d.get("tasks") or [] if r.get("sentence")]
+    if not rows:
+        return []
+    lines = ["", "tasks (recorded by embver eval; B − A, paired 95% interval)"]
+    return lines + [
+        f"  {r['task']}: {r['sentence']}  "
+        f"(A {r['a']:.3f}, B {r['b']:.3f}, chance {r['chance']:.3f})"
+        for r in rows
+    ]
+
+
 def _spread(spread: list[float] | None) -> str:
     return "" if not spread else f" [{spread[0]:.4f}, {spread[1]:.4f} over seed pairings]"
 
@@ -194,7 +207,7 @@ def _migration(d: dict[str, Any]) -> list[str]:
 def render_text(d: dict[str, Any]) -> str:
     """Render a comparison dict as aligned plain text."""
     lines = _header(d) + _neighbourhood(d) + _structure(d) + _clusters(d)
-    lines += _same_space(d) + _migration(d) + _by_label(d)
+    lines += _same_space(d) + _migration(d) + _by_label(d) + _tasks(d)
     timings = "  ".join(f"{name} {secs:.2f}s" for name, secs in d["timings"].items())
     lines += ["", f"timings: {timings}"]
     return "\n".join(lines)

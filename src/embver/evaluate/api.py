@@ -352,4 +352,29 @@ def compare_with_labels(
 
     report = compare(store, a, b, **options)
     report.by_label = by_label(store, a, b, min(report.ks)) if report.ks else []
+    report.tasks = recorded_differences(store, _resolve(store, a), _resolve(store, b))
     return report
+
+
+def recorded_differences(store: Store, va: Version, vb: Version) -> list[dict[str, Any]]:
+    """The recorded task figures of B (``embver eval``) beside A's where A was evaluated
+    alike (same task, parameters and data), with B − A and its paired 95 % interval."""
+    of_a = {r.key: r for r in records.of_versions(store, [va])}
+    rows = []
+    for record in records.of_versions(store, [vb]):
+        evaluation = from_record(record, records.scores(store, record))
+        twin = of_a.get(record.key)
+        other = from_record(twin, records.scores(store, twin)) if twin else None
+        paired = {d.name: d for d in pair_figures(other, evaluation)} if other else {}
+        for figure in evaluation.figures:
+            before = other.figure(figure.name) if other else None
+            difference = paired.get(figure.name)
+            rows.append(
+                {
+                    "task": evaluation.task, "name": figure.name, "chance": figure.chance,
+                    "a": before.value if before else None, "b": figure.value,
+                    "difference": difference.to_dict() if difference else None,
+                    "sentence": difference.sentence(va.ref, vb.ref) if difference else "",
+                }
+            )  # fmt: skip
+    return rows

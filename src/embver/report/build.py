@@ -155,32 +155,15 @@ def _report_data(
             "median": float(np.median(displacement(pb.coords, pb.ids, pa.coords, pa.ids)))
         },
         "byLabel": (comparison or {}).get("by_label") or [],
-        "tasks": task_rows(store, va, vb),
+        "tasks": (comparison or {}).get("tasks") or _recorded(store, va, vb),
     }
 
 
-def task_rows(store: Store, va: Version, vb: Version) -> list[dict[str, Any]]:
-    """The recorded task figures of A and B (``embver eval``), side by side where both were
-    evaluated alike, with B − A and its paired interval."""
-    from embver.evaluate.api import evaluations, pair_figures
+def _recorded(store: Store, va: Version, vb: Version) -> list[dict[str, Any]]:
+    """The task figures of A and B with B − A (used when no comparison could be made)."""
+    from embver.evaluate.api import recorded_differences
 
-    first = {(e.task, repr(sorted(e.params.items()))): e for e in evaluations(store, va)}
-    rows = []
-    for evaluation in evaluations(store, vb):
-        other = first.get((evaluation.task, repr(sorted(evaluation.params.items()))))
-        paired = {d.name: d for d in pair_figures(other, evaluation)} if other else {}
-        for figure in evaluation.figures:
-            a = other.figure(figure.name) if other else None
-            diff = paired.get(figure.name)
-            rows.append(
-                {
-                    "task": evaluation.task, "name": figure.name, "chance": figure.chance,
-                    "a": a.value if a else None, "b": figure.value,
-                    "difference": diff.to_dict() if diff else None,
-                    "sentence": diff.sentence("A", "B") if diff else "",
-                }
-            )  # fmt: skip
-    return rows
+    return recorded_differences(store, va, vb)
 
 
 def _arrays(
