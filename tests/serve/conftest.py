@@ -115,6 +115,12 @@ def running(app):
 
 
 @pytest.fixture(scope="session")
+def serving():
+    """:func:`running`, for tests that start a server of their own."""
+    return running
+
+
+@pytest.fixture(scope="session")
 def served(news_root):
     """(base URL, app, store) of the service over the news store, loopback, no token."""
     from embver.serve import create_serve_app
