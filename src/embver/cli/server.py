@@ -110,6 +110,13 @@ def ui(
     help="Inputs per encode call, gathered from concurrent requests for one version.",
 )
 @click.option(
+    "--batch-size",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Inputs per forward pass within a gathered batch (sorted by length).",
+)
+@click.option(
     "--max-wait-ms",
     default=2.0,
     show_default=True,
@@ -162,6 +169,7 @@ def serve(
     port: int,
     token: str | None,
     max_batch: int,
+    batch_size: int,
     max_wait_ms: float,
     max_models: int,
     max_inputs: int,
@@ -184,7 +192,10 @@ def serve(
     extra = _machine_names() if is_wildcard(host) or not is_loopback(host) else frozenset()
     security = serve_security(host, token, extra)
     limits = Limits(max_inputs=max_inputs, max_chars=max_chars)
-    config = ServeConfig(max_batch, max_wait_ms / 1000, max_models, limits)
+    config = ServeConfig(
+        max_batch=max_batch, max_wait=max_wait_ms / 1000, batch_size=batch_size,
+        max_models=max_models, limits=limits,
+    )  # fmt: skip
     url = _url(host, port, None) + "v1"
     click.echo(f"embver serve: {url} (OpenAI client: base_url={url!r})")
     if not is_loopback(host):
