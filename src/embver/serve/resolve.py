@@ -26,16 +26,17 @@ def resolve_version(store: Store, reference: str, field: str = "model") -> Versi
     """The version ``reference`` names now; NotFoundError listing the space's aliases and
     versions (or the store's spaces) when it names none."""
     parsed = parse_ref(reference)
+    try:
+        return store.get(parsed)
+    except NotFoundError:
+        pass  # said below: the space's aliases and versions, or the store's spaces
     if parsed.space not in store.space_names():
         raise NotFoundError(
             f"{field} {reference!r}: no space {parsed.space!r}; spaces: {store.space_names()}"
         )
-    try:
-        return store.get(parsed)
-    except NotFoundError:
-        raise NotFoundError(
-            f"{field} {reference!r} names no version; {describe_space(store, parsed.space)}"
-        ) from None
+    raise NotFoundError(
+        f"{field} {reference!r} names no version; {describe_space(store, parsed.space)}"
+    )
 
 
 def describe_space(store: Store, space: str) -> str:
