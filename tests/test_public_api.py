@@ -105,7 +105,7 @@ def test_importing_a_subpackage_loads_no_heavy_dependency(package):
         ["serve", "--help"],
         ["embed", "--help"],
         ["project", "-h"],
-    ],  # fmt: skip
+    ],
 )
 def test_cli_help_loads_no_heavy_dependency(argv):
     code = (
