@@ -72,7 +72,7 @@ HEAVY = {
 #: subpackages whose names load on first use (core is eager: it is pure and light)
 LAZY_PACKAGES = [
     "embver.compare", "embver.composite", "embver.evaluate", "embver.extract", "embver.project",
-    "embver.report", "embver.server", "embver.store",
+    "embver.report", "embver.serve", "embver.server", "embver.store",
 ]  # fmt: skip
 
 
@@ -98,7 +98,14 @@ def test_importing_a_subpackage_loads_no_heavy_dependency(package):
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["compare", "--help"], ["ui", "--help"], ["embed", "--help"], ["project", "-h"]],
+    [
+        ["--help"],
+        ["compare", "--help"],
+        ["ui", "--help"],
+        ["serve", "--help"],
+        ["embed", "--help"],
+        ["project", "-h"],
+    ],
 )
 def test_cli_help_loads_no_heavy_dependency(argv):
     code = (

@@ -14,7 +14,7 @@ import embver
 from embver.errors import InvalidInputError, NotFoundError
 from embver.server import SecurityConfig, create_app
 from embver.server.media import resolve_media
-from embver.server.security import is_loopback
+from embver.web.security import is_loopback
 
 BASE = "http://127.0.0.1:8765"
 TOKEN = "s3cret-token-for-tests"

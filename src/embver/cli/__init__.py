@@ -7,7 +7,7 @@ One module per command group, each listing its click commands in ``COMMANDS``::
     compare    compare, adapter           project   project, drift, dimension
     evaluate   eval
     composite  composite, impact, rebuild report    report
-    extract    embed                      server    ui
+    extract    embed, encode              server    ui, serve
     demo       demo
 
 Command modules import only click and ``_common`` at the top; the domain packages

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,19 +177,26 @@ def _row_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 _LOADED: dict[str, Encoder] = {}
 
 
-def kept_encoder(version: Version) -> tuple[Encoder, Extraction]:
-    """``version``'s kept model (loaded once per process) and its recorded extraction."""
+def kept_encoder(
+    version: Version, loaded: MutableMapping[str, Encoder] | None = None
+) -> tuple[Encoder, Extraction]:
+    """``version``'s kept model and its recorded extraction.
+
+    The model is looked up in, or loaded into, ``loaded`` (by model digest; default: the
+    process-wide cache, so each model loads once per process).
+    """
     digest = version.model_digest
     if digest is None:
         raise InvalidInputError(
             f"{version.ref} keeps no model (registered without one); embed with model= "
             "(the model that made it) instead of version="
         )
-    if digest not in _LOADED:
+    cache = _LOADED if loaded is None else loaded
+    encoder = cache.get(digest)
+    if encoder is None:
         kept = version.store._model(digest)
         kind = kept.stored_kind if kept else ""
-        _LOADED[digest] = load_kept(version.store._model_folder(digest), kind)
-    encoder = _LOADED[digest]
+        encoder = cache[digest] = load_kept(version.store._model_folder(digest), kind)
     try:
         return encoder, recorded_extraction(encoder, version.recipe)
     except RecipeError as exc:
@@ -198,9 +206,11 @@ def kept_encoder(version: Version) -> tuple[Encoder, Extraction]:
 class VersionEncoder:
     """Encodes inputs exactly as ``version``'s vectors were made, with its kept model."""
 
-    def __init__(self, version: Version) -> None:
+    def __init__(
+        self, version: Version, loaded: MutableMapping[str, Encoder] | None = None
+    ) -> None:
         self.version = version
-        self._encoder, self.extraction = kept_encoder(version)
+        self._encoder, self.extraction = kept_encoder(version, loaded)
 
     def __repr__(self) -> str:
         return f"<VersionEncoder {self.version.ref} ({self.version.dim}-d)>"
@@ -218,6 +228,13 @@ class VersionEncoder:
         self, inputs: list[str] | list[object], *, batch_size: int = 32, progress: bool = False
     ) -> np.ndarray:
         """Vectors of shape (n, dim), float32, for ``inputs`` (texts, or image paths)."""
+        return self.encode_counted(inputs, batch_size=batch_size, progress=progress)[0]
+
+    def encode_counted(
+        self, inputs: list[str] | list[object], *, batch_size: int = 32, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors (n, dim) float32 for ``inputs`` and what each cost the model, (n,) int64:
+        its token count for a text model (after truncation), 0 for an image."""
         from embver.extract.api import as_inputs
         from embver.extract.runner import run_batches
 
@@ -225,8 +242,9 @@ class VersionEncoder:
             inputs = [inputs]
         items = as_inputs(inputs, modality=self._encoder.modality).items
         if not items:
-            return np.zeros((0, self.dim), np.float32)
+            return np.zeros((0, self.dim), np.float32), np.zeros(0, np.int64)
         prepared = self._encoder.prepare(items, self.extraction)
-        return run_batches(
+        vectors = run_batches(
             self._encoder, prepared, self.extraction, batch_size=batch_size, progress=progress
         )
+        return vectors, np.asarray(prepared.cost, np.int64)

@@ -1,8 +1,8 @@
 """``embver ui``: a local web app to browse the registry and look at versions.
 
 :func:`create_app` builds the FastAPI application over an open store;
-:mod:`embver.server.security` holds the guards every request passes. Names load on
-first use, so ``import embver.server.security`` (the CLI's) pulls in no FastAPI.
+:mod:`embver.web.security` holds the guards every request passes (shared with
+``embver serve``). Names load on first use, so ``import embver.server`` pulls in no FastAPI.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from embver._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from embver.server.app import create_app
-    from embver.server.security import SecurityConfig
+    from embver.web.security import SecurityConfig
 
 _EXPORTS = {
     "create_app": "embver.server.app",
-    "SecurityConfig": "embver.server.security",
+    "SecurityConfig": "embver.web.security",
 }
 
 __all__ = [

@@ -1,6 +1,6 @@
 """The FastAPI application of ``embver ui``: JSON and binary API plus the built front end.
 
-Routes (all GET but the alias move; every one behind :mod:`embver.server.security`)::
+Routes (all GET but the alias move; every one behind :mod:`embver.web.security`)::
 
     /                                         the single-page front end (static/dist)
     /api/spaces                               spaces with their versions
@@ -54,7 +54,7 @@ from embver.server import registry
 from embver.server.binary import encode_codes, encode_points
 from embver.server.data import LAYOUT_METHODS, UIData, overlap_codes
 from embver.server.media import IMAGE_TYPES, resolve_media
-from embver.server.security import SecurityConfig, SecurityMiddleware
+from embver.web.security import SecurityConfig, SecurityMiddleware
 
 if TYPE_CHECKING:
     from embver.store import Store

@@ -1,8 +1,8 @@
-"""Request guards of the web UI: Host allow-list, access token, cross-site refusal.
+"""Request guards of embver's HTTP apps: Host allow-list, access token, cross-site refusal.
 
-The UI is a local tool: it binds 127.0.0.1 by default, and three guards stand
-between a request and any route, checked in this order by
-:class:`SecurityMiddleware`:
+The web UI (``embver ui``) and the embedding service (``embver serve``) are local
+tools: they bind 127.0.0.1 by default, and three guards stand between a request and
+any route, checked in this order by :class:`SecurityMiddleware`:
 
 1. **Host** — the ``Host`` header must name this machine (``localhost``,
    ``127.0.0.1``, ``[::1]``, the bound address, or an IP literal when exposed).
@@ -17,10 +17,10 @@ between a request and any route, checked in this order by
    cache) whose ``Origin`` / ``Sec-Fetch-Site``, when the browser sends them, do
    not say same origin is refused. Requests without them (curl, scripts) pass.
    A request that is not GET/HEAD/OPTIONS must also carry the custom header
-   ``X-Embver-Request: 1`` and a JSON body (neither can be sent by a plain
-   cross-site form). The front end itself (``/``, its assets) stays reachable
-   by a link from another site; the browser's CORP header keeps its files
-   from being embedded there.
+   ``X-Embver-Request: 1`` (the UI's; see ``require_request_header``) and a JSON
+   body (neither can be sent by a plain cross-site form). The front end itself
+   (``/``, its assets) stays reachable by a link from another site; the browser's
+   CORP header keeps its files from being embedded there.
 """
 
 from __future__ import annotations
@@ -108,16 +108,29 @@ class SecurityConfig:
     extra_hosts
         Further host names accepted in the ``Host`` header (e.g. the machine's
         DNS name when the UI is exposed).
+    service
+        The command serving the app, named in refusals (``embver ui``, ``embver serve``).
+    api_prefix
+        Routes under this prefix refuse cross-site requests, whatever their method.
+    require_request_header
+        Whether a changing request must carry ``X-Embver-Request: 1``. The UI's pages
+        send it; an API server for programs (``embver serve``, whose OpenAI-compatible
+        clients cannot be told to) turns it off and keeps the other guards: a JSON body,
+        which a browser sends cross-origin only after a CORS preflight this app never
+        answers, and the Origin / Sec-Fetch-Site refusal.
     """
 
     bind_host: str = "127.0.0.1"
     token: str | None = None
     extra_hosts: frozenset[str] = field(default_factory=frozenset)
+    service: str = "embver ui"
+    api_prefix: str = API_PREFIX
+    require_request_header: bool = True
 
     def __post_init__(self) -> None:
         if not is_loopback(self.bind_host) and not self.token:
             raise InvalidInputError(
-                f"binding {self.bind_host!r} exposes the UI beyond this machine; "
+                f"binding {self.bind_host!r} exposes {self.service} beyond this machine; "
                 "a token is required (pass --token or let embver generate one)"
             )
 
@@ -196,22 +209,23 @@ class SecurityMiddleware:
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         hostname, _ = split_host(headers.get("host", ""))
-        if not self.config.host_allowed(hostname):
-            return 421, "this Host is not served: open the UI as http://127.0.0.1:<port>/"
-        if not self.config.token_matches(_presented_token(scope, headers)):
-            return 401, "an access token is required: open the URL printed by `embver ui`"
+        config = self.config
+        if not config.host_allowed(hostname):
+            return 421, "this Host is not served: use http://127.0.0.1:<port>/"
+        if not config.token_matches(_presented_token(scope, headers)):
+            return 401, f"an access token is required: use the one `{config.service}` printed"
         if scope["method"] not in SAFE_METHODS:
-            refusal = _unforgeable_refusal(headers)
+            refusal = _unforgeable_refusal(headers, config.require_request_header)
             if refusal is not None:
                 return refusal
-        if scope["method"] not in SAFE_METHODS or scope["path"].startswith(API_PREFIX):
+        if scope["method"] not in SAFE_METHODS or scope["path"].startswith(config.api_prefix):
             return _cross_site_refusal(headers)
         return None
 
 
-def _unforgeable_refusal(headers: dict[str, str]) -> tuple[int, str] | None:
+def _unforgeable_refusal(headers: dict[str, str], custom_header: bool) -> tuple[int, str] | None:
     """A changing request must carry what a cross-site form cannot: the header, a JSON body."""
-    if headers.get(CSRF_HEADER) != "1":
+    if custom_header and headers.get(CSRF_HEADER) != "1":
         return 403, f"a changing request must carry the header {CSRF_HEADER}: 1"
     if not headers.get("content-type", "").lower().startswith("application/json"):
         return 415, "a changing request must send a JSON body (application/json)"

