@@ -296,6 +296,10 @@ def topic_of(name: str) -> set[str]:
 
 def test_cluster_legend_names_clusters_by_their_top_terms(page, topics_url):
     open_page(page, topics_url + "/#/version/topics@1.0.0")
+    # the items have labels, so the page opens coloured by label; the clusters are one choice away
+    assert page.locator("select.colour-by").input_value() == "label"
+    page.select_option("select.colour-by", "cluster")
+    page.wait_for_function("document.querySelector('.legend-row')?.textContent.includes(':')")
     rows = page.locator(".legend-row").all_inner_texts()
     shot(page, "view-topics-legend")
     clusters = [r for r in rows if not r.startswith("noise")]

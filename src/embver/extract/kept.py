@@ -197,10 +197,18 @@ def kept_encoder(
         kept = version.store._model(digest)
         kind = kept.stored_kind if kept else ""
         encoder = cache[digest] = load_kept(version.store._model_folder(digest), kind)
-    try:
-        return encoder, recorded_extraction(encoder, version.recipe)
-    except RecipeError as exc:
-        raise IntegrityError(f"kept model {digest[:12]} of {version.ref}: {exc}") from None
+    # The files were re-hashed against the digest, and registration checked that this model's
+    # fingerprints are the recipe's (embed computed them from it; register(model=) compared
+    # them), so loading only resolves the recorded extraction: fingerprinting again cost
+    # more than loading the weights (the tokenizer's vocabulary is serialised) and would
+    # refuse an intact model if a later embver fingerprinted differently.
+    spec = (version.recipe.specs or {}).get("extraction")
+    if not isinstance(spec, dict):
+        raise IntegrityError(
+            f"kept model {digest[:12]} of {version.ref}: the recipe records no extraction "
+            "spec to apply; re-register the version with embed()"
+        )
+    return encoder, encoder.resolve(Extraction.from_spec(spec))
 
 
 class VersionEncoder:
