@@ -97,6 +97,7 @@ def compare(
     migration: bool = True,
     map_kinds: tuple[str, ...] = ("procrustes", "ridge", "mlp"),
     progress: Callable[[str], None] | None = None,
+    pairing: Pairing | None = None,
 ) -> Comparison:
     """Compare version ``a`` (old) with ``b`` (new) over the items they share.
 
@@ -114,8 +115,10 @@ def compare(
     clusters, migration, map_kinds, progress
         As for :func:`compare_arrays`: whether to compare clusterings and fit migration
         maps, which maps, and a callback told each step's name.
+    pairing : Pairing, optional
+        ``shared_vectors(store, a, b)`` when the caller has read it already.
     """
-    pairing = shared_vectors(store, a, b)
+    pairing = pairing or shared_vectors(store, a, b)
     old, new = pairing.old, pairing.new
     kept, dropped = fitting_ks(k, len(pairing.ids))
     report = compare_arrays(

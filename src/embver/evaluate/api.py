@@ -26,6 +26,7 @@ from embver.evaluate.results import Evaluation, Figure, PairedDifference, paired
 from embver.store import evaluations as records
 
 if TYPE_CHECKING:
+    from embver.compare.api import Pairing
     from embver.compare.comparison import Comparison
     from embver.store import Store, Version
 
@@ -38,15 +39,29 @@ QueryVectors = tuple[np.ndarray, Sequence[str]]
 
 @dataclass(frozen=True)
 class TaskData:
-    """The inputs of one evaluation, resolved, with the digest that names them."""
+    """The inputs of one evaluation, resolved, with the digest that names them. The vectors
+    are read by :meth:`item_vectors` / :meth:`query_vectors` only when the task runs: a
+    recorded evaluation is found by the digest, which needs none of them."""
 
-    vectors: np.ndarray  # (n, d) float32, the evaluated items' vectors
+    version: Version
     ids: list[str]
+    rows: np.ndarray | None  # positions of ``ids`` in the version (None: all, in order)
     labels: list[object] | None
     qrels: Qrels | None
-    queries: tuple[np.ndarray, list[str]] | None
+    queries: Version | tuple[np.ndarray, list[str]] | None
     pairs: list[tuple[str, str, float]] | None
     digest: str
+
+    def item_vectors(self) -> np.ndarray:
+        """The evaluated items' vectors, (len(ids), d) float32."""
+        vectors = self.version.vectors()
+        return vectors if self.rows is None else vectors[self.rows]
+
+    def query_vectors(self) -> tuple[np.ndarray, list[str]] | None:
+        """The query vectors (q, d) and their ids, if the task has queries."""
+        if isinstance(self.queries, tuple) or self.queries is None:
+            return self.queries
+        return self.queries.vectors(), self.queries.ids
 
 
 def evaluate(
@@ -81,8 +96,8 @@ def evaluate(
     if found is not None:
         return from_record(found, records.scores(store, found))
     result = run_task(
-        task, data.vectors, data.ids, labels=data.labels, qrels=data.qrels,
-        queries=data.queries, pairs=data.pairs, seed=seed, **params,
+        task, data.item_vectors(), data.ids, labels=data.labels, qrels=data.qrels,
+        queries=data.query_vectors(), pairs=data.pairs, seed=seed, **params,
     )  # fmt: skip
     records.record(
         store, version, task=task, key=key, params=settings, data_digest=data.digest,
@@ -112,13 +127,13 @@ def task_data(
     if task not in TASKS:
         raise InvalidInputError(f"unknown task {task!r}; choose one of: {', '.join(TASKS)}")
     ids = version.ids
-    vectors = version.vectors()
+    rows = None
     needs = TASKS[task].needs
     labels = _labels(store, version, ids) if "labels" in needs else None
     if labels is not None:
-        keep = np.array([i for i, label in enumerate(labels) if label is not None], np.int64)
-        vectors, ids = vectors[keep], [ids[i] for i in keep]
-        labels = [labels[i] for i in keep]
+        rows = np.array([i for i, label in enumerate(labels) if label is not None], np.int64)
+        ids = [ids[i] for i in rows]
+        labels = [labels[i] for i in rows]
     judged = _qrels(qrels) if qrels is not None else None
     scored = _pairs(pairs) if pairs is not None else None
     query_data = _queries(store, queries) if queries is not None else None
@@ -128,12 +143,12 @@ def task_data(
             "labels": fingerprint(labels) if labels is not None else None,
             "qrels": fingerprint(judged) if judged is not None else None,
             "pairs": fingerprint(scored) if scored is not None else None,
-            "queries": query_data[2] if query_data is not None else None,
+            "queries": query_data[1] if query_data is not None else None,
         }
     )
     return TaskData(
-        vectors=vectors, ids=ids, labels=labels, qrels=judged,
-        queries=query_data[:2] if query_data is not None else None, pairs=scored, digest=digest,
+        version=version, ids=ids, rows=rows, labels=labels, qrels=judged,
+        queries=query_data[0] if query_data is not None else None, pairs=scored, digest=digest,
     )  # fmt: skip
 
 
@@ -172,8 +187,9 @@ def _pairs(
 
 def _queries(
     store: Store, queries: str | Version | QueryVectors
-) -> tuple[np.ndarray, list[str], str]:
-    """Query vectors (q, d), their ids and a digest of them (a version's content hash)."""
+) -> tuple[Version | tuple[np.ndarray, list[str]], str]:
+    """The queries (their version, or vectors (q, d) with ids) and a digest of them (a
+    version's content hash: its vectors are read only if the task runs)."""
     if isinstance(queries, tuple):
         import hashlib
 
@@ -183,7 +199,7 @@ def _queries(
             raise InvalidInputError(
                 f"queries: {vectors.shape} vectors for {len(ids)} ids; give (vectors (q, d), q ids)"
             )
-        return vectors, ids, hashlib.sha256(vectors.tobytes()).hexdigest()[:24] + fingerprint(ids)
+        return (vectors, ids), hashlib.sha256(vectors.tobytes()).hexdigest()[:24] + fingerprint(ids)
     if isinstance(queries, str) and "@" not in queries:
         raise InvalidInputError(
             f"queries={queries!r}: give the version holding the query vectors, "
@@ -191,7 +207,7 @@ def _queries(
             "version keeps its model"
         )
     version = _resolve(store, queries)
-    return version.vectors(), version.ids, version.content_hash
+    return version, version.content_hash
 
 
 # -- recorded evaluations ---------------------------------------------------------------
@@ -318,7 +334,9 @@ def patch_task(
     return measured
 
 
-def by_label(store: Store, a: str | Version, b: str | Version, k: int = 10) -> list[dict[str, Any]]:
+def by_label(
+    store: Store, a: str | Version, b: str | Version, k: int = 10, pairing: Pairing | None = None
+) -> list[dict[str, Any]]:
     """Versions ``a`` and ``b`` compared per label of their shared items: count, label
     purity in each (and its change), the share of neighbours kept, and the purity chance
     level ``(count - 1) / (n - 1)``; the label that lost most first. Empty when the items
@@ -326,7 +344,7 @@ def by_label(store: Store, a: str | Version, b: str | Version, k: int = 10) -> l
     from embver.compare.api import shared_vectors
     from embver.evaluate.labels import per_label
 
-    pairing = shared_vectors(store, a, b)
+    pairing = pairing or shared_vectors(store, a, b)
     labels = _labels(store, pairing.old, list(pairing.ids))
     if labels is None:
         return []
@@ -348,10 +366,11 @@ def compare_with_labels(
     """:func:`embver.compare.api.compare` of ``a`` and ``b``, broken down by label when
     the items have labels (:func:`by_label` at the smallest k): what ``embver compare``, the
     report and the UI show."""
-    from embver.compare.api import compare
+    from embver.compare.api import compare, shared_vectors
 
-    report = compare(store, a, b, **options)
-    report.by_label = by_label(store, a, b, min(report.ks)) if report.ks else []
+    pairing = shared_vectors(store, a, b)  # read once, for the comparison and per label
+    report = compare(store, a, b, pairing=pairing, **options)
+    report.by_label = by_label(store, a, b, min(report.ks), pairing) if report.ks else []
     report.tasks = recorded_differences(store, _resolve(store, a), _resolve(store, b))
     return report
 
