@@ -174,3 +174,25 @@ def test_versions_sharing_a_model_share_one_instance_and_the_lru_drops_the_oldes
         np.testing.assert_allclose(again.encode(text), v100.encoder().encode(text), atol=1e-6)
         with pytest.raises(embver.InvalidInputError, match="max_models=0"):
             ModelPool(max_models=0)
+
+
+def test_a_lone_request_encodes_at_once_and_requests_arriving_meanwhile_form_one_batch():
+    """An idle encode thread takes the request now (no ``max_wait``: 30 s here would fail
+    the 10 s bound); the three sent while it encodes wait for it and go as one batch."""
+
+    def slow(key, texts):
+        time.sleep(0.3)
+        return _digest_vectors(key, texts)
+
+    batcher = Batcher(slow, max_batch=16, max_wait=30.0)
+
+    async def story():
+        first = asyncio.create_task(batcher.encode("k", ["alone"]))
+        await asyncio.sleep(0.05)  # the first is encoding now
+        later = [asyncio.create_task(batcher.encode("k", [f"t{i}"])) for i in range(3)]
+        return await asyncio.wait_for(asyncio.gather(first, *later), timeout=10)
+
+    answers = asyncio.run(story())
+    batcher.close()
+    np.testing.assert_array_equal(answers[0][0], _digest_vectors("k", ["alone"])[0])
+    assert (batcher.stats.calls, batcher.stats.largest) == (2, 3)

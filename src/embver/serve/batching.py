@@ -1,11 +1,12 @@
 """Dynamic batching: concurrent requests for one version become one encode call.
 
 A request's inputs join the queue of its version. A queue with no batch running starts
-one: it gathers what arrives within ``max_wait`` seconds, and again while more keeps
-arriving (up to 4 periods, or until ``max_batch`` inputs wait), encodes them in one call
-on the single encode thread, and hands each request its own rows. While a batch encodes,
-new requests queue up and form the next one, so under load batches fill without waiting,
-and a lone request waits ``max_wait`` once.
+one. When the encode thread is idle, the batch is what is waiting now and encodes at once:
+a lone request does not wait. When the thread is busy (another batch encodes), the batch
+gathers what arrives within ``max_wait`` seconds, and again while more keeps arriving (up
+to 4 periods, or until ``max_batch`` inputs wait). It encodes them in one call on the
+single encode thread and hands each request its own rows. While a batch encodes, new
+requests queue up and form the next one, so under load batches fill without waiting.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class Batcher:
         self.max_wait = max_wait
         self.stats = BatchStats()
         self._queues: dict[Hashable, _Queue] = {}
+        #: encode calls submitted to the thread and not finished (running or queued there)
+        self._in_thread = 0
         # one thread: torch already uses every core for one forward pass
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embver-encode")
 
@@ -103,7 +106,10 @@ class Batcher:
     async def _gather(self, queue: _Queue) -> None:
         """Wait ``max_wait`` for company, and again while requests keep arriving (at most
         :data:`GATHER_STEPS` times, never past ``max_batch`` inputs): concurrent clients'
-        requests reach the queue one by one, a resolution apart, not all at once."""
+        requests reach the queue one by one, a resolution apart, not all at once. An idle
+        encode thread does not wait: the requests waiting now encode at once."""
+        if self._in_thread == 0:
+            return
         waited = 0
         while self.max_wait > 0 and waited < GATHER_STEPS:
             before = _count(queue.waiting)
@@ -117,6 +123,7 @@ class Batcher:
     async def _run(self, key: Hashable, batch: list[_Waiting]) -> None:
         inputs = [text for waiting in batch for text in waiting.inputs]
         loop = asyncio.get_running_loop()
+        self._in_thread += 1
         try:
             arrays = await loop.run_in_executor(self._thread, self._encode, key, inputs)
         except Exception as exc:  # every request of the batch gets the error
@@ -124,6 +131,8 @@ class Batcher:
                 if not waiting.done.done():
                     waiting.done.set_exception(exc)
             return
+        finally:
+            self._in_thread -= 1
         self._count(batch, len(inputs))
         start = 0
         for waiting in batch:
