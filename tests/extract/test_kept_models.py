@@ -160,3 +160,28 @@ def test_a_torch_module_is_kept_as_its_state_dict_and_rebuilt(tmp_path, store_sn
             store.space("plain").embed([np.zeros(3, np.float32)], model=linear, progress=False)
         assert "\n" not in str(info.value)
         assert store_snapshot(store) == before
+
+
+def test_a_model_trained_in_place_after_loading_keeps_its_new_weights_not_the_folder(tmp_path, bbc):
+    """A folder's model changed in memory (as a training step would) keeps what made the
+    vectors: saved from memory, not the folder's original files."""
+    import torch
+
+    from embver.extract.sources import load_folder
+
+    folder = _noisy_copy_of_minilm(tmp_path / "model")
+    encoder = load_folder(folder)
+    weight = dict(encoder.model.named_parameters())[  # type: ignore[attr-defined]
+        "encoder.layer.1.attention.self.query.weight"
+    ]
+    with torch.no_grad():
+        weight.add_(0.05 * torch.randn(weight.shape, generator=torch.Generator().manual_seed(1)))
+    texts, ids = list(bbc.text[:8]), list(bbc.id[:8])
+    with embver.init(tmp_path / "project") as store:
+        version = store.space("bbc").embed(texts, ids=ids, model=encoder, progress=False)
+        pristine = store.space("pristine").embed(texts, ids=ids, model=str(folder), progress=False)
+        assert version.model_digest != pristine.model_digest
+        shutil.rmtree(folder)
+        kept = store.get("bbc@1.0.0")
+        np.testing.assert_allclose(kept.encoder().encode(texts), kept.vectors(ids), atol=1e-5)
+        assert np.abs(kept.vectors(ids) - pristine.vectors(ids)).max() > 1e-3

@@ -90,6 +90,28 @@ def test_a_damaged_byte_is_reported_by_verify_and_refused_on_load(store, model_d
     }]  # fmt: skip
     with pytest.raises(IntegrityError, match=r"is damaged: model.safetensors \(content differs\)"):
         store._model_folder(version.model_digest)
+    # loading re-hashes while it reads: what the loader made of damaged files is dropped,
+    # and a loader that failed on the damage is reported as the damage
+    loaded = []
+    with pytest.raises(IntegrityError, match=r"is damaged: model.safetensors \(content differs\)"):
+        store._load_model(version.model_digest, lambda folder: loaded.append(folder) or "model")
+    assert len(loaded) == 1
+
+    def failing(folder):
+        raise ValueError("header too large")
+
+    with pytest.raises(IntegrityError, match="is damaged"):
+        store._load_model(version.model_digest, failing)
+    weights.write_bytes(
+        bytes(payload[:1234]) + bytes([payload[1234] ^ 0x01]) + bytes(payload[1235:])
+    )
+    assert (
+        store._load_model(version.model_digest, lambda folder: folder.name) == version.model_digest
+    )
+    with pytest.raises(
+        ValueError, match="header too large"
+    ):  # intact files: the loader's own error
+        store._load_model(version.model_digest, failing)
 
 
 _KILLED_WRITER = """

@@ -42,13 +42,10 @@ def model_files(encoder: Encoder, scratch: Path) -> ModelFiles:
     from embver.extract.images import ModuleEncoder
     from embver.extract.text import TextEncoder
 
-    if encoder.folder is not None:
-        kind = (
-            "sentence-transformers"
-            if (encoder.folder / "modules.json").exists()
-            else ("huggingface")
-        )
-        return ModelFiles(kind, encoder.folder)
+    folder = encoder.unchanged_folder()  # None once trained in place: saved from memory
+    if folder is not None:
+        kind = "sentence-transformers" if (folder / "modules.json").exists() else "huggingface"
+        return ModelFiles(kind, folder)
     if isinstance(encoder, TextEncoder):
         from embver.extract.finetune import save
 
@@ -89,12 +86,13 @@ def _state_dict_files(encoder: Any, folder: Path) -> ModelFiles:
     return ModelFiles("torch-state-dict", folder, spec=spec)
 
 
-def load_kept(folder: Path, kind: str) -> Encoder:
-    """An encoder from a kept model's files (``kind`` as recorded in the catalog)."""
+def load_kept(folder: Path, kind: str, weights: str | None = None) -> Encoder:
+    """An encoder from a kept model's files (``kind`` as recorded in the catalog;
+    ``weights``: their weights fingerprint, known from the recipe, else computed)."""
     from embver.extract.sources import load_folder
 
     if kind != "torch-state-dict":
-        return load_folder(folder, source=f"kept model {folder.name[:12]}")
+        return load_folder(folder, source=f"kept model {folder.name[:12]}", weights=weights)
     return _rebuilt_module(folder)
 
 
@@ -196,12 +194,15 @@ def kept_encoder(
     if encoder is None:
         kept = version.store._model(digest)
         kind = kept.stored_kind if kept else ""
-        encoder = cache[digest] = load_kept(version.store._model_folder(digest), kind)
-    # The files were re-hashed against the digest, and registration checked that this model's
-    # fingerprints are the recipe's (embed computed them from it; register(model=) compared
-    # them), so loading only resolves the recorded extraction: fingerprinting again cost
-    # more than loading the weights (the tokenizer's vocabulary is serialised) and would
-    # refuse an intact model if a later embver fingerprinted differently.
+        encoder = cache[digest] = version.store._load_model(
+            digest, lambda folder: load_kept(folder, kind, version.recipe.weights)
+        )
+    # The files were re-hashed against the digest (while they loaded), and registration
+    # checked that this model's fingerprints are the recipe's (embed computed them from it;
+    # register(model=) compared them), so loading only resolves the recorded extraction:
+    # fingerprinting again cost more than loading the weights (the tokenizer's vocabulary
+    # is serialised) and would refuse an intact model if a later embver fingerprinted
+    # differently.
     spec = (version.recipe.specs or {}).get("extraction")
     if not isinstance(spec, dict):
         raise IntegrityError(

@@ -171,11 +171,19 @@ def _load_folder_cached(path: Path, source: str | None = None) -> Encoder:
     return _FOLDER_CACHE[key]
 
 
-def load_folder(path: Path, *, source: str | None = None) -> Encoder:
-    """Load a Hugging Face or sentence-transformers model folder, offline."""
+def load_folder(
+    path: Path, *, source: str | None = None, weights: str | None = None
+) -> Encoder:
+    """Load a Hugging Face or sentence-transformers model folder, offline.
+
+    ``weights`` is the folder's weights fingerprint when the caller already knows it (a
+    kept model: its files were re-hashed against the digest registered with that
+    fingerprint); otherwise it is computed now, so a later change in place shows.
+    """
     source = source or str(path)
     encoder = _load_folder(path, source)
-    encoder.folder, encoder.folder_weights = path, encoder.weights_fingerprint()
+    encoder.folder = path
+    encoder.folder_weights = weights if weights is not None else encoder.weights_fingerprint()
     return encoder
 
 

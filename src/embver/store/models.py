@@ -20,9 +20,11 @@ import datetime as dt
 import json
 import shutil
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -32,6 +34,8 @@ from embver.store.catalog import write_transaction
 
 if TYPE_CHECKING:
     from embver.store.store import Store
+
+T = TypeVar("T")
 
 KINDS = ("sentence-transformers", "huggingface", "torch-state-dict", "reference")
 
@@ -91,6 +95,17 @@ def file_digest(payload: bytes) -> str:
     return str(blake3.blake3(payload, max_threads=blake3.blake3.AUTO).hexdigest())
 
 
+def file_digest_of(path: Path) -> str:
+    """:func:`file_digest` of the file at ``path``, hashed from a memory map (no copy into
+    memory; blake3 reads the pages on every core)."""
+    import blake3
+
+    if path.stat().st_size == 0:  # an empty file cannot be mapped
+        return file_digest(b"")
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    return str(hasher.update_mmap(path).hexdigest())
+
+
 def manifest_of(folder: Path) -> Manifest:
     """``{relative path: [size, blake3]}`` of every file under ``folder`` (hidden ones
     such as ``.cache/`` or ``.gitattributes`` are not part of a model)."""
@@ -100,7 +115,7 @@ def manifest_of(folder: Path) -> Manifest:
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            manifest[relative.as_posix()] = [path.stat().st_size, file_digest(path.read_bytes())]
+            manifest[relative.as_posix()] = [path.stat().st_size, file_digest_of(path)]
     if not manifest:
         raise InvalidInputError(f"model folder {str(folder)!r} holds no files")
     return manifest
@@ -184,23 +199,50 @@ def model_folder(store: Store, digest: str) -> Path:
     are first copied into ``<store>/cache/models/<digest>/``; a pointer is resolved to what
     its URI holds now. IntegrityError when a file is damaged, missing or changed.
     """
+    kept, folder = _located(store, digest)
+    _refuse_damaged(kept, _damaged_files(folder, kept.manifest))
+    return folder
+
+
+def load_checked(store: Store, digest: str, load: Callable[[Path], T]) -> T:
+    """``load(folder)`` of kept model ``digest``, its files re-hashed at the same time.
+
+    The re-hash runs on a second thread while ``load`` reads the folder (blake3 and file
+    reads release the GIL), and the result is returned only once every file matched its
+    manifest: a damaged model raises IntegrityError and what ``load`` made of it is dropped
+    unused (also when ``load`` failed on the damage first). Same folders as
+    :func:`model_folder`.
+    """
+    kept, folder = _located(store, digest)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embver-rehash") as pool:
+        damaged = pool.submit(_damaged_files, folder, kept.manifest)
+        try:
+            loaded = load(folder)
+        except Exception:
+            _refuse_damaged(kept, damaged.result())  # damage explains the failure
+            raise
+        _refuse_damaged(kept, damaged.result())
+    return loaded
+
+
+def _located(store: Store, digest: str) -> tuple[KeptModel, Path]:
     kept = model_row(store, digest)
     if kept is None:
         raise NotFoundError(f"model {digest} is not kept in this store")
     if kept.kind == "reference":
-        folder = resolve_reference(store, str(kept.ref))
-    elif objectstore.is_local(store.location.data_uri):
-        folder = Path(objectstore.local_path(store.data_path(f"models/{digest}")))
-    else:
-        folder = _materialised(store, kept)
-    damaged = _damaged_files(folder, kept.manifest)
+        return kept, resolve_reference(store, str(kept.ref))
+    if objectstore.is_local(store.location.data_uri):
+        return kept, Path(objectstore.local_path(store.data_path(f"models/{digest}")))
+    return kept, _materialised(store, kept)
+
+
+def _refuse_damaged(kept: KeptModel, damaged: list[str]) -> None:
     if damaged:
         what = f"its pointer {kept.ref!r} now holds other files" if kept.ref else "damaged"
         raise IntegrityError(
-            f"model {digest} is {what}: {', '.join(damaged[:3])}"
+            f"model {kept.digest} is {what}: {', '.join(damaged[:3])}"
             f"{' …' if len(damaged) > 3 else ''}; run embver verify"
         )
-    return folder
 
 
 def _damaged_files(folder: Path, manifest: Manifest) -> list[str]:
@@ -210,7 +252,7 @@ def _damaged_files(folder: Path, manifest: Manifest) -> list[str]:
         path = folder / relative
         if not path.is_file() or path.stat().st_size != size:
             damaged.append(f"{relative} (missing or truncated)")
-        elif file_digest(path.read_bytes()) != digest:
+        elif file_digest_of(path) != digest:
             damaged.append(f"{relative} (content differs)")
     return damaged
 

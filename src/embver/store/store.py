@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 #: the Store class (or the facade's subclass) that init/open return
 S = TypeVar("S", bound="Store")
+T = TypeVar("T")
 
 
 def init(
@@ -127,6 +128,11 @@ class Store:
         """A local folder with kept model ``digest``'s files, each re-hashed (IntegrityError
         if one is damaged); object storage is copied into a per-store cache first."""
         return models.model_folder(self, digest)
+
+    def _load_model(self, digest: str, load: Callable[[Path], T]) -> T:
+        """``load(folder)`` of kept model ``digest``, returned only once its files re-hashed
+        equal to the manifest (the re-hash overlaps the load; IntegrityError if damaged)."""
+        return models.load_checked(self, digest, load)
 
     def _set_model(self, version: Version, digest: str) -> Version:
         """Record that kept model ``digest`` made ``version`` (one that had none)."""
