@@ -171,9 +171,7 @@ def _load_folder_cached(path: Path, source: str | None = None) -> Encoder:
     return _FOLDER_CACHE[key]
 
 
-def load_folder(
-    path: Path, *, source: str | None = None, weights: str | None = None
-) -> Encoder:
+def load_folder(path: Path, *, source: str | None = None, weights: str | None = None) -> Encoder:
     """Load a Hugging Face or sentence-transformers model folder, offline.
 
     ``weights`` is the folder's weights fingerprint when the caller already knows it (a
