@@ -46,8 +46,10 @@ def as_float32(vectors: np.ndarray, name: str = "vectors") -> np.ndarray:
         raise InvalidInputError(f"{name} must be a 2-D array (n, d); got shape {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise InvalidInputError(f"{name} is empty (shape {array.shape}); give at least one vector")
-    if not np.isfinite(array).all():
-        raise InvalidInputError(f"{name} contains NaN or inf; clean the vectors first")
+    # in row blocks: one isfinite over 1M × 384 would allocate a 384 MB mask
+    for start in range(0, array.shape[0], _NORMALIZE_BLOCK):
+        if not np.isfinite(array[start : start + _NORMALIZE_BLOCK]).all():
+            raise InvalidInputError(f"{name} contains NaN or inf; clean the vectors first")
     return array
 
 
@@ -72,12 +74,16 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     Zero rows stay zero: they have no direction, and dividing by zero would
     poison every neighbour list with NaN.
     """
-    array = np.array(vectors, dtype=np.float32, copy=True, order="C")
-    # In row blocks, norms by einsum: np.linalg.norm(axis=1) squares the whole array
-    # into a temporary first (1M × 384, one-off measurement: 7.8 s against 0.8 s here;
-    # benchmarks/bench_compare.py --only-large times the neighbour step that uses it).
+    source: np.ndarray = np.asarray(vectors)
+    array: np.ndarray = np.empty(source.shape, dtype=np.float32)
+    # In row blocks, each copied and normalised while it is in cache (one pass over memory
+    # instead of a whole copy, then a second and third pass); norms by einsum:
+    # np.linalg.norm(axis=1) squares the whole array into a temporary first (1M × 384,
+    # one-off measurement: 7.8 s against 0.8 s here; benchmarks/bench_compare.py
+    # --only-large times the neighbour step that uses it).
     for start in range(0, array.shape[0], _NORMALIZE_BLOCK):
         rows = array[start : start + _NORMALIZE_BLOCK]
+        rows[...] = source[start : start + _NORMALIZE_BLOCK]
         norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))[:, None]
         np.divide(rows, norms, out=rows, where=norms > 0)
     return array

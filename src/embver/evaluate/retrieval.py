@@ -266,24 +266,36 @@ def random_ranking_chance(
     """
     ranks = np.arange(1, depth + 1, dtype=np.float64)
     discount = 1.0 / np.log2(np.arange(2, NDCG_DEPTH + 2, dtype=np.float64))
-    rank_discount = discount[: min(NDCG_DEPTH, depth)].sum()
+    rank_discount = float(discount[: min(NDCG_DEPTH, depth)].sum())
+    discounts = discount.tolist()
     totals = dict.fromkeys((f"ndcg@{NDCG_DEPTH}", f"recall@{k}", "mrr", "map"), 0.0)
+    by_count: dict[int, tuple[float, float]] = {}  # MRR and MAP depend on R alone
     for query in judged:
-        gains = np.sort([float(g) for g in qrels[query].values() if g > 0])[::-1]
+        gains = sorted((float(g) for g in qrels[query].values() if g > 0), reverse=True)
         relevant = len(gains)
         if relevant == 0:
             continue
-        ideal = float((gains[:NDCG_DEPTH] * discount[: min(relevant, NDCG_DEPTH)]).sum())
-        totals[f"ndcg@{NDCG_DEPTH}"] += float(gains.sum()) / n * rank_discount / ideal
+        ideal = sum(g * d for g, d in zip(gains[:NDCG_DEPTH], discounts, strict=False))
+        totals[f"ndcg@{NDCG_DEPTH}"] += sum(gains) / n * rank_discount / ideal
         totals[f"recall@{k}"] += k / n
-        before = ranks[:-1]
-        none_before = np.concatenate(
-            [[1.0], np.cumprod((n - relevant - before + 1) / (n - before + 1))]
-        )
-        totals["mrr"] += float((none_before * relevant / (n - ranks + 1) / ranks).sum())
-        together = (ranks - 1) * (relevant - 1) / (n - 1) if n > 1 else np.zeros(depth)
-        totals["map"] += float(((1.0 + together) / ranks).sum()) / n
+        if relevant not in by_count:
+            by_count[relevant] = _random_mrr_map(relevant, n, ranks)
+        mrr, average_precision = by_count[relevant]
+        totals["mrr"] += mrr
+        totals["map"] += average_precision
     return {name: total / len(judged) for name, total in totals.items()}
+
+
+def _random_mrr_map(relevant: int, n: int, ranks: np.ndarray) -> tuple[float, float]:
+    """Expected reciprocal rank and average precision of a random ranking ``len(ranks)``
+    deep, for a query with ``relevant`` relevant items among ``n`` (formulas above)."""
+    before = ranks[:-1]
+    none_before = np.concatenate(
+        [[1.0], np.cumprod((n - relevant - before + 1) / (n - before + 1))]
+    )
+    mrr = float((none_before * relevant / (n - ranks + 1) / ranks).sum())
+    together = (ranks - 1) * (relevant - 1) / (n - 1) if n > 1 else np.zeros(ranks.shape[0])
+    return mrr, float(((1.0 + together) / ranks).sum()) / n
 
 
 def simulated_chance(
