@@ -113,45 +113,41 @@ def inked_share(png: bytes, background=(255, 255, 255)) -> float:
     return float((np.abs(pixels - np.array(background)).sum(axis=2) > 30).mean())
 
 
-def test_version_widget_draws_hovers_and_sends_a_lasso_selection_to_python(
-    browser, jupyterlab, toy_store
-):
+@pytest.fixture(scope="module")
+def notebook(browser, jupyterlab, toy_store):
+    """A notebook with both widgets open in JupyterLab (its cells not yet run)."""
     root, base, token = jupyterlab
     write_notebook(
-        root / "version.ipynb",
+        root / "widgets.ipynb",
         [
             "import json, embver\n"
             f"store = embver.open({str(toy_store.location.root)!r})\n"
-            "w = embver.widget(store.get('toy@1.0.0'), method='pca', height=420)\n"
+            "w = embver.widget(store.get('toy@1.0.0'), method='pca', height=400)\n"
             "w",
             "print('SELECTED', json.dumps(w.selected_ids))",
+            "from embver.widgets import ComparisonWidget\n"
+            "cw = ComparisonWidget(store.get('toy@1.0.0'), store.get('toy@1.0.1'), method='pca',"
+            " height=360)\n"
+            "cw",
+            "print('SELECTED', json.dumps(cw.selected_ids), 'MORPH', cw.morph)",
         ],
     )
-    page = open_notebook(browser, base, token, "version.ipynb")
-    run_cell(page, 0)
-    page.wait_for_function(
-        "window.__embverWidgets?.length > 0 && window.__embverWidgets[0].firstPaint",
-        timeout=TIMEOUT_MS,
-    )
-    canvas = page.locator(".embver-widget canvas.scatter")
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = canvas.screenshot(path=str(ARTIFACTS / "widget-version.png"))
-    # 240 points of 7 px on a white pane: a few per cent of its pixels carry ink
-    assert 0.005 < inked_share(shot) < 0.5
+    page = open_notebook(browser, base, token, "widgets.ipynb")
+    yield page
+    assert not page.errors, page.errors
+    page.close()
 
-    # hover: the card shows the item under the pointer (asked of the kernel)
-    at = page.evaluate("window.__embverWidgets[0].panes[0].clientOf(17)")
-    page.mouse.move(at["x"], at["y"])
-    card = page.locator(".embver-widget .hover-card")
-    card.wait_for(state="visible", timeout=TIMEOUT_MS)
-    assert card.locator(".item-id").inner_text() == "toy-017"
-    assert "a dog, number 17" in card.inner_text()
 
-    # lasso around point 17: the kernel's selected_ids are the points inside the loop
-    page.select_option(".embver-widget select.mouse-mode", "lasso")
-    radius = 45
+def view_of(page, kind: str) -> str:
+    """A JS expression for the drawn view of ``kind`` (waits for its first frame)."""
+    expression = f"window.__embverWidgets?.find((v) => v.kind === {json.dumps(kind)})"
+    page.wait_for_function(f"{expression}?.firstPaint", timeout=TIMEOUT_MS)
+    return expression
+
+
+def lasso(page, centre: dict[str, float], radius: float) -> None:
     loop = [
-        (at["x"] + radius * np.cos(a), at["y"] + radius * np.sin(a))
+        (centre["x"] + radius * np.cos(a), centre["y"] + radius * np.sin(a))
         for a in np.linspace(0, 2 * np.pi, 25)
     ]
     page.mouse.move(*loop[0])
@@ -160,24 +156,75 @@ def test_version_widget_draws_hovers_and_sends_a_lasso_selection_to_python(
         page.mouse.move(x, y)
         page.wait_for_timeout(15)
     page.mouse.up()
-    page.wait_for_function("window.__embverWidgets[0].panes[0].selected().length > 0")
-    screen = page.evaluate(
-        "(() => { const p = window.__embverWidgets[0].panes[0];"
-        " return Array.from({ length: p.n }, (_, i) => p.clientOf(i)); })()"
-    )
-    inside = [
-        f"toy-{i:03d}"
-        for i, point in enumerate(screen)
-        if np.hypot(point["x"] - at["x"], point["y"] - at["y"]) < radius - 3
+
+
+def screen_points(page, pane: str) -> list[dict[str, float]]:
+    return page.evaluate(f"(p => Array.from({{ length: p.n }}, (_, i) => p.clientOf(i)))({pane})")
+
+
+def test_version_widget_draws_hovers_and_sends_a_lasso_selection_to_python(notebook):
+    page = notebook
+    run_cell(page, 0)
+    view = view_of(page, "version")
+    canvas = page.locator(".embver-version canvas.scatter")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = canvas.screenshot(path=str(ARTIFACTS / "widget-version.png"))
+    # 240 points of 7 px on a white pane: a few per cent of its pixels carry ink
+    assert 0.005 < inked_share(shot) < 0.5
+
+    # hover: the card shows the item under the pointer (asked of the kernel)
+    at = page.evaluate(f"{view}.panes[0].clientOf(17)")
+    page.mouse.move(at["x"], at["y"])
+    card = page.locator(".embver-version .hover-card")
+    card.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert card.locator(".item-id").inner_text() == "toy-017"
+    assert "a dog, number 17" in card.inner_text()
+
+    # lasso around point 17: the kernel's selected_ids are the points inside the loop
+    page.select_option(".embver-version select.mouse-mode", "lasso")
+    radius = 45
+    lasso(page, at, radius)
+    page.wait_for_function(f"{view}.panes[0].selected().length > 0")
+    distance = [
+        np.hypot(p["x"] - at["x"], p["y"] - at["y"])
+        for p in screen_points(page, f"{view}.panes[0]")
     ]
     run_cell(page, 1)
     selected = json.loads(printed(page, 1, "SELECTED"))
-    assert "toy-017" in selected
-    # every point well inside the loop is selected, none far outside it
-    assert set(inside) <= set(selected)
-    drawn = {f"toy-{i:03d}": point for i, point in enumerate(screen)}
-    assert all(
-        np.hypot(drawn[s]["x"] - at["x"], drawn[s]["y"] - at["y"]) < radius + 3 for s in selected
+    positions = [int(s.split("-")[1]) for s in selected]
+    assert 17 in positions
+    # every point well inside the loop is selected, none outside it
+    assert {i for i, d in enumerate(distance) if d < radius - 3} <= set(positions)
+    assert all(distance[i] < radius + 3 for i in positions)
+
+
+def test_comparison_widget_links_its_panes_and_morphs(notebook):
+    page = notebook
+    run_cell(page, 2)
+    view = view_of(page, "comparison")
+    panes = page.locator(".embver-comparison canvas.scatter")
+    assert panes.count() == 2
+    for n, name in enumerate(("a", "b")):
+        shot = panes.nth(n).screenshot(path=str(ARTIFACTS / f"widget-compare-{name}.png"))
+        assert 0.005 < inked_share(shot) < 0.5
+
+    # a lasso in pane A selects the same items in pane B and in the kernel
+    page.select_option(".embver-comparison select.mouse-mode", "lasso")
+    lasso(page, page.evaluate(f"{view}.panes[0].clientOf(17)"), 45)
+    page.wait_for_function(f"{view}.panes[1].selected().length > 0")
+    in_a = sorted(page.evaluate(f"{view}.panes[0].selected()"))
+    in_b = sorted(page.evaluate(f"{view}.panes[1].selected()"))
+    assert 17 in in_a and in_a == in_b
+
+    # the slider at its end draws pane A at B's layout
+    page.evaluate(
+        "(() => { const s = document.querySelector('.embver-comparison input.morph');"
+        " s.value = 1000; s.dispatchEvent(new Event('input')); })()"
     )
-    assert not page.errors, page.errors
-    page.close()
+    page.wait_for_function(f"{view}.morph === 1")
+    assert page.evaluate(f"{view}.panes[0].x === {view}.panes[1].x")
+    run_cell(page, 3)
+    line = printed(page, 3, "SELECTED")
+    selected, morph = line.rsplit(" MORPH ", 1)
+    assert [int(s.split("-")[1]) for s in json.loads(selected)] == in_a
+    assert float(morph) == 1.0
