@@ -16,11 +16,19 @@ import weakref
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import numpy as np
-import traitlets
 
 from embver.errors import DependencyError, InvalidInputError
+
+try:
+    import anywidget
+    import traitlets
+except ImportError as exc:  # the notebook extra is not installed
+    raise DependencyError(
+        f"embver's notebook widgets need anywidget ({exc.name} is missing): "
+        "pip install 'embver[notebook]'"
+    ) from exc
+
 from embver.server.binary import encode_codes, encode_points
 from embver.server.data import UIData, overlap_codes
 from embver.server.frontend_build import DIST
