@@ -197,6 +197,16 @@ def test_version_widget_draws_hovers_and_sends_a_lasso_selection_to_python(noteb
     assert {i for i, d in enumerate(distance) if d < radius - 3} <= set(positions)
     assert all(distance[i] < radius + 3 for i in positions)
 
+    # the colour menu asks the kernel for other codes: the legend follows
+    legend = page.locator(".embver-version .legend-title")
+    assert legend.inner_text() == "label"
+    page.select_option(".embver-version select.colour-by", "meta:batch")
+    page.wait_for_function(
+        "document.querySelector('.embver-version .legend-title')?.textContent === 'batch'"
+    )
+    rows = page.locator(".embver-version .legend-row").all_inner_texts()
+    assert sorted(rows) == ["early (120)", "late (120)"]
+
 
 def test_comparison_widget_links_its_panes_and_morphs(notebook):
     page = notebook
