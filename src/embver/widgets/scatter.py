@@ -172,9 +172,9 @@ class _ScatterWidget(anywidget.AnyWidget):
 class VersionWidget(_ScatterWidget):
     """A version's 2-D layout as the UI's version page draws it.
 
-    ``method`` is the layout (umap, pca, tsne; by default UMAP up to 50 000 items, PCA
-    above, like ``embver ui``); ``color_by`` is ``default`` (labels when the items have
-    any, else clusters), ``cluster``, ``label``, ``none`` or ``meta:<key>``.
+    ``method`` is the layout (umap, pca, tsne; by default the one ``embver ui`` picks for
+    the version); ``color_by`` is ``default`` (labels when the items have any, else
+    clusters), ``cluster``, ``label``, ``none`` or ``meta:<key>``.
     """
 
     def __init__(
