@@ -49,6 +49,7 @@ EXPECTED = {
     "open",
     "parse_ref",
     "parse_version",
+    "widget",
 }
 
 
@@ -72,7 +73,7 @@ HEAVY = {
 #: subpackages whose names load on first use (core is eager: it is pure and light)
 LAZY_PACKAGES = [
     "embver.compare", "embver.composite", "embver.evaluate", "embver.extract", "embver.project",
-    "embver.report", "embver.serve", "embver.server", "embver.store",
+    "embver.report", "embver.serve", "embver.server", "embver.store", "embver.widgets",
 ]  # fmt: skip
 
 

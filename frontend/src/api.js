@@ -1,4 +1,5 @@
 // Talking to the embver ui server: JSON, binary layouts (EVP1) and colour codes (EVC1).
+import { decodePoints, decodeCodes } from './frames.js';
 
 export class ApiError extends Error {}
 
@@ -37,46 +38,16 @@ async function getBinary(url) {
   return buffer;
 }
 
-const GRID = 65535;
-
 // Points frame: per pane x/y in [-1, 1] (Float32Array each), same scale on both axes.
 export async function getPoints(url) {
-  const buffer = await getBinary(url);
-  const head = new DataView(buffer);
-  const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
-  if (magic !== 'EVP1') throw new ApiError(`unexpected points frame ${magic}`);
-  const n = head.getUint32(4, true);
-  const panes = head.getUint32(8, true);
-  const column = n * 2 + ((4 - ((n * 2) % 4)) % 4);
-  let offset = 16 + 16 * panes;
-  const out = [];
-  for (let p = 0; p < panes; p += 1) {
-    const qx = new Uint16Array(buffer, offset, n);
-    const qy = new Uint16Array(buffer, offset + column, n);
-    offset += 2 * column;
-    const x = new Float32Array(n);
-    const y = new Float32Array(n);
-    // 0.95 leaves a margin around the layout.
-    for (let i = 0; i < n; i += 1) {
-      x[i] = ((qx[i] / GRID) * 2 - 1) * 0.95;
-      y[i] = ((qy[i] / GRID) * 2 - 1) * 0.95;
-    }
-    out.push({ x, y });
-  }
-  stats.binaryPoints += n;
-  return { n, panes: out };
+  const frame = decodePoints(await getBinary(url));
+  stats.binaryPoints += frame.n;
+  return frame;
 }
 
 // Colour frame: codes (Uint8Array | Uint16Array) and the legend.
 export async function getCodes(url) {
-  const buffer = await getBinary(url);
-  const head = new DataView(buffer);
-  const n = head.getUint32(4, true);
-  const width = head.getUint32(8, true);
-  const legendLength = head.getUint32(12, true);
-  const legend = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 16, legendLength)));
-  const codes = width === 1 ? new Uint8Array(buffer, 16 + legendLength, n) : new Uint16Array(buffer, 16 + legendLength, n);
-  return { codes, legend };
+  return decodeCodes(await getBinary(url));
 }
 
 export const enc = encodeURIComponent;

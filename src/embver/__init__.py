@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from embver.composite import Concat, Impact, LearnedProjection, Mean
     from embver.extract import Extraction
     from embver.project import DriftReport, Projection
+    from embver.widgets import widget
 
 __version__ = "0.1.0"
 
@@ -57,6 +58,8 @@ _LAZY = {
     "Impact": ("embver.composite.impact", "Impact"),
     "Projection": ("embver.project.projection", "Projection"),
     "DriftReport": ("embver.project.drift", "DriftReport"),
+    # notebook widgets (anywidget) of a version or a comparison
+    "widget": ("embver.widgets", "widget"),
 }
 
 
@@ -108,4 +111,5 @@ __all__ = [
     "open",
     "parse_ref",
     "parse_version",
+    "widget",
 ]

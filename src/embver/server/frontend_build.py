@@ -16,7 +16,8 @@ SOURCE = Path(__file__).resolve().parents[3] / "frontend"
 
 
 def is_built(dist: Path = DIST) -> bool:
-    return (dist / "index.html").is_file() and (dist / "assets").is_dir()
+    """Whether the UI's page and the notebook widget's module are both built."""
+    return (dist / "index.html").is_file() and (dist / "assets" / "widget.js").is_file()
 
 
 def build_front_end(source: Path = SOURCE, force: bool = False) -> Path:
