@@ -78,6 +78,7 @@ def test_upsert_count_scan_and_readers_after_switch(case, data):
         changed = vectors[50:120] + 0.5
         batch = make_batch(ids[50:120], changed, version="1.0.1", fields={"text": ids[50:120]})
         target.upsert(table, batch)
+        target.flush()
         assert target.count(table) == 120
         assert case.reader_versions() == {"1.0.0": 50, "1.0.1": 70}
         scanned = _scanned(target, table)
@@ -119,6 +120,7 @@ def test_delete_removes_only_those_ids(case, data):
         target.upsert(table, make_batch(ids, vectors))
         target.switch(table)
         target.delete(table, [*ids[:10], "not-there"])
+        target.flush()
         assert target.count(table) == 110
         assert case.reader_ids() == set(ids[10:])
 

@@ -270,6 +270,12 @@ class Target(ABC):
         ``table`` None: the table readers see.
         """
 
+    def flush(self) -> None:  # noqa: B027 - most backends write through at once
+        """Make every write so far durable and visible to readers (buffering backends write files).
+
+        The orchestration calls it at its checkpoints and before a switch; ``close`` flushes too.
+        """
+
     def close(self) -> None:  # noqa: B027 - a backend without connections has nothing to close
         """Release connections; the target is unusable afterwards."""
 
