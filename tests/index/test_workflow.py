@@ -1,0 +1,135 @@
+"""Publish, status, migrate (drop-in, adapter, breaking killed and resumed), rollback — per
+backend, readers' view checked after every step with the backend's own client."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from rows import make_batch
+
+import embver
+from embver.index import index_status, open_target
+from embver.index import migrate_index as migrate
+from embver.index import publish_version as publish
+
+BATCH = 64
+
+
+def _cli(versions, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "embver.cli", "--store", str(versions.path), *args],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120,
+    )  # fmt: skip
+
+
+def _sees(case, ref_counts: dict[str, int], ids) -> None:
+    assert case.reader_versions() == ref_counts
+    assert case.reader_ids() == set(ids)
+
+
+def test_publish_is_idempotent_and_status_finds_what_differs(case, versions):
+    store, ids, v = versions.store, versions.ids, versions.v100
+    result = publish(store, v, case.url, batch=BATCH, with_fields=["text", "label"])
+    assert (result.written, result.count) == (300, 300)
+    _sees(case, {"1.0.0": 300}, ids)
+    assert case.reader_search(v.vectors()[5], 3)[0] == ids[5]
+    assert publish(store, v, case.url, batch=BATCH).written == 0  # idempotent
+    status = index_status(store, case.url)
+    assert status.matches and status.versions == {"docs@1.0.0": 300}
+
+    with open_target(case.url) as target:  # damage it: 3 missing, 1 changed, 1 extra
+        table = target.reader_table()
+        target.delete(table, ids[:3])
+        odd = v.vectors(ids[3:4]) + 1.0
+        target.upsert(table, make_batch(ids[3:4], odd, space="docs"))
+        target.upsert(table, make_batch(["ghost"], odd, space="docs"))
+    status = index_status(store, case.url)
+    assert (status.missing, status.changed, status.extra) == (3, 1, 1)
+    assert status.examples == {"missing": ids[:3], "changed": [ids[3]], "extra": ["ghost"]}
+    assert not status.matches
+
+    repaired = publish(store, v, case.url, batch=BATCH, with_fields=["text", "label"])
+    assert repaired.written == 4  # the 3 missing and the changed one; the ghost deleted
+    _sees(case, {"1.0.0": 300}, ids)
+    assert index_status(store, case.url).matches
+
+
+def test_migrate_drop_in_adapter_breaking_killed_resumed_and_rolled_back(case, versions):
+    store, ids = versions.store, versions.ids
+    publish(store, versions.v100, case.url, batch=BATCH, with_fields=["text"])
+
+    plan = migrate(store, case.url, versions.v101, batch=BATCH)
+    assert (plan.path, plan.executed, plan.old_table) == ("drop-in", True, None)
+    _sees(case, {"1.0.1": 300}, ids)
+
+    plan = migrate(store, case.url, versions.v102, batch=BATCH)
+    assert plan.path == "adapter" and plan.query_map is not None
+    _sees(case, {"1.0.1": 300}, ids)  # the index is kept
+    queries = versions.v102.vectors()[:20]
+    mapped = embver.map_queries(queries, versions.v102.ref, versions.v101.ref, store=store)
+    hits = sum(case.reader_search(q, 1) == [ids[i]] for i, q in enumerate(mapped))
+    assert hits >= 18
+    assert index_status(store, case.url).query_map["target"] == versions.v101.ref
+
+    dry = _cli(versions, "migrate", case.url, "--to", versions.v103.ref, "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert '"path": "breaking"' in dry.stdout
+    killed = _cli(
+        versions, "migrate", case.url, "--to", versions.v103.ref, "--batch", str(BATCH),
+        env={"EMBVER_TEST_KILL_AFTER_BATCHES": "2"},
+    )  # fmt: skip
+    assert killed.returncode == 137, killed.stderr
+    _sees(case, {"1.0.1": 300}, ids)  # readers on the complete old index
+    assert index_status(store, case.url).job["step"] in ("planned", "backfill")
+
+    resumed = _cli(versions, "migrate", case.url, "--to", versions.v103.ref, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    _sees(case, {"1.0.3": 300}, ids)
+    v103 = versions.v103.vectors()
+    assert case.reader_search(v103[7], 1) == [ids[7]]
+    status = index_status(store, case.url)
+    assert status.matches and len(status.tables) == 2
+
+    back = migrate(store, case.url, None, rollback=True)
+    assert back.executed
+    _sees(case, {"1.0.1": 300}, ids)
+
+    plan = migrate(store, case.url, versions.v200, batch=BATCH)
+    assert plan.path == "breaking" and "MINOR/MAJOR" in plan.reason
+    _sees(case, {"2.0.0": 300}, ids)
+    assert case.reader_search(versions.v200.vectors()[9], 1) == [ids[9]]
+
+
+def test_import_reads_back_what_the_index_holds(case, versions, tmp_path):
+    publish(versions.store, versions.v100, case.url, batch=BATCH, with_fields=["text"])
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text('{"architecture": "prod", "extraction": "mean", "weights": "w-prod"}')
+    space = f"imported-{case.scheme.split('+')[0]}"  # the store is shared by the backends
+    done = _cli(versions, "import", space, "--from", case.url, "--recipe", str(recipe), "--json")
+    assert done.returncode == 0, done.stderr
+    got = versions.store.get(f"{space}@latest")
+    assert got.count == 300 and got.dim == 16
+    order = np.argsort(got.ids)
+    expected = versions.v100.vectors(sorted(got.ids))
+    if case.scheme == "faiss":  # a cosine FAISS index keeps unit vectors
+        expected = expected / np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(got.vectors()[order], expected, rtol=1e-5, atol=1e-6)
+    items = versions.store.items(space).set_index("id")
+    assert items.loc["item-0007", "text"] == "text 7"
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_publishing_another_version_needs_replace(case, versions, replace):
+    publish(versions.store, versions.v100, case.url, batch=BATCH)
+    if not replace:
+        with pytest.raises(embver.IndexTargetError, match="--replace"):
+            publish(versions.store, versions.v200, case.url, batch=BATCH)
+        _sees(case, {"1.0.0": 300}, versions.ids)
+        return
+    result = publish(versions.store, versions.v200, case.url, batch=BATCH, replace=True)
+    assert result.replaced is not None
+    _sees(case, {"2.0.0": 300}, versions.ids)
