@@ -26,6 +26,15 @@ def _cli(versions, *args: str, env: dict[str, str] | None = None) -> subprocess.
     )  # fmt: skip
 
 
+def _cli_here(versions, *args: str):
+    """The CLI in this process (click's runner): output and exit code."""
+    from click.testing import CliRunner
+
+    from embver.cli import cli
+
+    return CliRunner().invoke(cli, ["--store", str(versions.path), *args])
+
+
 def _sees(case, ref_counts: dict[str, int], ids) -> None:
     assert case.reader_versions() == ref_counts
     assert case.reader_ids() == set(ids)
@@ -75,9 +84,9 @@ def test_migrate_drop_in_adapter_breaking_killed_resumed_and_rolled_back(case, v
     assert hits >= 18
     assert index_status(store, case.url).query_map["target"] == versions.v101.ref
 
-    dry = _cli(versions, "migrate", case.url, "--to", versions.v103.ref, "--dry-run", "--json")
-    assert dry.returncode == 0, dry.stderr
-    assert '"path": "breaking"' in dry.stdout
+    dry = _cli_here(versions, "migrate", case.url, "--to", versions.v103.ref, "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    assert '"path": "breaking"' in dry.output
     killed = _cli(
         versions, "migrate", case.url, "--to", versions.v103.ref, "--batch", str(BATCH),
         env={"EMBVER_TEST_KILL_AFTER_BATCHES": "2"},
@@ -86,8 +95,9 @@ def test_migrate_drop_in_adapter_breaking_killed_resumed_and_rolled_back(case, v
     _sees(case, {"1.0.1": 300}, ids)  # readers on the complete old index
     assert index_status(store, case.url).job["step"] in ("planned", "backfill")
 
-    resumed = _cli(versions, "migrate", case.url, "--to", versions.v103.ref, "--json")
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = _cli_here(versions, "migrate", case.url, "--to", versions.v103.ref, "--json")
+    assert resumed.exit_code == 0, resumed.output
+    assert '"executed": true' in resumed.output
     _sees(case, {"1.0.3": 300}, ids)
     v103 = versions.v103.vectors()
     assert case.reader_search(v103[7], 1) == [ids[7]]
@@ -109,8 +119,8 @@ def test_import_reads_back_what_the_index_holds(case, versions, tmp_path):
     recipe = tmp_path / "recipe.json"
     recipe.write_text('{"architecture": "prod", "extraction": "mean", "weights": "w-prod"}')
     space = f"imported-{case.scheme.split('+')[0]}"  # the store is shared by the backends
-    done = _cli(versions, "import", space, "--from", case.url, "--recipe", str(recipe), "--json")
-    assert done.returncode == 0, done.stderr
+    done = _cli_here(versions, "import", space, "--from", case.url, "--recipe", str(recipe))
+    assert done.exit_code == 0, done.output
     got = versions.store.get(f"{space}@latest")
     assert got.count == 300 and got.dim == 16
     order = np.argsort(got.ids)
@@ -133,3 +143,15 @@ def test_publishing_another_version_needs_replace(case, versions, replace):
     result = publish(versions.store, versions.v200, case.url, batch=BATCH, replace=True)
     assert result.replaced is not None
     _sees(case, {"2.0.0": 300}, versions.ids)
+
+
+def test_the_plan_follows_the_recorded_verdict(versions):
+    from embver.index.migrate import decide_path
+
+    store = versions.store
+    assert decide_path(store, versions.v100, versions.v101) == (
+        "drop-in", "docs@1.0.1 is a PATCH of docs@1.0.0, recorded verdict drop-in"
+    )  # fmt: skip
+    assert decide_path(store, versions.v101, versions.v102)[0] == "adapter"
+    assert decide_path(store, versions.v101, versions.v103)[0] == "breaking"
+    assert decide_path(store, versions.v100, versions.v200)[0] == "breaking"

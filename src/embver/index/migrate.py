@@ -263,7 +263,9 @@ def _record_query_map(store: Store, source: Version, to: Version) -> dict[str, A
     try:
         fitted = adapter(store, to, source)
     except NotFoundError:
-        fitted = fit_adapter(store, to, source)
+        # the kind the verdict found best (fitting every kind, the MLP included, is slow)
+        best = ((to.verdict or {}).get("figures") or {}).get("best_map") or {}
+        fitted = fit_adapter(store, to, source, kind=best.get("kind"))
     return {
         **fitted.to_dict(),
         "apply": (
