@@ -97,7 +97,7 @@ def pg_by_hand(uri: str, version: Any, batch: int, table: str) -> None:
             with (
                 conn.cursor() as cur,
                 cur.copy(
-                    "COPY hand (id, vector, embver_space, embver_version, embver_content_hash) "
+                    f"COPY {table} (id, vector, embver_space, embver_version, embver_content_hash) "
                     "FROM STDIN (FORMAT BINARY)"
                 ) as copy,
             ):
