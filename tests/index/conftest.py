@@ -6,6 +6,16 @@ import pytest
 from backends import BACKENDS
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_pgserver(tmp_path_factory):
+    """One pgserver data folder for the whole run: xdist workers attach to the same server."""
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    os.environ["EMBVER_TEST_PGDATA"] = str(shared / "pgdata")
+
+
 @pytest.fixture(params=sorted(BACKENDS))
 def case(request, tmp_path):
     """A fresh index of each backend, with its readers' checks (the backend's own client)."""

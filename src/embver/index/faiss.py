@@ -297,13 +297,13 @@ class FaissTarget(Target):
 
 
 def _prepared(vectors: np.ndarray, metric: str) -> np.ndarray:
-    """Vectors as faiss stores them: float32, C order, unit length for cosine."""
+    """Vectors as faiss stores them: float32, C order, unit length for cosine (one copy)."""
+    import faiss
     import numpy as np
 
-    out = np.ascontiguousarray(vectors, dtype=np.float32).copy()
+    out = np.array(vectors, dtype=np.float32, order="C", copy=True)
     if metric == "cosine":
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        out /= np.where(norms == 0, 1, norms)
+        faiss.normalize_L2(out)
     return out
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from embver.errors import IndexTargetError, InvalidInputError
 from embver.index import journal
-from embver.index.base import HASH, ID, ITEM_FIELDS, SPACE, VERSION, Target, row_hashes
+from embver.index.base import HASH, ID, ITEM_FIELDS, SPACE, VECTOR, VERSION, Target, row_hashes
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -76,14 +76,15 @@ def version_batches(
     for start in range(0, table.num_rows, batch_size):
         piece = table.slice(start, batch_size)
         ids = piece.column("id").combine_chunks()
-        vectors = np.asarray(
-            piece.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False),
-            dtype=np.float32,
-        ).reshape(len(ids), version.dim)
+        stored = piece.column("vector").combine_chunks()
+        flat = stored.flatten().to_numpy(zero_copy_only=False)
+        vectors = np.asarray(flat, dtype=np.float32).reshape(len(ids), version.dim)
         n = len(ids)
+        if stored.type != schema.field(VECTOR).type:  # e.g. float16 storage, a variable list
+            stored = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), version.dim)
         columns: list[pa.Array] = [
             ids.cast(pa.string()),
-            pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), version.dim),
+            stored,
             pa.array([version.space] * n, pa.string()),
             pa.array([label] * n, pa.string()),
             pa.array(row_hashes(vectors), pa.string()),
