@@ -155,3 +155,23 @@ def test_the_plan_follows_the_recorded_verdict(versions):
     assert decide_path(store, versions.v101, versions.v102)[0] == "adapter"
     assert decide_path(store, versions.v101, versions.v103)[0] == "breaking"
     assert decide_path(store, versions.v100, versions.v200)[0] == "breaking"
+
+
+def test_the_cli_publishes_and_reports_status(versions, tmp_path):
+    import json
+
+    from backends import FaissCase
+
+    case = FaissCase(tmp_path)
+    done = _cli_here(
+        versions, "publish", "docs@1.0.0", "--to", case.url, "--with", "label", "--json"
+    )
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["written"] == 300
+    again = _cli_here(versions, "publish", "docs@1.0.0", "--to", case.url)
+    assert "0 written, 300 already there" in again.output
+    status = _cli_here(versions, "index", "status", case.url)
+    assert "docs@1.0.0 (300 rows)" in status.output and "matches the store" in status.output
+    as_json = json.loads(_cli_here(versions, "index", "status", case.url, "--json").output)
+    assert as_json["versions"] == {"docs@1.0.0": 300} and as_json["matches"] is True
+    _sees(case, {"1.0.0": 300}, versions.ids)
