@@ -155,6 +155,11 @@ def test_the_plan_follows_the_recorded_verdict(versions):
     assert decide_path(store, versions.v101, versions.v102)[0] == "adapter"
     assert decide_path(store, versions.v101, versions.v103)[0] == "breaking"
     assert decide_path(store, versions.v100, versions.v200)[0] == "breaking"
+    # 1.0.0 -> 1.0.2 are PATCHes apart (1.0.2 descends from 1.0.1): measured, then kept
+    path, reason = decide_path(store, versions.v100, versions.v102)
+    assert path == "adapter" and "measured verdict adapter" in reason
+    key = f"{versions.v100.id}->{versions.v102.id}"
+    assert store.artifacts.get("index-verdict", key).meta == {"label": "adapter"}
 
 
 def test_the_cli_publishes_and_reports_status(versions, tmp_path):

@@ -96,16 +96,26 @@ def decide_path(store: Store, source: Version, target: Version) -> tuple[str, st
     )
 
 
-def _measured_verdict(store: Store, source: Version, target: Version) -> tuple[str, str]:
-    from embver.compare.api import shared_vectors
-    from embver.compare.verdict import patch_verdict
+#: artifact kind of a verdict measured for a migration between non-adjacent PATCHes
+MEASURED_KIND = "index-verdict"
 
-    pairing = shared_vectors(store, source, target)
-    verdict = patch_verdict(pairing.x, pairing.y, source.metric, seed=0)
-    return (
-        verdict.label,
-        f"{source.ref} -> {target.ref}: PATCHes apart, measured verdict {verdict.label}",
-    )
+
+def _measured_verdict(store: Store, source: Version, target: Version) -> tuple[str, str]:
+    """The PATCH verdict between two versions of one family, measured once and kept."""
+    key = f"{source.id}->{target.id}"
+    kept = store.artifacts.get(MEASURED_KIND, key)
+    if kept is not None:
+        label = str(kept.meta["label"])
+    else:
+        from embver.compare.api import shared_vectors
+        from embver.compare.verdict import patch_verdict
+
+        pairing = shared_vectors(store, source, target)
+        label = patch_verdict(pairing.x, pairing.y, source.metric, seed=0).label
+        store.artifacts.put(
+            MEASURED_KIND, key, meta={"label": label}, versions=(source.id, target.id)
+        )
+    return label, f"{source.ref} -> {target.ref}: PATCHes apart, measured verdict {label}"
 
 
 def _current_version(store: Store, target: Target, table: str) -> Version:
