@@ -180,3 +180,14 @@ def test_the_cli_publishes_and_reports_status(versions, tmp_path):
     as_json = json.loads(_cli_here(versions, "index", "status", case.url, "--json").output)
     assert as_json["versions"] == {"docs@1.0.0": 300} and as_json["matches"] is True
     _sees(case, {"1.0.0": 300}, versions.ids)
+
+
+def test_an_adapter_migration_can_reindex_as_well(versions, tmp_path):
+    from backends import FaissCase
+
+    case = FaissCase(tmp_path)
+    publish(versions.store, versions.v101, case.url, batch=BATCH)
+    plan = migrate(versions.store, case.url, versions.v102, background_reindex=True)
+    assert plan.path == "adapter" and plan.query_map is not None
+    assert plan.old_table == "docs__embver_1" and plan.table == "docs__embver_2"
+    _sees(case, {"1.0.2": 300}, versions.ids)
