@@ -27,6 +27,7 @@ EXPECTED = {
     "EmbverError",
     "Extraction",
     "ImmutabilityError",
+    "IndexTargetError",
     "IntegrityError",
     "InvalidInputError",
     "LearnedProjection",
@@ -46,6 +47,7 @@ EXPECTED = {
     "__version__",
     "derive_bump",
     "init",
+    "map_queries",
     "open",
     "parse_ref",
     "parse_version",
@@ -72,8 +74,9 @@ HEAVY = {
 
 #: subpackages whose names load on first use (core is eager: it is pure and light)
 LAZY_PACKAGES = [
-    "embver.compare", "embver.composite", "embver.evaluate", "embver.extract", "embver.project",
-    "embver.report", "embver.serve", "embver.server", "embver.store", "embver.widgets",
+    "embver.compare", "embver.composite", "embver.evaluate", "embver.extract", "embver.index",
+    "embver.project", "embver.report", "embver.serve", "embver.server", "embver.store",
+    "embver.widgets",
 ]  # fmt: skip
 
 
@@ -106,6 +109,9 @@ def test_importing_a_subpackage_loads_no_heavy_dependency(package):
         ["serve", "--help"],
         ["embed", "--help"],
         ["project", "-h"],
+        ["publish", "--help"],
+        ["migrate", "--help"],
+        ["index", "status", "--help"],
     ],
 )
 def test_cli_help_loads_no_heavy_dependency(argv):

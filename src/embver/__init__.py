@@ -17,6 +17,7 @@ from embver.errors import (
     DependencyError,
     EmbverError,
     ImmutabilityError,
+    IndexTargetError,
     IntegrityError,
     InvalidInputError,
     NotFoundError,
@@ -29,7 +30,7 @@ from embver.errors import (
 )
 
 if TYPE_CHECKING:
-    from embver.api import Space, Store, Version, init, open
+    from embver.api import Space, Store, Version, init, map_queries, open
     from embver.compare import Comparison, Verdict
     from embver.compare.api import Adapter
     from embver.composite import Concat, Impact, LearnedProjection, Mean
@@ -47,6 +48,7 @@ _LAZY = {
     "Version": ("embver.api", "Version"),
     "init": ("embver.api", "init"),
     "open": ("embver.api", "open"),
+    "map_queries": ("embver.api", "map_queries"),
     "Extraction": ("embver.extract", "Extraction"),
     "Concat": ("embver.composite", "Concat"),
     "Mean": ("embver.composite", "Mean"),
@@ -87,6 +89,7 @@ __all__ = [
     "Extraction",
     "ImmutabilityError",
     "Impact",
+    "IndexTargetError",
     "IntegrityError",
     "InvalidInputError",
     "LearnedProjection",
@@ -108,6 +111,7 @@ __all__ = [
     "__version__",
     "derive_bump",
     "init",
+    "map_queries",
     "open",
     "parse_ref",
     "parse_version",

@@ -345,4 +345,29 @@ class Store(persistence.Store):
         return impact(self, ref)
 
 
-__all__ = ["Space", "Store", "Version", "init", "open"]
+def map_queries(
+    vectors: np.ndarray, from_ref: str, to_ref: str, *, store: Store | None = None
+) -> np.ndarray:
+    """Map query vectors embedded with ``from_ref`` into ``to_ref``'s space through the stored
+    adapter (the query map ``embver migrate`` records for an ``adapter`` PATCH).
+
+    Parameters
+    ----------
+    vectors : array of shape (m, d_from)
+        Queries embedded with the ``from_ref`` version.
+    from_ref, to_ref : str
+        Version references, e.g. ``"docs@1.0.2"`` and ``"docs@1.0.1"`` (the index's version).
+    store : Store, optional
+        Default: :func:`open` (``$EMBVER_STORE`` or the nearest ``.embver/`` upward).
+
+    Returns
+    -------
+    array of shape (m, d_to), float32
+    """
+    from embver.compare.api import adapter
+
+    held = store if store is not None else open()
+    return adapter(held, from_ref, to_ref).transform(vectors)
+
+
+__all__ = ["Space", "Store", "Version", "init", "map_queries", "open"]

@@ -8,6 +8,7 @@ One module per command group, each listing its click commands in ``COMMANDS``::
     evaluate   eval
     composite  composite, impact, rebuild report    report
     extract    embed, encode              server    ui, serve
+    index      publish, index status, migrate (import --from is registry's import)
     demo       demo
 
 Command modules import only click and ``_common`` at the top; the domain packages
@@ -28,6 +29,7 @@ from embver.cli import (
     demo,
     evaluate,
     extract,
+    index,
     project,
     registry,
     report,
@@ -35,7 +37,9 @@ from embver.cli import (
 )
 from embver.cli._common import _Context, run_reporting_errors
 
-_GROUP_MODULES = (registry, compare, evaluate, composite, project, report, extract, server, demo)
+_GROUP_MODULES = (
+    registry, compare, evaluate, composite, project, report, extract, server, index, demo,
+)  # fmt: skip
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

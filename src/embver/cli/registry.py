@@ -69,7 +69,12 @@ def spaces(ctx: _Context, as_json: bool) -> None:
 
 @click.command(name="import")
 @click.argument("space")
-@click.argument("file", type=click.Path())
+@click.argument("file", type=click.Path(), required=False)
+@click.option(
+    "--from",
+    "from_url",
+    help="Read ids and vectors (and text/label/uri) back from this index URL instead of FILE.",
+)
 @click.option(
     "--ids", "ids_path", type=click.Path(), help="Ids file for .npy input (one per line)."
 )
@@ -103,7 +108,8 @@ def spaces(ctx: _Context, as_json: bool) -> None:
 def import_(
     ctx: _Context,
     space: str,
-    file: str,
+    file: str | None,
+    from_url: str | None,
     ids_path: str | None,
     id_col: str,
     vector_col: str | None,
@@ -115,12 +121,13 @@ def import_(
 
     Recipe fields neither in --recipe nor given as options are inherited from the
     parent, so `embver import SPACE new.npy --ids ids.txt --weights run-7` registers
-    a PATCH of the latest version.
+    a PATCH of the latest version. `embver import SPACE --from URL --recipe r.yaml`
+    registers what a downstream index already holds (docs/indexes.md).
     """
     from embver.core.recipe import inherit_recipe
-    from embver.store.files import read_recipe_file, read_vectors_file
+    from embver.store.files import read_recipe_file
 
-    vectors, ids, items = read_vectors_file(file, ids_path, id_col, vector_col)
+    vectors, ids, items = _import_source(file, from_url, ids_path, id_col, vector_col)
     given = read_recipe_file(recipe_path) if recipe_path else {}
     for key in ("architecture", "extraction", "weights", "metric", "dtype"):
         if flags.get(key):
@@ -148,6 +155,27 @@ def import_(
     if parent is not None and inherited and not version.appended:
         text += f"\n  inherited from {parent.ref}: {', '.join(inherited)}"
     emit(data, as_json, text)
+
+
+def _import_source(
+    file: str | None,
+    from_url: str | None,
+    ids_path: str | None,
+    id_col: str,
+    vector_col: str | None,
+) -> tuple[Any, list[str], dict[str, Any]]:
+    """(vectors, ids, item fields) from FILE or, with --from, from an index."""
+    if (file is None) == (from_url is None):
+        raise click.UsageError("give FILE or --from URL (one of them)")
+    if from_url is not None:
+        from embver.index import read_index
+
+        rows = read_index(from_url)
+        return rows.vectors, rows.ids, rows.items
+    from embver.store.files import read_vectors_file
+
+    assert file is not None
+    return read_vectors_file(file, ids_path, id_col, vector_col)
 
 
 def _import_parent(store: Store, space: str, parent: str | None) -> Version | None:

@@ -131,6 +131,27 @@ models = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+#: the journal of downstream index publishes and migrations (embver.index.journal): which
+#: physical table a job writes, how far it got, the table readers saw before (for rollback)
+index_jobs = sa.Table(
+    "index_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("url", sa.Text, nullable=False),  # password redacted
+    sa.Column("reader", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # publish | migrate
+    sa.Column("source_ref", sa.String(300), nullable=True),
+    sa.Column("target_ref", sa.String(300), nullable=False),
+    sa.Column("physical_table", sa.String(200), nullable=True),
+    sa.Column("old_table", sa.String(200), nullable=True),
+    sa.Column("step", sa.String(32), nullable=False),
+    sa.Column("done_count", sa.Integer, nullable=False),
+    sa.Column("plan", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # running | done | rolled-back
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 settings = sa.Table(
     "settings",
     metadata,
@@ -145,3 +166,4 @@ sa.Index("ix_edges_child", edges.c.child_id)
 sa.Index("ix_edges_parent", edges.c.parent_id)
 sa.Index("ix_evaluations_version", evaluations.c.version_id)
 sa.Index("ix_versions_model", versions.c.model_digest)
+sa.Index("ix_index_jobs_url", index_jobs.c.url)
