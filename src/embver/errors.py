@@ -18,7 +18,8 @@ names the field and the value at fault and says what to do.
     │   └── IntegrityError          content hash mismatch, missing or truncated data
     ├── DependencyError             an optional dependency or local model is missing
     ├── ClusterError                a Ray cluster that cannot be reached or fails the work
-    └── VerdictError                strict mode refused a breaking PATCH
+    ├── VerdictError                strict mode refused a breaking PATCH
+    └── IndexTargetError            a downstream index that is unreachable, refused or not embver's
 """
 
 from __future__ import annotations
@@ -80,12 +81,19 @@ class VerdictError(EmbverError):
     """A PATCH whose measured verdict is ``breaking`` was refused (strict mode)."""
 
 
+class IndexTargetError(EmbverError):
+    """A downstream index (vector database, FAISS file) that cannot be used as asked:
+    unreachable, wrong credentials, another dimension, made by something else, or
+    holding another version of the space."""
+
+
 __all__ = [
     "BumpConflictError",
     "ClusterError",
     "DependencyError",
     "EmbverError",
     "ImmutabilityError",
+    "IndexTargetError",
     "IntegrityError",
     "InvalidInputError",
     "NotFoundError",
