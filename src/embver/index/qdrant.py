@@ -253,7 +253,7 @@ class QdrantTarget(Target):
                 values = [dict(p.payload or {}) for p in points]
                 vectors = _vectors(points, normalised) if VECTOR in columns else None
                 ids = [str(v[ID]) for v in values]
-                yield rows_batch(columns, dim, ids, vectors, values)  # type: ignore[arg-type]
+                yield rows_batch(columns, dim, ids, vectors, values)
             if offset is None:
                 return
 
