@@ -19,6 +19,7 @@ class ChromaCase(BackendCase):
         self.folder = scratch_folder(tmp_path, "chroma")
         self.name = name
         self.url = f"chroma://{self.folder}/{name}"
+        self._client = None
 
     def _collection(self):  # -> chromadb Collection | None
         import chromadb
@@ -50,6 +51,19 @@ class ChromaCase(BackendCase):
             query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k, include=[]
         )
         return list(found["ids"][0])
+
+    def reader_count(self) -> int:
+        """Rows under the reader name through one long-lived client (0: no such collection),
+        the cheapest read, for counting what a busy reader sees during a switch."""
+        import chromadb
+        from chromadb.errors import NotFoundError
+
+        if self._client is None:
+            self._client = chromadb.PersistentClient(path=str(self.folder))
+        try:
+            return self._client.get_collection(self.name, embedding_function=None).count()
+        except NotFoundError:
+            return 0
 
     def close(self) -> None:
         release_scratch(self.folder)

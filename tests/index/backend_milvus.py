@@ -1,67 +1,61 @@
-"""Milvus cases for the index tests: ONE Milvus Lite database file per test process (its
-server starts once, on first use, and stops at exit), a fresh reader name per case, read
-back with ``pymilvus.MilvusClient`` by the reader name (the alias)."""
+"""Milvus cases for the index tests: a Milvus Lite file in ``tmp_path``, read back with
+``pymilvus.MilvusClient`` by the reader name (the alias).
+
+Milvus Lite serves a file from a server inside the process that opened it first and admits
+one process per file, so each check opens a client, reads, closes it, and stops the server
+when the check started it (about 10 ms): a CLI run in a subprocess can open the file between
+checks. A server per case costs as little, so none is shared between cases.
+"""
 
 from __future__ import annotations
 
-import atexit
-import itertools
-import shutil
-import tempfile
+import contextlib
+import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 from backends import BackendCase
-
-_SERVER: dict[str, object] = {}
-_NAMES = itertools.count()
-
-
-def milvus_lite_file() -> Path:
-    """The Milvus Lite file shared by this process's cases (its server starts on first use)."""
-    if "file" not in _SERVER:
-        from pymilvus import MilvusClient
-
-        folder = Path(tempfile.mkdtemp(prefix="embver-milvus-"))
-        path = folder / "index.db"
-        _SERVER["file"] = path
-        _SERVER["client"] = MilvusClient(uri=str(path))  # starts the server, held until exit
-        atexit.register(_stop, folder)
-    return Path(str(_SERVER["file"]))
-
-
-def _stop(folder: Path) -> None:
-    client = _SERVER.pop("client", None)
-    if client is not None:
-        client.close()  # type: ignore[attr-defined]
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 class MilvusCase(BackendCase):
     scheme = "milvus"
 
     def __init__(self, tmp_path: Path, name: str = "docs") -> None:
+        self.file = tmp_path / "milvus" / "index.db"
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.url = f"milvus://{self.file}/{name}"
+
+    @contextlib.contextmanager
+    def client(self) -> Iterator[object]:
+        from milvus_lite.server_manager import server_manager_instance
         from pymilvus import MilvusClient
 
-        self.file = milvus_lite_file()
-        self.name = f"{name}_{next(_NAMES)}"
-        self.url = f"milvus://{self.file}/{self.name}"
-        self.client = MilvusClient(uri=str(self.file))
+        path = os.path.abspath(self.file)
+        started = path not in server_manager_instance._servers
+        client = MilvusClient(uri=str(self.file))
+        try:
+            yield client
+        finally:
+            client.close()
+            if started:
+                server_manager_instance.release_server(path)
 
     def _rows(self, fields: list[str]) -> list[dict]:
-        if not self.client.has_collection(self.name):
-            return []
-        iterator = self.client.query_iterator(
-            self.name, batch_size=500, filter="", output_fields=fields
-        )
         rows: list[dict] = []
-        try:
-            while batch := iterator.next():
-                rows.extend(batch)
-        finally:
-            iterator.close()
+        with self.client() as client:
+            if not client.has_collection(self.name):
+                return rows
+            iterator = client.query_iterator(
+                self.name, batch_size=500, filter="", output_fields=fields
+            )
+            try:
+                while batch := iterator.next():
+                    rows.extend(batch)
+            finally:
+                iterator.close()
         return rows
 
     def reader_ids(self) -> set[str]:
@@ -71,13 +65,11 @@ class MilvusCase(BackendCase):
         return dict(Counter(row["embver_version"] for row in self._rows(["embver_version"])))
 
     def reader_search(self, vector: np.ndarray, k: int) -> list[str]:
-        hits = self.client.search(
-            self.name, data=[[float(x) for x in vector]], limit=k, output_fields=["id"]
-        )
+        with self.client() as client:
+            hits = client.search(
+                self.name, data=[[float(x) for x in vector]], limit=k, output_fields=["id"]
+            )
         return [hit["id"] for hit in hits[0]]
-
-    def close(self) -> None:
-        self.client.close()
 
 
 CASES: dict[str, Callable[[Path], BackendCase]] = {"milvus": MilvusCase}

@@ -12,6 +12,8 @@ server operation, atomic for readers).
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -48,10 +50,12 @@ def _engine_errors(url: IndexURL, doing: str) -> Iterator[None]:
     except Exception as error:  # pymilvus raises MilvusException, grpc and OS errors
         message = getattr(error, "message", None) or str(error) or type(error).__name__
         first = (str(message).strip().splitlines() or [type(error).__name__])[0]
-        raise IndexTargetError(
-            f"{url}: Milvus could not {doing}: {first[:300]} — check the address or file and "
-            "the credentials"
-        ) from None
+        hint = (
+            "Milvus Lite admits one process per file: is another program using it?"
+            if "Open local milvus failed" in first
+            else "check the address or file and the credentials"
+        )
+        raise IndexTargetError(f"{url}: Milvus could not {doing}: {first[:300]} — {hint}") from None
 
 
 @register_target("milvus")
@@ -80,8 +84,16 @@ class MilvusTarget(Target):
         if self._client is None:
             from pymilvus import MilvusClient
 
-            with _engine_errors(self.url, "connect"):
-                self._client = MilvusClient(uri=self.uri, token=self.token, timeout=30)
+            lite = self.uri.endswith(".db")
+            if lite:
+                _hold_lite(self.uri)
+            try:
+                with _engine_errors(self.url, "connect"):
+                    self._client = MilvusClient(uri=self.uri, token=self.token, timeout=30)
+            except IndexTargetError:
+                if lite:
+                    _release_lite(self.uri)
+                raise
         return self._client
 
     def _collections(self) -> list[str]:
@@ -254,6 +266,39 @@ class MilvusTarget(Target):
         if self._client is not None:
             self._client.close()
             self._client = None
+            if self.uri.endswith(".db"):
+                _release_lite(self.uri)
+
+
+# Milvus Lite serves a file from a server inside this process and admits one process per
+# file: the last embver target on a file stops the server it started, so that another
+# process (a CLI run, a reader) can open the file afterwards.
+_LITE_LOCK = threading.Lock()
+_LITE_USERS: dict[str, int] = {}
+_LITE_STARTED: set[str] = set()
+
+
+def _hold_lite(path: str) -> None:
+    from milvus_lite.server_manager import server_manager_instance
+
+    key = os.path.abspath(path)
+    with _LITE_LOCK:
+        if not _LITE_USERS.get(key) and key not in server_manager_instance._servers:
+            _LITE_STARTED.add(key)
+        _LITE_USERS[key] = _LITE_USERS.get(key, 0) + 1
+
+
+def _release_lite(path: str) -> None:
+    from milvus_lite.server_manager import server_manager_instance
+
+    key = os.path.abspath(path)
+    with _LITE_LOCK:
+        _LITE_USERS[key] -= 1
+        if _LITE_USERS[key] or key not in _LITE_STARTED:
+            return
+        del _LITE_USERS[key]
+        _LITE_STARTED.discard(key)
+    server_manager_instance.release_server(key)
 
 
 __all__ = ["MilvusTarget"]
