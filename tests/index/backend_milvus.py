@@ -48,6 +48,7 @@ class MilvusCase(BackendCase):
         with self.client() as client:
             if not client.has_collection(self.name):
                 return rows
+            client.load_collection(self.name)  # a restarted server holds collections released
             iterator = client.query_iterator(
                 self.name, batch_size=500, filter="", output_fields=fields
             )
@@ -66,6 +67,7 @@ class MilvusCase(BackendCase):
 
     def reader_search(self, vector: np.ndarray, k: int) -> list[str]:
         with self.client() as client:
+            client.load_collection(self.name)
             hits = client.search(
                 self.name, data=[[float(x) for x in vector]], limit=k, output_fields=["id"]
             )

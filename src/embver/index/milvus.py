@@ -38,6 +38,8 @@ _METRICS = {"cosine": "COSINE", "dot": "IP", "l2": "L2"}
 _TEXT_LENGTH = 65535
 _ID_LENGTH = 1024
 _CHUNK = 1000
+#: the largest batch a Milvus query iterator accepts
+_MAX_BATCH = 16384
 
 
 @contextlib.contextmanager
@@ -78,6 +80,7 @@ class MilvusTarget(Target):
                 f"{url}: write milvus:///abs/file.db/NAME (Milvus Lite) or milvus://host:port/NAME"
             )
         self._client: MilvusClient | None = None
+        self._loaded: set[str] = set()
 
     @property
     def client(self) -> MilvusClient:
@@ -169,6 +172,12 @@ class MilvusTarget(Target):
             f"{self.url}: collection {table!r} has no {VECTOR!r} field: not embver's"
         )
 
+    def _load(self, table: str | None) -> None:
+        """Load ``table`` for queries: a collection is released when its server restarts."""
+        if table is not None and table not in self._loaded:
+            self.client.load_collection(table)
+            self._loaded.add(table)
+
     def _field_names(self, table: str) -> list[str]:
         return [f["name"] for f in self._describe(table)["fields"]]
 
@@ -206,6 +215,7 @@ class MilvusTarget(Target):
         if table not in self._collections():
             return 0
         with _engine_errors(self.url, f"count collection {table!r}"):
+            self._load(table)
             rows = self.client.query(table, filter="", output_fields=["count(*)"])
         return int(rows[0]["count(*)"])
 
@@ -218,8 +228,12 @@ class MilvusTarget(Target):
         known = self._field_names(table)
         wanted = [c for c in columns if c in known]
         with _engine_errors(self.url, f"read collection {table!r}"):
+            self._load(table)
             iterator = self.client.query_iterator(
-                table, batch_size=batch_size, filter="", output_fields=sorted({ID, *wanted})
+                table,
+                batch_size=min(batch_size, _MAX_BATCH),
+                filter="",
+                output_fields=sorted({ID, *wanted}),
             )
         try:
             while True:
@@ -251,12 +265,14 @@ class MilvusTarget(Target):
         if table in self._collections():
             with _engine_errors(self.url, f"drop collection {table!r}"):
                 self.client.drop_collection(table)
+            self._loaded.discard(table)
 
     def search(self, table: str | None, vector: np.ndarray, k: int) -> list[str]:
         if table is None and self.reader_table() is None:
             return []
         name = self.reader if table is None else table
         with _engine_errors(self.url, "search"):
+            self._load(self.reader_table() if table is None else table)
             hits = self.client.search(
                 name, data=[vector.astype("float32").tolist()], limit=k, output_fields=[ID]
             )
@@ -266,6 +282,7 @@ class MilvusTarget(Target):
         if self._client is not None:
             self._client.close()
             self._client = None
+            self._loaded.clear()
             if self.uri.endswith(".db"):
                 _release_lite(self.uri)
 

@@ -305,12 +305,14 @@ class QdrantTarget(Target):
 
 def _vectors(points: Sequence[Any], normalised: bool) -> list[list[float]]:
     """The points' vectors as published: a Cosine collection keeps them normalised, so they
-    are scaled back by the norm recorded in the payload."""
+    are scaled to the norm recorded in the payload."""
     import numpy as np
 
     vectors = np.asarray([p.vector for p in points], dtype=np.float64)
-    if normalised:
-        vectors *= np.asarray([(p.payload or {}).get(NORM, 1.0) for p in points])[:, None]
+    if normalised:  # local mode hands back raw vectors after a reload: scale to the norm
+        published = np.asarray([(p.payload or {}).get(NORM, 1.0) for p in points])
+        held = np.linalg.norm(vectors, axis=1)
+        vectors *= (published / np.where(held > 0, held, 1.0))[:, None]
     rows: list[list[float]] = vectors.astype(np.float32).tolist()
     return rows
 
