@@ -52,11 +52,15 @@ _PG_DATABASES = itertools.count()
 
 
 def pg_server_uri() -> str:
-    """A pgserver PostgreSQL (with pgvector) for this test process, started on first use."""
+    """A pgserver PostgreSQL (with pgvector), started on first use; test processes given the
+    same ``EMBVER_TEST_PGDATA`` folder share one server (pgserver attaches to a running one)."""
     if "uri" not in _PG:
+        import os
+
         import pgserver
 
-        pgdata = Path(tempfile.mkdtemp(prefix="embver-pg-"))
+        shared = os.environ.get("EMBVER_TEST_PGDATA")
+        pgdata = Path(shared) if shared else Path(tempfile.mkdtemp(prefix="embver-pg-"))
         server = pgserver.get_server(pgdata, cleanup_mode="delete")
         _PG["server"] = server
         _PG["uri"] = server.get_uri()
@@ -65,10 +69,12 @@ def pg_server_uri() -> str:
 
 def pg_fresh_database() -> str:
     """A new empty database on the shared server; returns its libpq URI."""
+    import os
+
     import psycopg
 
     base = pg_server_uri()
-    name = f"embver_test_{next(_PG_DATABASES)}"
+    name = f"embver_test_{os.getpid()}_{next(_PG_DATABASES)}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')

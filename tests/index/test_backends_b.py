@@ -131,12 +131,27 @@ def test_a_reader_name_made_by_something_else_is_foreign(case, tmp_path):
     with open_target(case.url) as target:
         reason = target.foreign()
         assert reason is not None and "\n" not in reason and case.url.rsplit("/", 1)[1] in reason
+        assert target.reader_table() is None and target.tables() == []
+        # what import --from reads out of it: ids and vectors under the reader name
+        assert target.dimension(target.reader) == 4
+        got = pa.Table.from_batches(list(target.scan(target.reader, ["id", "vector"], 10)))
+        assert sorted(got.column("id").to_pylist()) == ["1", "2"]
+        vecs = dict(
+            zip(got.column("id").to_pylist(), got.column("vector").to_pylist(), strict=True)
+        )
+        np.testing.assert_allclose(vecs["2"], FOREIGN[1], rtol=1e-6)
+
+
+FOREIGN = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 3.0, 4.0, 0.0]], dtype=np.float32)
 
 
 def _foreign_lancedb(case) -> None:
     import lancedb
 
-    lancedb.connect(str(case.folder)).create_table(case.name, pa.table({"x": [1, 2]}))
+    vector = pa.FixedSizeListArray.from_arrays(pa.array(FOREIGN.reshape(-1)), 4)
+    lancedb.connect(str(case.folder)).create_table(
+        case.name, pa.table({"id": ["1", "2"], "vector": vector})
+    )
 
 
 def _foreign_qdrant(case) -> None:
@@ -144,19 +159,27 @@ def _foreign_qdrant(case) -> None:
 
     with case.client() as client:
         client.create_collection(
-            case.name, vectors_config=models.VectorParams(size=4, distance="Cosine")
+            case.name, vectors_config=models.VectorParams(size=4, distance="Euclid")
         )
+        points = [models.PointStruct(id=i + 1, vector=v.tolist()) for i, v in enumerate(FOREIGN)]
+        client.upsert(case.name, points=points)
 
 
 def _foreign_chroma(case) -> None:
     import chromadb
 
-    chromadb.PersistentClient(path=str(case.folder)).create_collection(case.name)
+    made = chromadb.PersistentClient(path=str(case.folder)).create_collection(
+        case.name, embedding_function=None
+    )
+    made.add(ids=["1", "2"], embeddings=FOREIGN)
 
 
 def _foreign_milvus(case) -> None:
     with case.client() as client:
-        client.create_collection(case.name, dimension=4)
+        client.create_collection(case.name, dimension=4, id_type="string", max_length=64)
+        client.insert(
+            case.name, [{"id": str(i + 1), "vector": v.tolist()} for i, v in enumerate(FOREIGN)]
+        )
 
 
 @pytest.mark.parametrize(

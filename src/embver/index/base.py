@@ -94,7 +94,7 @@ class IndexURL:
         path = urllib.parse.unquote(parts.path)
         name = params.get("table")
         if name is None:
-            location, _, name = path.rstrip("/").rpartition("/")
+            location, _, name = path.rpartition("/")
         else:
             location = path
         if not name or not _NAME.match(name):

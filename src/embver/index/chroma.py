@@ -135,10 +135,10 @@ class ChromaTarget(Target):
         if found is None:
             return None
         dim = (found.metadata or {}).get(DIM_KEY)
-        if dim is None:
-            raise IndexTargetError(
-                f"{self.url}: collection {name!r} has no {DIM_KEY}: not embver's"
-            )
+        if dim is None:  # a collection embver did not make (import --from): its first vector's
+            with _engine_errors(self.url, f"read collection {name!r}"):
+                first = found.get(limit=1, include=["embeddings"])["embeddings"]
+            return None if first is None or len(first) == 0 else len(first[0])
         return int(dim)
 
     def upsert(self, table: str, batch: pa.RecordBatch) -> None:

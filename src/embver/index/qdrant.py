@@ -252,7 +252,8 @@ class QdrantTarget(Target):
             if points:
                 values = [dict(p.payload or {}) for p in points]
                 vectors = _vectors(points, normalised) if VECTOR in columns else None
-                ids = [str(v[ID]) for v in values]
+                # a collection embver did not make (import --from): its point ids are the ids
+                ids = [str(v.get(ID, p.id)) for v, p in zip(values, points, strict=True)]
                 yield rows_batch(columns, dim, ids, vectors, values)
             if offset is None:
                 return
