@@ -13,6 +13,7 @@ from rows import make_batch
 
 import embver
 from embver.index import index_status, open_target
+from embver.index.base import target_class
 from embver.index import migrate_index as migrate
 from embver.index import publish_version as publish
 
@@ -69,6 +70,9 @@ def test_publish_is_idempotent_and_status_finds_what_differs(case, versions):
 
 def test_migrate_drop_in_adapter_breaking_killed_resumed_and_rolled_back(case, versions):
     store, ids = versions.store, versions.ids
+    # a backend without an atomic switch (Chroma) moves readers only when downtime is allowed
+    atomic = target_class(case.scheme).atomic_switch
+    downtime = [] if atomic else ["--allow-downtime"]
     publish(store, versions.v100, case.url, batch=BATCH, with_fields=["text"])
 
     plan = migrate(store, case.url, versions.v101, batch=BATCH)
@@ -85,17 +89,21 @@ def test_migrate_drop_in_adapter_breaking_killed_resumed_and_rolled_back(case, v
     assert index_status(store, case.url).query_map["target"] == versions.v101.ref
 
     dry = _cli_here(versions, "migrate", case.url, "--to", versions.v103.ref, "--dry-run", "--json")
+    if not atomic:
+        assert "--allow-downtime" in dry.output
     assert dry.exit_code == 0, dry.output
     assert '"path": "breaking"' in dry.output
     killed = _cli(
         versions, "migrate", case.url, "--to", versions.v103.ref, "--batch", str(BATCH),
-        env={"EMBVER_TEST_KILL_AFTER_BATCHES": "2"},
+        *downtime, env={"EMBVER_TEST_KILL_AFTER_BATCHES": "2"},
     )  # fmt: skip
     assert killed.returncode == 137, killed.stderr
     _sees(case, {"1.0.1": 300}, ids)  # readers on the complete old index
     assert index_status(store, case.url).job["step"] in ("planned", "backfill")
 
-    resumed = _cli_here(versions, "migrate", case.url, "--to", versions.v103.ref, "--json")
+    resumed = _cli_here(
+        versions, "migrate", case.url, "--to", versions.v103.ref, "--json", *downtime
+    )
     assert resumed.exit_code == 0, resumed.output
     assert '"executed": true' in resumed.output
     _sees(case, {"1.0.3": 300}, ids)
@@ -104,11 +112,11 @@ def test_migrate_drop_in_adapter_breaking_killed_resumed_and_rolled_back(case, v
     status = index_status(store, case.url)
     assert status.matches and len(status.tables) == 2
 
-    back = migrate(store, case.url, None, rollback=True)
+    back = migrate(store, case.url, None, rollback=True, allow_downtime=not atomic)
     assert back.executed
     _sees(case, {"1.0.1": 300}, ids)
 
-    plan = migrate(store, case.url, versions.v200, batch=BATCH)
+    plan = migrate(store, case.url, versions.v200, batch=BATCH, allow_downtime=not atomic)
     assert plan.path == "breaking" and "MINOR/MAJOR" in plan.reason
     _sees(case, {"2.0.0": 300}, ids)
     assert case.reader_search(versions.v200.vectors()[9], 1) == [ids[9]]
