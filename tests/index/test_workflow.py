@@ -13,9 +13,9 @@ from rows import make_batch
 
 import embver
 from embver.index import index_status, open_target
-from embver.index.base import target_class
 from embver.index import migrate_index as migrate
 from embver.index import publish_version as publish
+from embver.index.base import target_class
 
 BATCH = 64
 
