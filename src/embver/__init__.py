@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from embver.compare import Comparison, Verdict
     from embver.compare.api import Adapter
     from embver.composite import Concat, Impact, LearnedProjection, Mean
+    from embver.evaluate.results import Evaluation
     from embver.extract import Extraction
     from embver.project import DriftReport, Projection
 
@@ -57,6 +58,7 @@ _LAZY = {
     "Impact": ("embver.composite.impact", "Impact"),
     "Projection": ("embver.project.projection", "Projection"),
     "DriftReport": ("embver.project.drift", "DriftReport"),
+    "Evaluation": ("embver.evaluate.results", "Evaluation"),
 }
 
 
@@ -81,6 +83,7 @@ __all__ = [
     "DependencyError",
     "DriftReport",
     "EmbverError",
+    "Evaluation",
     "Extraction",
     "ImmutabilityError",
     "Impact",
