@@ -140,6 +140,7 @@ def compare(
     report.only_old, report.only_new = pairing.only_old, pairing.only_new
     report.ks_dropped = dropped
     report.verdict = new.verdict if new.parent_id == old.id else None
+    report.store = store
     return report
 
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from embver.compare.trust import chance_trustworthiness, continuity, trustworthi
 from embver.core.display import Part, RichDisplay
 from embver.errors import InvalidInputError
 from embver.neighbors import as_float32, canonical_metric, check_paired, knn, prepare
+
+if TYPE_CHECKING:
+    from embver.store.store import Store
 
 #: beyond this many items, neighbourhood figures use this many sampled queries
 SAMPLE_THRESHOLD: Final = 10_000
@@ -80,6 +83,9 @@ class Comparison(RichDisplay):
     tasks: list[dict[str, Any]] = field(default_factory=list)
     #: the new version's PATCH verdict when the old version is its parent, else None
     verdict: dict[str, Any] | None = None
+    #: the store the versions came from (None for arrays compared directly): the trackers
+    #: build the static report from it (:mod:`embver.integrations`)
+    store: Store | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
