@@ -394,15 +394,31 @@ def alias_list(ctx: _Context, space: str, as_json: bool) -> None:
 @click.command()
 @click.argument("ref")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(), help="Output .parquet or .npy file."
+    "-o", "--output", default=None, type=click.Path(), help="Output .parquet or .npy file."
 )
+@click.option(
+    "--to-dataset",
+    default=None,
+    type=click.Path(),
+    help="Write a Hugging Face dataset folder instead (ids, vectors and the items' text, label, "
+    "uri, metadata), which datasets.load_from_disk opens.",
+)
+@json_option
 @pass_ctx
-def export(ctx: _Context, ref: str, output: str) -> None:
-    """Export REF's ids and vectors to Parquet, or to .npy plus OUTPUT.ids.txt."""
-    from embver.store.export import export_version
+def export(
+    ctx: _Context, ref: str, output: str | None, to_dataset: str | None, as_json: bool
+) -> None:
+    """Export REF's ids and vectors to Parquet, to .npy plus OUTPUT.ids.txt, or (--to-dataset)
+    to a Hugging Face dataset with the item fields."""
+    from embver.store.export import export_dataset, export_version
 
-    written = export_version(ctx.store.get(ref), output)
-    click.echo("wrote " + ", ".join(written))
+    if (output is None) == (to_dataset is None):
+        raise click.UsageError("give -o FILE or --to-dataset FOLDER")
+    version = ctx.store.get(ref)
+    written = (
+        export_version(version, output) if output else export_dataset(version, str(to_dataset))
+    )
+    emit({"version": version.ref, "written": written}, as_json, "wrote " + ", ".join(written))
 
 
 @click.command()
