@@ -11,6 +11,10 @@ from embver.integrations import mlflow as tracking
 
 mlflow = pytest.importorskip("mlflow")
 
+#: one server per worker is started by the session fixture: with ``--dist loadgroup`` these
+#: tests share one worker and so one server
+pytestmark = pytest.mark.xdist_group("mlflow-server")
+
 
 @pytest.fixture
 def client(mlflow_server):
