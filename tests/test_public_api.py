@@ -15,6 +15,7 @@ EXPECTED = {
     "Adapter",
     "Comparison",
     "DriftReport",
+    "Evaluation",
     "Impact",
     "Projection",
     "Verdict",
@@ -75,8 +76,8 @@ HEAVY = {
 #: subpackages whose names load on first use (core is eager: it is pure and light)
 LAZY_PACKAGES = [
     "embver.compare", "embver.composite", "embver.evaluate", "embver.extract", "embver.index",
-    "embver.project", "embver.report", "embver.serve", "embver.server", "embver.store",
-    "embver.widgets",
+    "embver.integrations", "embver.project", "embver.report", "embver.serve", "embver.server",
+    "embver.store", "embver.widgets",
 ]  # fmt: skip
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from embver.compare import Comparison, Verdict
     from embver.compare.api import Adapter
     from embver.composite import Concat, Impact, LearnedProjection, Mean
+    from embver.evaluate.results import Evaluation
     from embver.extract import Extraction
     from embver.project import DriftReport, Projection
     from embver.widgets import widget
@@ -60,6 +61,7 @@ _LAZY = {
     "Impact": ("embver.composite.impact", "Impact"),
     "Projection": ("embver.project.projection", "Projection"),
     "DriftReport": ("embver.project.drift", "DriftReport"),
+    "Evaluation": ("embver.evaluate.results", "Evaluation"),
     # notebook widgets (anywidget) of a version or a comparison
     "widget": ("embver.widgets", "widget"),
 }
@@ -86,6 +88,7 @@ __all__ = [
     "DependencyError",
     "DriftReport",
     "EmbverError",
+    "Evaluation",
     "Extraction",
     "ImmutabilityError",
     "Impact",

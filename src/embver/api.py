@@ -95,6 +95,7 @@ class Space(StoredSpace):
         model_files: ModelFiles | None = None,
         model: object = None,
         model_ref: str | None = None,
+        mlflow_run: str | None = None,
     ) -> Version:
         """Register ``vectors`` (n, dim) for ``ids`` under ``recipe`` (see the store's
         :meth:`embver.store.Space.register`).
@@ -102,8 +103,14 @@ class Space(StoredSpace):
         ``model`` (a folder, package name or model object) is kept with the version once its
         fingerprints equal the recipe's and it reproduces up to 16 of the vectors whose texts
         are known within cosine 1e-4; ``model_ref`` keeps only a pointer to it and its digest.
+
+        ``mlflow_run`` (a run id) is recorded in the recipe's context (``runs``) and the
+        version is logged to that run (:func:`embver.integrations.mlflow.log_version`).
         """
         from embver.extract.register import checked_model_files
+
+        if mlflow_run is not None:
+            recipe = _with_run(recipe, "mlflow", mlflow_run)
 
         with checked_model_files(self, vectors, ids, recipe, texts, model, model_ref) as checked:
             version = super().register(
@@ -111,7 +118,24 @@ class Space(StoredSpace):
                 uris=uris, metadata=metadata, author=author, edges=edges,
                 model_files=checked or model_files,
             )  # fmt: skip
+        if mlflow_run is not None:
+            from embver.integrations.mlflow import log_version
+
+            log_version(version, run_id=mlflow_run)
         return _facade_version(version)
+
+
+def _with_run(recipe: Recipe | Mapping[str, object] | None, tracker: str, run: str) -> Recipe:
+    """``recipe`` with ``run`` recorded as ``tracker``'s in its context."""
+    import dataclasses
+
+    from embver.store.space import coerce_recipe
+
+    if not isinstance(run, str) or not run.strip():
+        raise InvalidInputError(f"{tracker}_run={run!r} must be a run id (a non-empty string)")
+    given = coerce_recipe(recipe)
+    runs = {**given.context.runs, tracker: run}
+    return dataclasses.replace(given, context=dataclasses.replace(given.context, runs=runs))
 
 
 def _facade_version(version: StoredVersion) -> Version:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from embver.core.readable import verdict_line
 from embver.errors import EmbverError
 
 if TYPE_CHECKING:
@@ -88,22 +89,6 @@ def registered_text(version: Any) -> str:
     if version.verdict:
         lines.append(f"  verdict: {verdict_line(version.verdict)}")
     return "\n".join(lines)
-
-
-def verdict_line(verdict: dict[str, Any]) -> str:
-    """``"breaking — but better on knn-accuracy (+0.360 [+0.310, +0.405])"``: the verdict's
-    label and, when the default task was measured, whether the PATCH is also better."""
-    label = str(verdict.get("label"))
-    task = verdict.get("task")
-    if not isinstance(task, dict) or "difference" not in task:
-        return label
-    interval = f"({task['difference']:+.3f} [{task['low']:+.3f}, {task['high']:+.3f}])"
-    if not task["significant"]:
-        return f"{label}; no significant difference on {task['name']} {interval}"
-    better = task["difference"] > 0
-    surprising = better == (label == "breaking")
-    joint = " — but " if surprising else "; "
-    return f"{label}{joint}{'better' if better else 'worse'} on {task['name']} {interval}"
 
 
 def run_reporting_errors(group: click.Group, argv: list[str] | None) -> None:

@@ -36,9 +36,18 @@ _THIS_CONNECTION = "\x00default"
 @click.option(
     "--input",
     "input_path",
-    required=True,
+    default=None,
     type=click.Path(),
     help="Items: .csv/.tsv/.jsonl/.json/.parquet with columns, or .txt (one text a line).",
+)
+@click.option(
+    "--dataset",
+    default=None,
+    help="Items from a Hugging Face dataset instead: a folder written by save_to_disk, or a "
+    "dataset name in the local cache (nothing is downloaded).",
+)
+@click.option(
+    "--split", default=None, help="The dataset's split (default: train, or the only one)."
 )
 @click.option(
     "--id-col", default=None, help="Id column (default: 'id' if present, else row numbers)."
@@ -103,7 +112,9 @@ def embed_command(
     version_ref: str | None,
     model_ref: str | None,
     no_keep_model: bool,
-    input_path: str,
+    input_path: str | None,
+    dataset: str | None,
+    split: str | None,
     id_col: str | None,
     text_col: str | None,
     label_col: str | None,
@@ -131,13 +142,14 @@ def embed_command(
     appended to that version, encoded with the model it keeps. An interrupted run
     (Ctrl-C, kill) resumes from its last committed batch.
     """
-    from embver.extract.inputs import read_input_file
     from embver.extract.spec import Extraction
 
     if layer is not None and layers is not None:
         raise click.UsageError("give --layer N or --layers SPEC, not both")
+    if (input_path is None) == (dataset is None):
+        raise click.UsageError("give the items with --input FILE or --dataset PATH_OR_NAME")
     if version_ref is not None:
-        frame = read_input_file(input_path)
+        frame = _read_items(input_path, dataset, split, text_col, label_col, id_col)
         version = ctx.store.space(space, create=False).embed(
             frame, version=version_ref, text_col=text_col, id_col=id_col, label_col=label_col,
             batch_size=batch_size, threads=threads, progress=not no_progress,
@@ -154,7 +166,7 @@ def embed_command(
         max_length=max_length,
         prefix=prefix,
     )
-    frame = read_input_file(input_path)
+    frame = _read_items(input_path, dataset, split, text_col, label_col, id_col)
     version = ctx.store.space(space).embed(
         frame,
         model=model,
@@ -182,6 +194,24 @@ def embed_command(
             f"{version.dim}\n" + "\n".join(f"  {reason}" for reason in version.reasons)
         )
     emit(data, as_json, text)
+
+
+def _read_items(
+    input_path: str | None,
+    dataset: str | None,
+    split: str | None,
+    text_col: str | None,
+    label_col: str | None,
+    id_col: str | None,
+) -> Any:
+    """The items as a DataFrame, from --input's file or --dataset's split."""
+    if dataset is None:
+        from embver.extract.inputs import read_input_file
+
+        return read_input_file(str(input_path))
+    from embver.extract.hf_datasets import read_dataset
+
+    return read_dataset(dataset, split=split, text_col=text_col, label_col=label_col, id_col=id_col)
 
 
 def _embedded_data(version: Any) -> dict[str, Any]:

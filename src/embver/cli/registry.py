@@ -18,6 +18,7 @@ from embver.cli._common import (
     registered_text,
     verdict_line,
 )
+from embver.core.readable import context_items, model_text, spec_text
 
 if TYPE_CHECKING:
     from embver.api import Store, Version
@@ -279,15 +280,15 @@ def _show_text(data: dict[str, Any]) -> str:
         f"metric {data['metric']}",
     ]
     lines += [
-        f"  {name:<12} {_spec_text(recipe[name], recipe['specs'].get(name))}"
+        f"  {name:<12} {spec_text(recipe[name], recipe['specs'].get(name))}"
         for name in ("architecture", "extraction", "weights")
     ]
     lines += [
         f"  content hash {data['content_hash']}",
         f"  created {(data['created_at'] or '')[:19].replace('T', ' ')} by {data['author'] or '—'}",
     ]
-    lines.append(f"  {_model_text(data['model'])}")
-    lines += [f"  {key}: {value}" for key, value in _context_items(recipe["context"])]
+    lines.append(f"  model: {model_text(data['model'])}")
+    lines += [f"  {key}: {value}" for key, value in context_items(recipe["context"])]
     lines += [f"  why: {reason}" for reason in data["reasons"]]
     lines += _verdict_lines(data["verdict"])
     lines += [f"  {e['kind']}: {e['ref']}" for e in data["lineage"] if e["kind"] != "parent"]
@@ -298,83 +299,6 @@ def _show_text(data: dict[str, Any]) -> str:
             for f in evaluation["figures"]
         ]
     return "\n".join(lines)
-
-
-def _model_text(model: dict[str, Any] | None) -> str:
-    """ "model: kept (<digest>, <size> MB)", a pointer's URI, or "model: not kept"."""
-    if model is None:
-        return "model: not kept"
-    size = f"{model['bytes'] / 1e6:.1f} MB"
-    if model["ref"]:
-        return f"model: pointer {model['ref']} ({model['digest'][:12]}, {size})"
-    return f"model: kept ({model['digest'][:12]}, {size})"
-
-
-#: spec entries worth showing, in this order, and how (model configs hold dozens more)
-_SPEC_FORMATS = {
-    "class": "{}",
-    "model_type": "({})",
-    "num_hidden_layers": "{} layers",
-    "hidden_size": "hidden {}",
-    "num_attention_heads": "{} heads",
-    "module_count": "{} modules",
-    "pooling": "pooling {}",
-    "layers": "layers {}",
-    "layer_combine": "layer_combine {}",
-    "normalize": "normalize {}",
-    "max_length": "max_length {}",
-    "prefix": "prefix {}",
-    "parameters": "{:,} parameters",
-}
-#: entries of a spec without any of the keys above (e.g. a composite's) shown at most
-_GENERIC_SHOWN = 6
-
-
-def _spec_text(fingerprint: str, spec: Any) -> str:
-    """A fingerprint's structured spec in words; the fingerprint alone when the recipe
-    holds no spec (vectors imported with identifiers only)."""
-    if not isinstance(spec, dict) or not spec:
-        return fingerprint
-    known = [key for key in _SPEC_FORMATS if key in spec and _readable(spec[key], key)]
-    if known:
-        parts = [_SPEC_FORMATS[key].format(_plain(spec[key])) for key in known]
-    else:
-        known = [key for key, value in spec.items() if _readable(value, key)][:_GENERIC_SHOWN]
-        parts = [f"{key} {_plain(spec[key])}" for key in known]
-    hidden = sum(1 for key, value in spec.items() if key not in known and value not in (None, ""))
-    # "(bert)" glosses the class before it rather than being an entry of its own
-    text = ", ".join(parts or [fingerprint]).replace(", (", " (")
-    return text + (f"  (+{hidden} more in --json)" if hidden else "")
-
-
-def _readable(value: Any, key: str = "") -> bool:
-    """Worth printing: set, short, and not a digest (those are for --json and diff)."""
-    if value is None or value == "" or key == "digest":
-        return False
-    if isinstance(value, str):
-        return len(value) <= 60 and not (len(value) == 24 and value.isalnum())
-    return isinstance(value, (bool, int, float, list))
-
-
-def _plain(value: Any) -> Any:
-    """Lists as ``a,b``, booleans as ``true``/``false``; numbers stay numbers."""
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    return value
-
-
-def _context_items(context: dict[str, Any]) -> list[tuple[str, str]]:
-    """The context fields a version was given (the author has its own line)."""
-    items = []
-    for key, value in context.items():
-        if key == "author" or value in (None, "", {}, []):
-            continue
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items())
-        items.append((key.replace("_", " "), str(value)))
-    return items
 
 
 def _verdict_lines(verdict: dict[str, Any] | None) -> list[str]:
@@ -498,15 +422,31 @@ def alias_list(ctx: _Context, space: str, as_json: bool) -> None:
 @click.command()
 @click.argument("ref")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(), help="Output .parquet or .npy file."
+    "-o", "--output", default=None, type=click.Path(), help="Output .parquet or .npy file."
 )
+@click.option(
+    "--to-dataset",
+    default=None,
+    type=click.Path(),
+    help="Write a Hugging Face dataset folder instead (ids, vectors and the items' text, label, "
+    "uri, metadata), which datasets.load_from_disk opens.",
+)
+@json_option
 @pass_ctx
-def export(ctx: _Context, ref: str, output: str) -> None:
-    """Export REF's ids and vectors to Parquet, or to .npy plus OUTPUT.ids.txt."""
-    from embver.store.export import export_version
+def export(
+    ctx: _Context, ref: str, output: str | None, to_dataset: str | None, as_json: bool
+) -> None:
+    """Export REF's ids and vectors to Parquet, to .npy plus OUTPUT.ids.txt, or (--to-dataset)
+    to a Hugging Face dataset with the item fields."""
+    from embver.store.export import export_dataset, export_version
 
-    written = export_version(ctx.store.get(ref), output)
-    click.echo("wrote " + ", ".join(written))
+    if (output is None) == (to_dataset is None):
+        raise click.UsageError("give -o FILE or --to-dataset FOLDER")
+    version = ctx.store.get(ref)
+    written = (
+        export_version(version, output) if output else export_dataset(version, str(to_dataset))
+    )
+    emit({"version": version.ref, "written": written}, as_json, "wrote " + ", ".join(written))
 
 
 @click.command()

@@ -14,6 +14,7 @@ import numpy as np
 from embver.compare.comparison import Comparison, compare_arrays, largest_k
 from embver.compare.maps import MAP_KINDS, Map, map_from_bytes
 from embver.compare.migration import fit_migration
+from embver.core.display import Part, RichDisplay, Table, Text
 from embver.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
@@ -138,6 +139,8 @@ def compare(
     )
     report.only_old, report.only_new = pairing.only_old, pairing.only_new
     report.ks_dropped = dropped
+    report.verdict = new.verdict if new.parent_id == old.id else None
+    report.store = store
     return report
 
 
@@ -164,8 +167,8 @@ def fitting_ks(k: int | Sequence[int], n: int) -> tuple[tuple[int, ...], tuple[i
     return kept, tuple(sorted({int(v) for v in too_large}))
 
 
-@dataclass
-class Adapter:
+@dataclass(repr=False)
+class Adapter(RichDisplay):
     """A stored map from one version to another; ``transform`` takes source-version vectors."""
 
     source: str
@@ -190,6 +193,24 @@ class Adapter:
             "dim_in": self.map.dim_in,
             "dim_out": self.map.dim_out,
         }
+
+    def __repr__(self) -> str:
+        return (
+            f"<Adapter {self.source} → {self.target} ({self.kind}, retention {self.retention:.3f})>"
+        )
+
+    def _display_title(self) -> str:
+        return f"Adapter {self.source} → {self.target}: {self.kind} map"
+
+    def _display_parts(self) -> list[Part]:
+        figures = self.figures
+        rows = [
+            ("retention (test pool)", self.retention, figures.get("chance"), figures.get("pool")),
+            ("retention (full index)", figures.get("retention_full"), figures.get("chance_full"),
+             figures.get("n_items")),
+        ]  # fmt: skip
+        shape = Text(f"maps {self.map.dim_in}-D vectors to {self.map.dim_out}-D; re-embedding = 1")
+        return [shape, Table(("figure", "value", "chance", "items"), rows)]
 
 
 def adapter_key(source: Version, target: Version) -> str:

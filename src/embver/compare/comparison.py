@@ -10,11 +10,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from embver.compare import clusters as cluster_mod
+from embver.compare.display import comparison_parts, comparison_title
 from embver.compare.dropin import cross_retrieval, per_item_cosine, random_pair_cosine
 from embver.compare.migration import fit_migration
 from embver.compare.neighbourhood import (
@@ -35,8 +36,12 @@ from embver.compare.structure import (
 )
 from embver.compare.trust import MAX_ITEMS as TRUST_ITEMS
 from embver.compare.trust import chance_trustworthiness, continuity, trustworthiness
+from embver.core.display import Part, RichDisplay
 from embver.errors import InvalidInputError
 from embver.neighbors import as_float32, canonical_metric, check_paired, knn, prepare
+
+if TYPE_CHECKING:
+    from embver.store.store import Store
 
 #: beyond this many items, neighbourhood figures use this many sampled queries
 SAMPLE_THRESHOLD: Final = 10_000
@@ -45,8 +50,8 @@ MOVERS: Final = 10
 MOVER_NEIGHBOURS: Final = 5
 
 
-@dataclass
-class Comparison:
+@dataclass(repr=False)
+class Comparison(RichDisplay):
     """A report on two versions over the items they share; see :meth:`to_dict`."""
 
     old: str
@@ -76,6 +81,11 @@ class Comparison:
     by_label: list[dict[str, Any]] = field(default_factory=list)
     #: the task figures recorded for both versions (``embver eval``) with B − A, paired
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    #: the new version's PATCH verdict when the old version is its parent, else None
+    verdict: dict[str, Any] | None = None
+    #: the store the versions came from (None for arrays compared directly): the trackers
+    #: build the static report from it (:mod:`embver.integrations`)
+    store: Store | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -101,6 +111,7 @@ class Comparison:
             "migration": self.migration,
             "by_label": self.by_label,
             "tasks": self.tasks,
+            "verdict": self.verdict,
             "timings": self.timings,
             "cpu_timings": self.cpu_timings,
         }
@@ -114,8 +125,14 @@ class Comparison:
     def __str__(self) -> str:
         return self.to_text()
 
-    def _repr_markdown_(self) -> str:
-        return "```\n" + self.to_text() + "\n```"
+    def __repr__(self) -> str:
+        return f"<Comparison {self.old} → {self.new}, {self.n_shared} shared items>"
+
+    def _display_title(self) -> str:
+        return comparison_title(self.to_dict())
+
+    def _display_parts(self) -> list[Part]:
+        return comparison_parts(self.to_dict())
 
 
 def largest_k(n: int) -> int:

@@ -15,6 +15,7 @@ from embver.core.composite import (
     derive_composite_bump,
     swap_component,
 )
+from embver.core.display import Part, RichDisplay, Table, Text
 from embver.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ class ImpactRow:
         return asdict(self)
 
 
-@dataclass
-class Impact:
+@dataclass(repr=False)
+class Impact(RichDisplay):
     """Every composite a version reaches; ``rows`` come in tree order (children under parents)."""
 
     ref: str
@@ -56,6 +57,26 @@ class Impact:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ref": self.ref, "composites": [row.to_dict() for row in self.rows]}
+
+    def __repr__(self) -> str:
+        return f"<Impact of {self.ref}: {len(self.rows)} composite pin(s)>"
+
+    def _display_title(self) -> str:
+        reached = len({r.composite for r in self.rows})
+        return f"Impact of {self.ref}: reaches {reached} composite(s)"
+
+    def _display_parts(self) -> list[Part]:
+        if not self.rows:
+            return [Text(f"{self.ref} reaches no composite")]
+        columns = ("composite", "component", "pin", "resolves to", "follows", "current",
+                   "rebuild bump", "built", "verdict", "why")  # fmt: skip
+        rows = [
+            ("  " * (r.depth - 1) + r.composite, r.component, f"{r.pin} ({r.pin_kind})",
+             r.resolves_to, r.follows, r.current, r.bump.upper(), r.built,
+             (r.verdict or {}).get("label"), "; ".join(r.reasons[:4]))
+            for r in self.rows
+        ]  # fmt: skip
+        return [Table(columns, rows)]
 
     def to_text(self) -> str:
         if not self.rows:

@@ -17,16 +17,21 @@ class Node:
 
 def render_tree(nodes: Sequence[Node]) -> list[str]:
     """Lines drawing ``nodes`` as a tree (children under parents, in the given order)."""
+    return [f"{prefix}{node.label}" for prefix, node in tree_rows(nodes)]
+
+
+def tree_rows(nodes: Sequence[Node]) -> list[tuple[str, Node]]:
+    """``nodes`` in tree order, each with the branch drawing before it (``"│   ├── "``)."""
     by_id = {node.id: node for node in nodes}
     children: dict[int | None, list[Node]] = {}
     for node in nodes:
         parent = node.parent_id if node.parent_id in by_id else None
         children.setdefault(parent, []).append(node)
-    lines: list[str] = []
+    rows: list[tuple[str, Node]] = []
 
     def walk(node: Node, prefix: str, last: bool, root: bool) -> None:
         branch = "" if root else ("└── " if last else "├── ")
-        lines.append(f"{prefix}{branch}{node.label}")
+        rows.append((prefix + branch, node))
         kids = children.get(node.id, [])
         extension = "" if root else ("    " if last else "│   ")
         for index, kid in enumerate(kids):
@@ -34,4 +39,4 @@ def render_tree(nodes: Sequence[Node]) -> list[str]:
 
     for root in children.get(None, []):
         walk(root, "", True, True)
-    return lines
+    return rows

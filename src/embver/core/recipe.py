@@ -78,9 +78,15 @@ class Context:
     author: str | None = None
     notes: str | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    #: the experiment-tracker runs that made this version, tracker → run id
+    #: (``{"mlflow": "5f0c…"}``; see :mod:`embver.integrations`)
+    runs: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return _normalise({f.name: getattr(self, f.name) for f in fields(self)})
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not self.runs:
+            del data["runs"]  # recipes written before runs were recorded hash as they did
+        return _normalise(data)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Context:

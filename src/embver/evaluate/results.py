@@ -27,6 +27,7 @@ from typing import Any, Final
 import numpy as np
 
 from embver.compare.stats import BOOTSTRAP_RESAMPLES, bootstrap_mean_interval
+from embver.core.display import Part, RichDisplay, Table, Text
 from embver.errors import InvalidInputError
 
 #: the level of every interval here
@@ -221,8 +222,8 @@ def make_figure(
     )
 
 
-@dataclass(frozen=True, eq=False)
-class Evaluation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Evaluation(RichDisplay):
     """The figures one task measured on one set of vectors; ``headline`` is the main one."""
 
     task: str
@@ -256,6 +257,21 @@ class Evaluation:
             "headline": self.headline.name,
             "figures": [f.to_dict() for f in self.figures],
         }
+
+    def __repr__(self) -> str:
+        return f"<Evaluation {self.sentence()}>"
+
+    def _display_title(self) -> str:
+        return f"Evaluation: {self.task}"
+
+    def _display_parts(self) -> list[Part]:
+        rows = [
+            (f.name, f.value, f"[{f.low:.3f}, {f.high:.3f}]", f.chance, f"{f.units} {f.unit_kind}")
+            for f in self.figures
+        ]
+        params = ", ".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        columns = ("figure", "value", "95% interval", "chance", "over")
+        return [Table(columns, rows), Text(f"parameters: {params or '—'}")]
 
 
 @dataclass(frozen=True)

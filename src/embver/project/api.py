@@ -124,7 +124,7 @@ def project(
     key = projection_key(version, method, dims, seed, params, reference)
     cached = store.artifacts.get(PROJECTION_KIND, key)
     if cached is not None:
-        return _from_artifact(cached, version)
+        return _labelled(store, version, _from_artifact(cached, version))
     announce = progress or (lambda step: None)
     started = time.perf_counter()
     announce(f"reading {version.ref}")
@@ -146,6 +146,16 @@ def project(
     )
     projection.seconds = time.perf_counter() - started
     _save(store, projection, version, reference)
+    return _labelled(store, version, projection)
+
+
+def _labelled(store: Store, version: Version, projection: Projection) -> Projection:
+    """``projection`` with a reader of its items' labels, for its picture (read on display)."""
+
+    def labels() -> list[Any] | None:
+        return _column(store.items(version.space, ids=projection.ids), "label")
+
+    projection.label_reader = labels
     return projection
 
 

@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from embver.core.display import Part, RichDisplay, Table
 from embver.errors import InvalidInputError
 from embver.project.layout import prepare_vectors
 
 PSI_EPSILON = 1e-4
 
 
-@dataclass
-class DriftReport:
+@dataclass(repr=False)
+class DriftReport(RichDisplay):
     """How far a current set of items is from a reference set, within one version."""
 
     n_reference: int
@@ -40,6 +41,35 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<DriftReport {self.n_current} vs {self.n_reference} items: "
+            f"MMD² {self.mmd2:.4f} (p={self.mmd_p_value:.3f})>"
+        )
+
+    def _display_title(self) -> str:
+        return f"Drift of {self.n_current} current items against {self.n_reference} reference items"
+
+    def _display_parts(self) -> list[Part]:
+        rows: list[tuple[object, ...]] = [
+            ("MMD² (RBF kernel)", self.mmd2, f"p = {self.mmd_p_value:.3f} (permutation test, "
+             f"{self.mmd_sample} items a side)"),
+            ("centroid distance", self.centroid_distance, ""),
+            ("centroid shift", self.centroid_shift, "distance over the reference spread"),
+            ("centroid cosine distance", self.centroid_cosine_distance, ""),
+        ]  # fmt: skip
+        if self.psi is not None:
+            rows.append(("PSI over clusters", self.psi, self.psi_level))
+        parts: list[Part] = [Table(("figure", "value", "note"), rows, title="drift")]
+        if self.cluster_shares:
+            shares = [
+                (name, s.get("reference"), s.get("current"))
+                for name, s in self.cluster_shares.items()
+            ]
+            parts.append(Table(("cluster", "reference share", "current share"), shares,
+                               title="cluster shares"))  # fmt: skip
+        return parts
 
 
 def measure_drift(

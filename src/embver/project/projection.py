@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from embver.core.display import Image, Part, RichDisplay, Table
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
 @dataclass
-class Projection:
+class Projection(RichDisplay):
     """A layout of one version's items.
 
     Attributes
@@ -30,6 +33,8 @@ class Projection:
     key : the artifact key it is cached under
     seconds : time it took to compute (not to load)
     cached : True when it came from the store's cache
+    label_reader : reads the items' labels (n,) in ``ids`` order when the picture needs
+        them (None: colour by cluster)
     """
 
     ref: str
@@ -45,6 +50,9 @@ class Projection:
     seconds: float = 0.0
     cached: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    label_reader: Callable[[], list[object] | None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -87,6 +95,34 @@ class Projection:
             "cached": self.cached,
             **self.meta,
         }
+
+    def to_png(self, colour_by: list[object] | np.ndarray | None = None) -> bytes:
+        """A static scatter (PNG bytes) coloured by ``colour_by`` (n,), else by the items'
+        labels when they have any, else by cluster (grey: noise)."""
+        from embver.project.scatter import scatter_png
+
+        if colour_by is None:
+            labels = self.label_reader() if self.label_reader else None
+            colour_by = self.clusters if labels is None else labels
+        return scatter_png(self.coords, colour_by, title=self._display_title())
+
+    def _display_title(self) -> str:
+        aligned = f", aligned to {self.aligned_to}" if self.aligned_to else ""
+        return (
+            f"Projection {self.ref}: {self.method} {self.dims}-D, {len(self)} items, "
+            f"{self.n_clusters} clusters{aligned}"
+        )
+
+    def _display_parts(self) -> list[Part]:
+        sizes = np.bincount(self.clusters[self.clusters >= 0], minlength=self.n_clusters)
+        rows: list[tuple[object, ...]] = [
+            (f"cluster {c}", int(n), n / len(self)) for c, n in enumerate(sizes)
+        ]
+        if (self.clusters < 0).any():
+            noise = int((self.clusters < 0).sum())
+            rows.append(("noise", noise, noise / len(self)))
+        picture = Image(self.to_png(), alt=f"scatter of {self.ref} ({self.method})", width=500)
+        return [picture, Table(("cluster", "items", "share"), rows, title="clusters (HDBSCAN)")]
 
     def payload(self) -> bytes:
         """Binary form kept in the store: coordinates and cluster labels (npz)."""

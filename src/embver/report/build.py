@@ -139,7 +139,7 @@ def _report_data(
         "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "counts": {"a": len(pa.ids), "b": len(pb.ids), "shared": len(shared_ids)},
         "verdict": vb.verdict,
-        "figures": comparison_figures(comparison, pa, pb),
+        "figures": comparison_figures(comparison),
         "arrays": arrays,
         "ids": ids,
         "texts": texts,

@@ -20,6 +20,7 @@ from embver.core import (
     check_declared_bump,
     derive_bump,
 )
+from embver.core.display import Part, RichDisplay
 from embver.errors import ImmutabilityError, NotFoundError, RecipeError, VerdictError
 from embver.store import inputs, schema
 from embver.store import vectors as vector_data
@@ -43,7 +44,7 @@ def coerce_recipe(recipe: Recipe | Mapping[str, Any] | None) -> Recipe:
     return Recipe.from_dict(recipe)
 
 
-class Space:
+class Space(RichDisplay):
     """A named embedding that others consume (e.g. ``stop-signs``)."""
 
     def __init__(self, store: Store, row: Any) -> None:
@@ -60,6 +61,15 @@ class Space:
 
     def __repr__(self) -> str:
         return f"<Space {self.name}>"
+
+    def _display_title(self) -> str:
+        count = len(self.versions())
+        return f"Space {self.name} ({self.kind}): {count} version{'s' if count != 1 else ''}"
+
+    def _display_parts(self) -> list[Part]:
+        from embver.store.display import space_parts
+
+        return space_parts(self)
 
     @property
     def store(self) -> Store:

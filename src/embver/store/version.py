@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from embver.core import Bump, Recipe, SemVer
+from embver.core.display import Part, RichDisplay
 from embver.errors import NotFoundError
 from embver.store import vectors as vector_data
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from embver.store.store import Store
 
 
-class Version:
+class Version(RichDisplay):
     """One immutable embedding function of a space and its materialised vectors."""
 
     def __init__(self, store: Store, row: Any, space: str) -> None:
@@ -35,6 +36,14 @@ class Version:
 
     def __repr__(self) -> str:
         return f"<Version {self.ref} ({self.count} × {self.dim}, {self.bump})>"
+
+    def _display_title(self) -> str:
+        return f"Version {self.ref} [{self.bump}]"
+
+    def _display_parts(self) -> list[Part]:
+        from embver.store.display import version_parts
+
+        return version_parts(self)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Version) and other.id == self.id and other._store is self._store
