@@ -331,49 +331,54 @@ def _read_id_column(dataset: Any, uri: str, expected_rows: int) -> pa.Array:
 def _decode(
     dataset: Any, uri: str, expected_rows: int, dim: int, segments: Sequence[Segment] | None
 ) -> tuple[pa.Table, list[str]]:
-    """Decode batch by batch into one preallocated (rows, dim) array, re-hashing as it goes.
+    """Decode the vectors in one Lance batch, straight into one buffer, then re-hash it.
 
-    Collecting Lance's batches and then copying them out would hold two full-size
-    buffers; streaming keeps one, like ``np.load``, and the table's vector column
-    is that array (so ``vectors_of`` returns it without a copy). The ids are read
-    first (a segment's hash covers its ids before its vectors); then each decoded
-    block of vectors is hashed on a second thread while the next one is decoded
-    and copied. Returns the table and the segments whose hash does not match.
+    Lance writes the decoded values into a single buffer that becomes the table's
+    vector column as it is, so ``vectors_of`` returns it without a copy. Streaming
+    Lance's small batches into a preallocated array instead (to overlap the hash)
+    costs a second pass over fresh memory, which on this 2-core VM cost more than
+    the hash saved (load 1.8× Lance's own one-chunk read in CPU seconds, against
+    1.14× this way; see benchmarks/bench_store.py). The re-hash reads the buffer
+    on all cores (blake3's threads). The ids are read first: a segment's hash
+    covers its ids before its vectors. Returns the table and the segments whose
+    hash does not match.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     problem = _layout_problem(dataset.schema.empty_table(), dim)
     if problem:
         raise IntegrityError(f"vector data {uri!r} {problem}; run `embver verify`")
     ids = _read_id_column(dataset, uri, expected_rows)
-    value_type = dataset.schema.field("vector").type.value_type
-    out = np.empty((expected_rows, dim), dtype=value_type.to_pandas_dtype())
-    check = _SegmentCheck(ids, out, segments)
-    start = 0
-    with ThreadPoolExecutor(max_workers=1) as hashing:
-        pending = []
-        for batch in dataset.to_batches(columns=["vector"]):
-            column, count = batch.column("vector"), batch.num_rows
-            values = column.flatten()
-            if column.null_count or len(values) != count * dim or start + count > expected_rows:
-                raise IntegrityError(f"vector data {uri!r} has missing or extra vector values")
-            out[start : start + count] = values.to_numpy(zero_copy_only=False).reshape(count, dim)
-            pending.append(hashing.submit(check.feed, start, start + count))
-            start += count
-        for done in pending:
-            done.result()
-    if start != expected_rows:
-        raise IntegrityError(f"vector data {uri!r} yielded {start} of {expected_rows} rows")
-    vectors = pa.FixedSizeListArray.from_arrays(pa.array(out.reshape(-1)), dim)
+    column = dataset.to_table(columns=["vector"], batch_size=max(expected_rows, 1)).column("vector")
+    if column.null_count or len(column) != expected_rows:
+        raise IntegrityError(
+            f"vector data {uri!r} yielded {len(column)} of {expected_rows} rows"
+            + (" with missing vectors" if column.null_count else "")
+        )
+    vectors = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    values = vectors.flatten()
+    if len(values) != expected_rows * dim:
+        raise IntegrityError(f"vector data {uri!r} has missing or extra vector values")
+    out = values.to_numpy().reshape(expected_rows, dim)
+    check = _SegmentCheck(ids, out, segments, threads=None)
+    check.feed(0, expected_rows)
     schema = pa.schema([pa.field("id", pa.string()), pa.field("vector", vectors.type)])
     return pa.Table.from_arrays([ids, vectors], schema=schema), check.mismatches()
 
 
 class _SegmentCheck:
-    """Re-hashes decoded rows segment by segment, fed row ranges in order (one thread)."""
+    """Re-hashes decoded rows segment by segment, fed row ranges in order (one caller).
 
-    def __init__(self, ids: pa.Array, out: np.ndarray, segments: Sequence[Segment] | None):
-        self._ids, self._out = ids, out
+    ``threads``: blake3's worker threads per segment (1: the hashing already runs
+    beside the decoding; None: as many as blake3 likes).
+    """
+
+    def __init__(
+        self,
+        ids: pa.Array,
+        out: np.ndarray,
+        segments: Sequence[Segment] | None,
+        threads: int | None = 1,
+    ):
+        self._ids, self._out, self._threads = ids, out, threads
         self._segments = list(segments) if segments is not None else []
         self._bounds = np.cumsum([0] + [s.rows for s in self._segments])
         self._index = 0
@@ -382,8 +387,7 @@ class _SegmentCheck:
 
     def _start(self, index: int) -> Any:
         first, stop = int(self._bounds[index]), int(self._bounds[index + 1])
-        # one thread: the hashing already runs beside the decoding
-        return _id_hasher(self._ids.slice(first, stop - first), threads=1)
+        return _id_hasher(self._ids.slice(first, stop - first), threads=self._threads)
 
     def feed(self, start: int, stop: int) -> None:
         while self._hasher is not None and start < stop:
@@ -432,8 +436,8 @@ def _layout_problem(table: pa.Table, dim: int) -> str | None:
 class _DecodedBuffer:
     """Exposes a decoded Arrow buffer to numpy as writable memory, and keeps it alive.
 
-    ``_decode`` copies Lance's batches into an array of its own that nothing else
-    shares once the table is dropped, so numpy may own it and write to it
+    ``_decode`` has Lance decode into a buffer of its own (not a view of the files)
+    that nothing else shares once the table is dropped, so numpy may write to it
     (tests/store/test_integrity.py checks that writes never reach the store).
     """
 
