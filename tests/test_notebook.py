@@ -1,7 +1,7 @@
 """docs/notebooks/story.ipynb runs in a real Jupyter kernel and shows its results richly.
 
 Each code cell's tags say what its output must hold: ``shows-table`` an HTML table,
-``shows-image`` an inline PNG. A cell ending in an expression must show something
+``shows-image`` an inline PNG, ``shows-widget`` a widget view. A cell ending in an expression must show something
 (HTML, an image or a widget view); no cell may raise.
 """
 
@@ -83,8 +83,12 @@ def test_every_cell_runs_and_shows_what_its_tags_promise(executed):
         if "shows-image" in tags:
             html = shown.get("text/html", "")
             assert "image/png" in shown or 'src="data:image/png;base64,' in html, index
+        if "shows-widget" in tags:
+            view = shown.get("application/vnd.jupyter.widget-view+json", "")
+            assert '"model_id"' in view, f"cell {index} shows no widget view"
     tagged = [set(c.metadata.get("tags", [])) for c in code]
     assert sum("shows-table" in t for t in tagged) >= 3 and any("shows-image" in t for t in tagged)
+    assert any("shows-widget" in t for t in tagged)
 
 
 def test_the_story_ends_with_the_best_version_aliased(executed):
