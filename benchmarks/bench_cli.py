@@ -16,11 +16,15 @@ reading the vectors). Start-up itself: the wall time of ``embver compare --help`
 and the heavy modules (torch, FastAPI, umap, numba, ...) that ``--help`` and the
 compare import, from ``python -X importtime``.
 
+``--baseline SRC`` also times the compare with the package at ``SRC`` (the ``src/``
+folder of another checkout, e.g. main before a change), interleaved run by run with
+the current one so that both see the same load on a shared machine.
+
 ``--cold`` runs one compare first with an empty numba cache (``NUMBA_CACHE_DIR``
 pointed at a new empty folder, as after a fresh install) and reports that first
 run's time; the warm repeats then reuse that cache.
 
-    python benchmarks/bench_cli.py [--sizes 3000,400] [--repeats 5] [--cold]
+    python benchmarks/bench_cli.py [--sizes 3000,400] [--repeats 5] [--cold] [--baseline SRC]
 
 Goals (issue 16): compare ≤ 2.5× the numpy peer at 3,000 items, ≤ 2× at 400;
 ``compare --help`` ≤ 0.5 s without torch/FastAPI/umap/numba; first run ≤ 10 s.
@@ -121,7 +125,9 @@ def heavy_imports(command: list[str], env: dict[str, str]) -> tuple[list[str], f
     return sorted(found, key=lambda m: -found[m]), sum(found.values())
 
 
-def bench_size(n: int, dim: int, repeats: int, cold: bool, env: dict[str, str]) -> None:
+def bench_size(
+    n: int, dim: int, repeats: int, cold: bool, env: dict[str, str], baseline: str | None
+) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         folder = Path(tmp)
         ref_a, ref_b = build_store(folder, n, dim)
@@ -132,21 +138,35 @@ def bench_size(n: int, dim: int, repeats: int, cold: bool, env: dict[str, str]) 
             str(folder / "a.npy"),
             str(folder / "b.npy"),
         ]
+        codes = {"embver": env}
+        if baseline:
+            codes = {"baseline": {**env, "PYTHONPATH": baseline}, **codes}
         if cold:
-            empty = tempfile.mkdtemp(prefix="numba-cold-", dir=tmp)
-            first, _ = timed_run(compare, {**env, "NUMBA_CACHE_DIR": empty})
-            print(f"{n:>6} items  first run (empty numba cache): {first:6.2f} s  (goal ≤ 10 s)")
-        embver_runs, step_runs = [], []
+            for label, code_env in codes.items():
+                empty = tempfile.mkdtemp(prefix="numba-cold-", dir=tmp)
+                first, _ = timed_run(compare, {**code_env, "NUMBA_CACHE_DIR": empty})
+                print(
+                    f"{n:>6} items  {label} first run, empty numba cache: "
+                    f"{first:6.2f} s (goal ≤ 10 s)"
+                )
+        runs: dict[str, list[float]] = {label: [] for label in codes}
+        steps: dict[str, list[dict[str, float]]] = {label: [] for label in codes}
+        peer_runs = []
         for _ in range(repeats):
-            seconds, out = timed_run(compare, env)
-            embver_runs.append(seconds)
-            step_runs.append(json.loads(out)["timings"])
-        peer_runs = [timed_run(peer, env) for _ in range(repeats)]
-        _print_size(n, embver_runs, step_runs, [s for s, _ in peer_runs], peer_runs[-1][1])
+            for label, code_env in codes.items():
+                seconds, out = timed_run(compare, code_env)
+                runs[label].append(seconds)
+                steps[label].append(json.loads(out)["timings"])
+            peer_runs.append(timed_run(peer, env))
+        for label in codes:
+            _print_size(
+                n, label, runs[label], steps[label], [s for s, _ in peer_runs], peer_runs[-1][1]
+            )
 
 
 def _print_size(
     n: int,
+    label: str,
     embver_runs: list[float],
     step_runs: list[dict[str, float]],
     peer_runs: list[float],
@@ -155,7 +175,7 @@ def _print_size(
     wall, peer = statistics.median(embver_runs), statistics.median(peer_runs)
     goal = 2.5 if n >= 3000 else 2.0
     print(
-        f"{n:>6} items  embver compare {wall:6.2f} s   numpy peer {peer:5.2f} s   "
+        f"{n:>6} items  {label} compare {wall:6.2f} s   numpy peer {peer:5.2f} s   "
         f"ratio {wall / peer:5.2f}× (goal ≤ {goal}×)"
     )
     steps = {name: statistics.median(r.get(name, 0.0) for r in step_runs) for name in step_runs[0]}
@@ -169,6 +189,7 @@ def _print_size(
 def bench_startup(repeats: int, env: dict[str, str]) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         command = embver_command(Path(tmp), "compare", "--help")
+        timed_run(command, env)  # the first run writes the bytecode caches
         runs = [timed_run(command, env)[0] for _ in range(repeats)]
         bare = [timed_run([sys.executable, "-c", "pass"], env)[0] for _ in range(repeats)]
         heavy, seconds = heavy_imports(command, env)
@@ -195,13 +216,14 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cold", action="store_true", help="Also time a first run, cache empty.")
+    parser.add_argument("--baseline", default=None, help="src/ of another checkout to time too.")
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.repeats} repeats")
     bench_startup(args.repeats, env)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     for n in sizes:
-        bench_size(n, args.dim, args.repeats, args.cold, env)
+        bench_size(n, args.dim, args.repeats, args.cold, env, args.baseline)
     bench_compare_imports(sizes[-1], args.dim, env)
 
 
