@@ -68,7 +68,7 @@ def step_announcer(what: str, enabled: bool | None = None) -> Callable[[str], No
     started = time.perf_counter()
 
     def announce(step: str) -> None:
-        click.echo(f"{what}: {step}… ({time.perf_counter() - started:.1f} s)", err=True)
+        click.echo(f"{what}: {step}… ({time.perf_counter() - started:.0f} s)", err=True)
 
     return announce
 

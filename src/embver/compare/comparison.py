@@ -208,7 +208,8 @@ def compare_arrays(
     clusters, migration : bool
         Whether to cluster both versions and to fit migration maps.
     progress : callable, optional
-        Called with each step's name ("neighbours", "structure", ...) as it starts.
+        Called as each step starts with its name and what it does, e.g.
+        ``"clusters: UMAP + HDBSCAN on 3,000 items, …"`` (the name is what ``timings`` keys).
     """
     old = as_float32(old, "old")
     new = as_float32(new, "new")
