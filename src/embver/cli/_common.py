@@ -44,6 +44,13 @@ pass_ctx = click.make_pass_decorator(_Context)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
+progress_option = click.option(
+    "--progress/--no-progress",
+    "progress",
+    default=None,
+    help="Announce each step on stderr as it starts (default: only on a terminal).",
+)
+
 
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:
     """Print ``data`` as JSON, or ``text`` (default: JSON anyway) for people."""
@@ -53,10 +60,11 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
         click.echo(text)
 
 
-def step_announcer(what: str) -> Callable[[str], None] | None:
-    """On a terminal, a callback printing each step as it starts (to stderr, with its
-    elapsed time so far); None when stderr is not a terminal (logs, pipes, tests)."""
-    if not sys.stderr.isatty():
+def step_announcer(what: str, enabled: bool | None = None) -> Callable[[str], None] | None:
+    """A callback printing each step as it starts (to stderr, with its elapsed time so far),
+    or None. ``enabled`` None: only on a terminal (not into logs, pipes, tests); True/False:
+    always / never (``--progress`` / ``--no-progress``). stdout stays clean for ``--json``."""
+    if not (sys.stderr.isatty() if enabled is None else enabled):
         return None
     started = time.perf_counter()
 

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from embver.cli._common import _Context, emit, json_option, pass_ctx, step_announcer
+from embver.cli._common import (
+    _Context,
+    emit,
+    json_option,
+    pass_ctx,
+    progress_option,
+    step_announcer,
+)
 from embver.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -40,6 +47,7 @@ def parse_ks(text: str) -> tuple[int, ...]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every sample.")
 @click.option("--no-clusters", is_flag=True, help="Skip clustering both versions.")
 @click.option("--no-maps", is_flag=True, help="Skip fitting migration maps.")
+@progress_option
 @json_option
 @pass_ctx
 def compare(
@@ -51,12 +59,13 @@ def compare(
     seed: int,
     no_clusters: bool,
     no_maps: bool,
+    progress: bool | None,
     as_json: bool,
 ) -> None:
     """Compare version OLD with NEW (e.g. stop-signs@1.0.0 stop-signs@best) over shared items."""
     report = ctx.store.compare(
-        old, new, k=parse_ks(ks), sample=sample, seed=seed,
-        clusters=not no_clusters, migration=not no_maps, progress=step_announcer("comparing"),
+        old, new, k=parse_ks(ks), sample=sample, seed=seed, clusters=not no_clusters,
+        migration=not no_maps, progress=step_announcer("comparing", progress),
     )  # fmt: skip
     emit(report.to_dict(), as_json, report.to_text())
 

@@ -115,7 +115,7 @@ def compare(
     seed : int
     clusters, migration, map_kinds, progress
         As for :func:`compare_arrays`: whether to compare clusterings and fit migration
-        maps, which maps, and a callback told each step's name.
+        maps, which maps, and a callback told each step's name and what it does.
     pairing : Pairing, optional
         ``shared_vectors(store, a, b)`` when the caller has read it already.
     """

@@ -177,9 +177,10 @@ class _Timer:
         self._progress = progress
 
     @contextmanager
-    def step(self, name: str) -> Iterator[None]:
+    def step(self, name: str, doing: str = "") -> Iterator[None]:
+        """Time step ``name``; announce it first as "name: what it does" when given."""
         if self._progress is not None:
-            self._progress(name)
+            self._progress(f"{name}: {doing}" if doing else name)
         start, cpu = time.perf_counter(), time.process_time()
         try:
             yield
@@ -224,7 +225,8 @@ def compare_arrays(
     clusters, migration : bool
         Whether to cluster both versions and to fit migration maps.
     progress : callable, optional
-        Called with each step's name ("neighbours", "structure", ...) as it starts.
+        Called as each step starts with its name and what it does, e.g.
+        ``"clusters: UMAP + HDBSCAN on 3,000 items, …"`` (the name is what ``timings`` keys).
     """
     old = as_float32(old, "old")
     new = as_float32(new, "new")
@@ -247,25 +249,27 @@ def compare_arrays(
         n_queries=int(queries.size),
         sampled=bool(queries.size < n),
     )
-    with timer.step("neighbours"):
+    with timer.step(
+        "neighbours", f"exact {ks[-1]}-NN of {queries.size:,} queries among {n:,} items"
+    ):
         base_old, base_new = prepare(old, m_old), prepare(new, m_new)
         nb_old = knn(base_old, ks[-1], query_ids=queries, metric=m_old, prepared=True)
         nb_new = knn(base_new, ks[-1], query_ids=queries, metric=m_new, prepared=True)
-    with timer.step("neighbourhood"):
+    with timer.step("neighbourhood", "overlap, Jaccard and movers"):
         report.neighbourhood = _neighbourhood(nb_old, nb_new, ks, n, seed)
         report.movers, report.mover_ties = _movers(
             nb_old, nb_new, ks[0], queries, labels, base_new, m_new
         )
-    with timer.step("structure"):
+    with timer.step("structure", "CKA, Procrustes, Spearman of pairs, trustworthiness"):
         report.structure = _structure(old, new, base_old, base_new, m_old, m_new, ks[0], seed)
     if clusters:
-        with timer.step("clusters"):
+        with timer.step("clusters", _clusters_doing(n)):
             report.clusters = _clusters(old, new, m_old, m_new, seed)
     if old.shape[1] == new.shape[1] and m_old == m_new:
-        with timer.step("same_space"):
+        with timer.step("same_space", "per-item cosine and cross-version retrieval"):
             report.same_space = _same_space(old, new, base_old, queries, nb_old, m_old, seed)
     if migration and n >= 2 * (ks[0] + 4):
-        with timer.step("migration"):
+        with timer.step("migration", f"fitting {', '.join(map_kinds)} maps old → new"):
             fitted = fit_migration(
                 old, new, metric_old=m_old, metric_new=m_new, kinds=map_kinds, k=ks[0], seed=seed
             )
@@ -397,6 +401,15 @@ def _null_structure(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> d
         "procrustes_angle": procrustes_from_moments(moments),
         "n": int(x.shape[0]),
     }
+
+
+def _clusters_doing(n: int) -> str:
+    """What the clusters step announces: its method, its size, and the one-time JIT."""
+    rows = min(n, cluster_mod.CLUSTER_SAMPLE)
+    return (
+        f"UMAP + HDBSCAN on {rows:,} items, each version twice (the first run on a machine "
+        "also compiles numba kernels, cached for later runs)"
+    )
 
 
 def _clusters(

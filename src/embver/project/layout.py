@@ -16,7 +16,8 @@ than a cut-down one:
 5. the gradient descent runs on every core and stays reproducible with a seed
    (umap-learn falls back to one thread when seeded): :mod:`embver.project.sgd`;
 6. numba's on-disk cache is pointed at a writable folder so a new process does
-   not recompile the kernels.
+   not recompile the kernels, and umap is imported without pynndescent, whose
+   kernels (most of a first run's JIT time) the faiss graph makes unnecessary.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 
 from embver.errors import InvalidInputError
 from embver.project._numba_cache import enable_kernel_caching, ensure_numba_cache_dir
+from embver.project._umap_import import import_umap
 from embver.project.neighbors import knn_graph
 
 if TYPE_CHECKING:
@@ -186,6 +188,7 @@ def umap_layout(
     align one version to another); otherwise umap's tswspectral initialisation.
     """
     ensure_numba_cache_dir()
+    import_umap()  # without pynndescent's kernels: the k-NN graph comes from faiss
     from umap.spectral import tswspectral_layout
     from umap.umap_ import (
         find_ab_params,
