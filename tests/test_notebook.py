@@ -1,8 +1,8 @@
 """docs/notebooks/story.ipynb runs in a real Jupyter kernel and shows its results richly.
 
 Each code cell's tags say what its output must hold: ``shows-table`` an HTML table,
-``shows-image`` an inline PNG, ``shows-widget`` a widget view. A cell ending in an expression must show something
-(HTML, an image or a widget view); no cell may raise.
+``shows-image`` an inline PNG, ``shows-widget`` a widget view. A cell ending in an
+expression must show something (HTML, an image or a widget view); no cell may raise.
 """
 
 from __future__ import annotations
