@@ -31,8 +31,11 @@ export async function postJson(url, body) {
   return response.json();
 }
 
-async function getBinary(url) {
-  const buffer = await (await request(url)).arrayBuffer();
+async function getBinary(url, meta = {}) {
+  const response = await request(url);
+  // a layout says whether it is the quick one or the full one (X-Embver-Stage)
+  meta.stage = response.headers.get('X-Embver-Stage');
+  const buffer = await response.arrayBuffer();
   stats.binaryBytes += buffer.byteLength;
   return buffer;
 }
@@ -40,8 +43,10 @@ async function getBinary(url) {
 const GRID = 65535;
 
 // Points frame: per pane x/y in [-1, 1] (Float32Array each), same scale on both axes.
+// stage: 'quick' or 'full' for a version's layout (null where the server does not say).
 export async function getPoints(url) {
-  const buffer = await getBinary(url);
+  const meta = {};
+  const buffer = await getBinary(url, meta);
   const head = new DataView(buffer);
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
   if (magic !== 'EVP1') throw new ApiError(`unexpected points frame ${magic}`);
@@ -64,7 +69,7 @@ export async function getPoints(url) {
     out.push({ x, y });
   }
   stats.binaryPoints += n;
-  return { n, panes: out };
+  return { n, panes: out, stage: meta.stage };
 }
 
 // Colour frame: codes (Uint8Array | Uint16Array) and the legend.
