@@ -1,4 +1,4 @@
-"""The version page on a version whose projection is not cached: quick layout first, then the full one.
+"""The version page on a version not projected yet: a quick layout first, then the full one.
 
 A fresh store (400 items, 32 dimensions, 6 Gaussian blobs, texts but no labels, so the
 page colours by clusters) per module: each test opens a version nobody projected yet.
@@ -16,14 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-
-import embver
-from embver.project.api import project
-from embver.project.layout import pca_layout
-from embver.server import create_app
-from embver.server.binary import decode_codes, decode_points
-from embver.server.layouts import STAGES
-
 from test_browser import (  # noqa: F401  (the module's fixtures, shared rather than copied)
     _chromium_installed,
     _ensure_front_end,
@@ -34,9 +26,16 @@ from test_browser import (  # noqa: F401  (the module's fixtures, shared rather 
     shot,
 )
 
+import embver
+from embver.project.api import project
+from embver.project.layout import pca_layout
+from embver.server import create_app
+from embver.server.binary import decode_codes, decode_points
+from embver.server.layouts import STAGES
+
 BASE = "http://127.0.0.1:8765"
 N_ITEMS, DIM = 400, 32
-SPACES = ("api", "browser", "cli")
+SPACES = ("api", "browser")
 
 
 def _blobs(seed: int) -> np.ndarray:
@@ -78,7 +77,9 @@ def _in_order(stages: list[str]) -> bool:
     return ranks == sorted(ranks)
 
 
-def test_points_answer_quick_then_full_and_the_full_one_is_the_stores_artifact(blobs_store):
+def test_points_answer_quick_then_full_and_the_full_one_is_the_stores_artifact(
+    blobs_store, tmp_path
+):
     ref = "api@1.0.0"
     vectors = blobs_store.get(ref).vectors()
     with TestClient(create_app(blobs_store), base_url=BASE) as client:
@@ -115,14 +116,7 @@ def test_points_answer_quick_then_full_and_the_full_one_is_the_stores_artifact(b
     assert np.array_equal(
         pd.factorize(codes)[0], pd.factorize(projection.clusters.astype(np.int64))[0]
     )
-
-
-def test_the_cli_reads_the_layout_the_ui_computed(blobs_store, tmp_path):
-    ref = "cli@1.0.0"
-    with TestClient(create_app(blobs_store), base_url=BASE) as client:
-        client.get(f"/api/versions/{ref}/points")
-        assert _wait_full(client, ref)[-1]["stage"] == "full"
-        [(coords, _)] = decode_points(client.get(f"/api/versions/{ref}/points").content)
+    # and so does the CLI, in a process of its own
     out = tmp_path / "layout.csv"
     root = str(blobs_store.location.root)
     command = [sys.executable, "-m", "embver.cli", "--store", root, "project", ref, "--json"]
@@ -131,8 +125,7 @@ def test_the_cli_reads_the_layout_the_ui_computed(blobs_store, tmp_path):
     assert '"cached": true' in result.stdout
     table = pd.read_csv(out)
     assert table["id"].tolist() == blobs_store.get(ref).ids
-    xy = table[["x", "y"]].to_numpy()
-    assert np.abs(coords - xy).max() <= np.ptp(xy, axis=0).max() / 65535 + 1e-5
+    assert np.abs(coords - table[["x", "y"]].to_numpy()).max() <= spread / 65535 + 1e-5
 
 
 def test_status_of_an_unknown_method_is_refused_in_one_line(blobs_store):
@@ -158,9 +151,10 @@ def test_page_shows_the_quick_layout_then_morphs_to_the_full_one(page, blobs_sto
         assert polled[-1] == "full" and _in_order(polled)
         assert "ready" in page.locator(".layout-progress").inner_text()
         # the page now shows the full layout: the one the server serves as full
-        drawn = page.evaluate("[Array.from(window.__embver.panes[0].x), Array.from(window.__embver.panes[0].y)]")
+        drawn = page.evaluate("['x', 'y'].map((a) => Array.from(window.__embver.panes[0][a]))")
         full = page.evaluate(
-            "fetch('/api/versions/browser@1.0.0/points').then((r) => r.headers.get('X-Embver-Stage'))"
+            "fetch('/api/versions/browser@1.0.0/points')"
+            ".then((r) => r.headers.get('X-Embver-Stage'))"
         )
         assert full == "full"
         shot(page, "progressive-full", page.locator("#plot"))
