@@ -193,7 +193,9 @@ class UIData:
         metric = "cosine" if canonical_metric(view.version.metric) == "cosine" else "euclidean"
         return view.cached(
             "layout:quick",
-            lambda: sampled_pca_layout(self.vectors(view), dims=2, metric=metric, sample=QUICK_SAMPLE),
+            lambda: sampled_pca_layout(
+                self.vectors(view), dims=2, metric=metric, sample=QUICK_SAMPLE
+            ),
         )
 
     def layout_status(self, view: VersionView, method: str | None = None) -> dict[str, Any]:
