@@ -20,7 +20,7 @@ Reported, from the same run:
 
 Goals (issue 16): first useful paint ≤ 1 s at 100k; full layout ≤ 8 s.
 
-    python benchmarks/bench_ui_cold.py [--size 100000] [--dim 384] [--no-peer] [--out test-artifacts]
+    python benchmarks/bench_ui_cold.py [--size 100000] [--dim 384] [--no-peer] [--out DIR]
 """
 
 from __future__ import annotations

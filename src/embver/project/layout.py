@@ -167,7 +167,9 @@ def sampled_pca_layout(
     A quick layout: the axes of 10 000 rows are those of all rows to within sampling
     noise, and projecting 100 000 × 384 vectors onto two of them takes milliseconds,
     where the exact :func:`pca_layout` spends ~2 s on the covariance. Equal to
-    :func:`pca_layout` when there are at most ``sample`` rows. Signs are fixed as there.
+    :func:`pca_layout` when there are at most ``sample`` rows. Signs follow its rule (the
+    largest loading positive), so an axis whose two largest loadings are close may come
+    out mirrored against the exact PCA.
     """
     data = np.asarray(vectors, dtype=np.float32)
     if len(data) <= sample:

@@ -100,7 +100,8 @@ def create_app(
     dist
         The built front end (``npm run build`` output).
     default_method
-        Layout method when the client names none (default: UMAP up to 50 000 items, else PCA).
+        Layout method when the client names none (default: UMAP up to 2 000 000 items,
+        else PCA), computed in the background while the page shows a quick PCA.
     """
     app = FastAPI(title="embver ui", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.data = UIData(store, default_method=default_method)
