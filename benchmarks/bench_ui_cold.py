@@ -158,9 +158,7 @@ def main() -> None:
         f"| {first:.2f} | {first / GOAL_FIRST_PAINT_S:.2f}× goal (1 s); "
         f"{first / peer_s:.3f}× old path |"
     )
-    print(
-        f"| full UMAP layout on screen | {full_s:.2f} | {full_s / GOAL_FULL_S:.2f}× goal (8 s) |"
-    )
+    print(f"| full UMAP layout on screen | {full_s:.2f} | {full_s / GOAL_FULL_S:.2f}× goal (8 s) |")
     print(f"| server job: UMAP layout done | {page['job_layout_s']:.2f} | |")
     print(f"| server job: clusters done (artifact written) | {page['job_full_s']:.2f} | |")
     print(f"| old path: /points waited for project(pca) + clusters | {peer_s:.2f} | 1.00× |")
