@@ -21,6 +21,7 @@ Reported, from the same run:
 Goals (issue 16): first useful paint ≤ 1 s at 100k; full layout ≤ 8 s.
 
     python benchmarks/bench_ui_cold.py [--size 100000] [--dim 384] [--no-peer] [--out DIR]
+                                       [--full-timeout SECONDS]
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def trust(vectors: np.ndarray, layout: np.ndarray, rows: np.ndarray) -> float:
     return float(trustworthiness(vectors[rows], layout[rows], n_neighbors=10, metric="cosine"))
 
 
-def open_cold(browser, url: str, out: Path, n: int) -> dict[str, float]:
+def open_cold(browser, url: str, out: Path, n: int, full_timeout_s: float) -> dict[str, float]:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -77,7 +78,15 @@ def open_cold(browser, url: str, out: Path, n: int) -> dict[str, float]:
     png = page.locator("#plot").screenshot(path=str(out / f"bench-ui-cold-{n}-quick.png"))
     painted = painted_share(png)
     progress = page.locator(".layout-progress").inner_text()
-    page.wait_for_function("window.__embver.ready", timeout=1_800_000, polling=500)
+    print(f"  first paint {first:.2f} s ({stage}, {painted:.1%} painted): {progress!r}", flush=True)
+    try:
+        page.wait_for_function("window.__embver.ready", timeout=full_timeout_s * 1000, polling=500)
+    except Exception:  # playwright's TimeoutError: report how far the job got
+        status = page.evaluate("window.__embver.layoutStatus")
+        page.close()
+        raise SystemExit(
+            f"the full layout was not ready after {full_timeout_s} s: {status}"
+        ) from None
     full = page.evaluate("window.__embver.fullPaint") / 1000
     status = page.evaluate("window.__embver.layoutStatus")
     page.locator("#plot").screenshot(path=str(out / f"bench-ui-cold-{n}-full.png"))
@@ -108,6 +117,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--no-peer", action="store_true", help="skip the old path's timing")
+    parser.add_argument("--full-timeout", type=float, default=3600, help="seconds to wait")
     parser.add_argument("--out", type=Path, default=Path("test-artifacts"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -127,7 +137,8 @@ def main() -> None:
         )
         server, thread, base = serve(create_app(store))
         try:
-            page = open_cold(browser, f"{base}/#/version/{version.ref}", args.out, n)
+            url = f"{base}/#/version/{version.ref}"
+            page = open_cold(browser, url, args.out, n, args.full_timeout)
         finally:
             server.should_exit = True
             thread.join(timeout=10)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
+import os
 import pickle
 import queue
 import threading
@@ -240,6 +241,7 @@ def serve_jobs(store_class: type[Store], root: str, requests: Any, replies: Any)
     or ``(number, "failed", exception)``. Returns after :data:`WORKER_IDLE_S` idle."""
     from embver.store.store import open as open_store
 
+    _exit_with_parent()
     store = open_store(root, store_class=store_class)
     try:
         while True:
@@ -252,6 +254,18 @@ def serve_jobs(store_class: type[Store], root: str, requests: Any, replies: Any)
         store.close()
         replies.close()
         replies.join_thread()
+
+
+def _exit_with_parent() -> None:
+    """End this worker as soon as the server that spawned it is gone (killed, not closed)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="embver-layout-parent-watch", daemon=True).start()
 
 
 def _run_one(store: Store, number: int, ref: str, method: str, replies: Any) -> None:
