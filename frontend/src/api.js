@@ -32,17 +32,22 @@ export async function postJson(url, body) {
   return response.json();
 }
 
-async function getBinary(url) {
-  const buffer = await (await request(url)).arrayBuffer();
+async function getBinary(url, meta = {}) {
+  const response = await request(url);
+  // a layout says whether it is the quick one or the full one (X-Embver-Stage)
+  meta.stage = response.headers.get('X-Embver-Stage');
+  const buffer = await response.arrayBuffer();
   stats.binaryBytes += buffer.byteLength;
   return buffer;
 }
 
 // Points frame: per pane x/y in [-1, 1] (Float32Array each), same scale on both axes.
+// stage: 'quick' or 'full' for a version's layout (null where the server does not say).
 export async function getPoints(url) {
-  const frame = decodePoints(await getBinary(url));
+  const meta = {};
+  const frame = decodePoints(await getBinary(url, meta));
   stats.binaryPoints += frame.n;
-  return frame;
+  return { ...frame, stage: meta.stage };
 }
 
 // Colour frame: codes (Uint8Array | Uint16Array) and the legend.

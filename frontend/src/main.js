@@ -12,8 +12,12 @@ window.__embver = {
 };
 
 let cleanup = null;
+// A page may still be refining (the version page waits for its full layout) when the
+// person navigates on: each route has a number, and a superseded one cleans up after itself.
+let routeNumber = 0;
 
 async function route() {
+  const number = ++routeNumber;
   const app = document.getElementById('app');
   if (cleanup) cleanup();
   cleanup = null;
@@ -27,7 +31,9 @@ async function route() {
     if (parts[0] === 'version' && parts[1]) {
       crumbs.append(h('a', { href: '#/' }, 'registry'), ' / ', parts[1]);
       window.__embver.page = 'version';
-      cleanup = await renderVersion(app, parts[1], parts[2]);
+      const done = await renderVersion(app, parts[1], parts[2]);
+      if (number !== routeNumber) { done(); return; }
+      cleanup = done;
     } else if (parts[0] === 'compare' && parts[1] && parts[2]) {
       crumbs.append(h('a', { href: '#/' }, 'registry'), ' / compare ', parts[1], ' → ', parts[2]);
       window.__embver.page = 'compare';
@@ -37,9 +43,11 @@ async function route() {
       cleanup = await renderRegistry(app, parts[0] === 'space' ? parts[1] : null);
     }
   } catch (error) {
+    if (number !== routeNumber) return;
     app.appendChild(errorBox(error));
     console.warn(error);
   }
+  if (number !== routeNumber) return;
   window.__embver.ready = true;
   document.body.dataset.ready = 'true';
 }

@@ -16,11 +16,24 @@ function itemRow(item, extra) {
     item.text ? h('div', { class: 'snippet' }, item.text.slice(0, 140)) : null);
 }
 
+const POLL_MS = 300;
+const MORPH_MS = 800;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function progressText(status) {
+  if (status.stage === 'failed') return `full layout failed: ${status.message}`;
+  if (status.stage === 'full') return `${status.method} layout and clusters ready (${fmt(status.seconds)} s)`;
+  const shown = status.layout_ready ? `${status.method} layout shown` : 'quick PCA layout shown';
+  return `${shown} · ${status.message}… ${Math.round(status.fraction * 100)}% · ${fmt(status.seconds)} s`;
+}
+
 export async function renderVersion(app, ref, methodArg) {
   // Summary, layout and colours are fetched together: the first frame waits for none in turn.
+  // On a version whose projection is not cached yet the server answers with a quick PCA
+  // layout (stage 'quick') and computes the full one in the background: the page shows
+  // its progress and morphs to it when it is ready (refine below).
   const t0 = performance.now();
-  const loading = app.appendChild(h('p', { class: 'loading muted' },
-    `Loading ${ref}… (the first visit computes the projection and caches it in the store)`));
+  const loading = app.appendChild(h('p', { class: 'loading muted' }, `Loading ${ref}…`));
   const wanted = methodArg ? `method=${enc(methodArg)}` : '';
   const [info, points, colours] = await Promise.all([
     getJson(`/api/versions/${enc(ref)}`),
@@ -35,6 +48,8 @@ export async function renderVersion(app, ref, methodArg) {
   app.appendChild(h('div', { class: 'version-page' }, plotBox, side));
 
   const status = h('div', { class: 'status muted' }, `${info.count} items × ${info.dim} · ${info.metric} · layout ${method}`);
+  const progress = h('div', { class: 'layout-progress muted', role: 'status' },
+    points.stage === 'quick' ? 'quick PCA layout shown · starting the full layout…' : '');
   const methodSelect = h('select', { class: 'method' }, info.methods.map((m) => h('option', { value: m, selected: m === method }, m)));
   methodSelect.addEventListener('change', () => { location.hash = `#/version/${enc(ref)}/${methodSelect.value}`; });
   // coloured by label when the items have labels (the server's by=default), else by cluster
@@ -47,7 +62,7 @@ export async function renderVersion(app, ref, methodArg) {
   const dimsBox = h('div', { class: 'dims' });
   const driftBox = h('div', { class: 'drift' });
   side.append(
-    h('h2', {}, info.ref), status,
+    h('h2', {}, info.ref), status, progress,
     h('div', { class: 'row' }, 'layout ', methodSelect, ' colour ', colourSelect),
     h('div', { class: 'row muted' }, 'drag: pan · wheel: zoom · shift+drag: lasso · click: neighbours'),
     legendBox,
@@ -84,17 +99,21 @@ export async function renderVersion(app, ref, methodArg) {
   const drawn = performance.now();
   await nextPaint();
   window.__embver.firstPaint = performance.now();
+  window.__embver.layoutStages = [points.stage ?? 'full'];
   window.__embver.timing = {
     startMs: t0, fetchMs: loaded - t0, drawMs: window.__embver.firstPaint - loaded,
     paintMs: window.__embver.firstPaint - drawn, ...pane.timing, bytes: stats.binaryBytes, points: points.n,
   };
   clear(legendBox).appendChild(legendView(colours.legend));
 
-  colourSelect.addEventListener('change', async () => {
+  let legend = colours.legend;
+  const recolour = async () => {
     const next = await getCodes(`/api/versions/${enc(ref)}/colors?by=${enc(colourSelect.value)}&method=${enc(method)}`);
+    legend = next.legend;
     await pane.colour(next.codes, next.legend);
     clear(legendBox).appendChild(legendView(next.legend));
-  });
+  };
+  colourSelect.addEventListener('change', recolour);
   let searchTimer = null;
   search.addEventListener('input', () => {
     clearTimeout(searchTimer);
@@ -110,7 +129,44 @@ export async function renderVersion(app, ref, methodArg) {
   const keys = await getJson(`/api/versions/${enc(ref)}/metadata-keys`);
   keys.forEach((k) => colourSelect.appendChild(h('option', { value: `meta:${k}` }, `meta:${k}`)));
   driftPanel(driftBox, ref, keys);
+  // The page is ready once the full layout (and its clusters) are drawn.
+  if (points.stage === 'quick' || legend.pending) {
+    await refine({ ref, wanted, pane, plotBox, progress, stage: points.stage, recolour, pending: () => legend.pending });
+  }
   return () => { hideItem(); pane.destroy(); };
+}
+
+// Poll the background layout until it is complete: morph to the full layout as soon as
+// its coordinates are ready, recolour when the clusters are.
+async function refine({ ref, wanted, pane, plotBox, progress, stage, recolour, pending }) {
+  let shown = stage;
+  for (;;) {
+    if (!plotBox.isConnected) return; // the person went to another page
+    const status = await getJson(`/api/versions/${enc(ref)}/layout-status?${wanted}`);
+    window.__embver.layoutStatus = status;
+    (window.__embver.statusStages ??= []).push(status.stage);
+    progress.textContent = progressText(status);
+    if (status.stage === 'failed') {
+      progress.classList.add('error-text');
+      return;
+    }
+    if (status.layout_ready && shown !== 'full') {
+      const next = await getPoints(`/api/versions/${enc(ref)}/points?${wanted}`);
+      if (!plotBox.isConnected) return;
+      if (next.stage === 'full') {
+        await pane.draw(next.panes[0].x, next.panes[0].y, { transition: true, duration: MORPH_MS });
+        if (pane.followsData) await pane.fit();
+        shown = 'full';
+        window.__embver.layoutStages.push('full');
+        window.__embver.fullPaint = performance.now();
+      }
+    }
+    if (status.stage === 'full' && shown === 'full') {
+      if (pending()) await recolour();
+      return;
+    }
+    await sleep(POLL_MS);
+  }
 }
 
 async function dimensionInspector(box, ref) {

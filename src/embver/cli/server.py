@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     "--layout",
     type=click.Choice(["umap", "pca", "tsne"]),
     default=None,
-    help="Default layout (default: umap up to 50 000 items, pca above).",
+    help="Default layout (default: umap up to 2 000 000 items, pca above).",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the UI in a web browser.")
 @click.pass_context

@@ -95,6 +95,7 @@ def project(
     align_to: str | Version | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    on_layout: Callable[[np.ndarray], None] | None = None,
     **params: Unpack[LayoutParams],
 ) -> Projection:
     """Projection of a version, from the store's cache or computed and cached.
@@ -112,6 +113,9 @@ def project(
         with InvalidInputError before any work
     progress : called with each step's name ("reading", "layout", "clusters") as it
         starts, when the projection is computed rather than read from the cache
+    on_layout : called with the coordinates (n, dims) as soon as the layout is done,
+        before the clusters are computed (the UI draws them while HDBSCAN runs); not
+        called when the projection comes from the cache
     """
     version = _resolve(store, ref)
     check_layout_request(method, dims, version.count)
@@ -131,6 +135,8 @@ def project(
     ids, vectors = version.ids, version.vectors()
     announce(f"{method} layout of {len(ids)} items")
     coords = _layout(vectors, ids, version.metric, method, dims, seed, params, reference)
+    if on_layout is not None:
+        on_layout(coords)
     announce("clusters")
     projection = Projection(
         ref=version.ref,
@@ -157,6 +163,29 @@ def _labelled(store: Store, version: Version, projection: Projection) -> Project
 
     projection.label_reader = labels
     return projection
+
+
+def cached_projection(
+    store: Store,
+    ref: str | Version,
+    method: str = "umap",
+    dims: int = 2,
+    seed: int = 0,
+    **params: Unpack[LayoutParams],
+) -> Projection | None:
+    """The projection :func:`project` would return, if the store holds it already; else None.
+
+    Never computes: one catalog lookup (the UI asks it before it draws a quick layout).
+    Aligned projections are not looked up here.
+    """
+    version = _resolve(store, ref)
+    check_layout_request(method, dims, version.count)
+    check_layout_params(method, params)
+    key = projection_key(version, method, dims, seed, params)
+    cached = store.artifacts.get(PROJECTION_KIND, key)
+    if cached is None:
+        return None
+    return _labelled(store, version, _from_artifact(cached, version))
 
 
 def _layout(

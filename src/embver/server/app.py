@@ -9,9 +9,15 @@ Routes (all GET but the alias move; every one behind :mod:`embver.web.security`)
     /api/recipe-diff?a=REF&b=REF              recipe field diff and derived bump
     /api/versions/{ref}                       version summary and layout methods
     /api/versions/{ref}/metadata-keys         metadata fields to colour by
-    /api/versions/{ref}/points?method=        binary EVP1 layout (see binary.py)
+    /api/versions/{ref}/points?method=        binary EVP1 layout (see binary.py): the full one
+                                              when ready, else a quick PCA (header
+                                              X-Embver-Stage: full|quick) while the full
+                                              one is computed in the background
+    /api/versions/{ref}/layout-status?method= the background layout's {stage, fraction,
+                                              message, layout_ready, ...} (layouts.py)
     /api/versions/{ref}/colors?by=&method=    binary EVC1 colour codes + legend (by=default:
-                                              labels when there are, else clusters)
+                                              labels when there are, else clusters; clusters
+                                              still being computed: one "pending" category)
     /api/versions/{ref}/items/{i}             one item (text, label, metadata)
     /api/versions/{ref}/items/{i}/image       its image, if registered under an allowed root
     /api/versions/{ref}/search?q=             positions of matching items
@@ -63,6 +69,7 @@ logger = logging.getLogger("embver.server")
 
 DIST = Path(__file__).parent / "static" / "dist"
 BINARY = "application/octet-stream"
+STAGE_HEADER = "X-Embver-Stage"
 MAX_REASON = 500
 
 
@@ -93,7 +100,8 @@ def create_app(
     dist
         The built front end (``npm run build`` output).
     default_method
-        Layout method when the client names none (default: UMAP up to 50 000 items, else PCA).
+        Layout method when the client names none (default: UMAP up to 2 000 000 items,
+        else PCA), computed in the background while the page shows a quick PCA.
     """
     app = FastAPI(title="embver ui", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.data = UIData(store, default_method=default_method)
@@ -232,8 +240,15 @@ def _version_router() -> APIRouter:
     async def points(ref: str, request: Request, method: str | None = None) -> Response:
         data = _data(request)
         view = await run_in_threadpool(data.view, ref)
-        coords, _ = await run_in_threadpool(data.layout, view, method)
-        return _binary(encode_points([coords]))
+        coords, stage = await run_in_threadpool(data.layout_now, view, method)
+        response = _binary(encode_points([coords]))
+        response.headers[STAGE_HEADER] = stage
+        return response
+
+    @router.get("/layout-status")
+    def layout_status(ref: str, request: Request, method: str | None = None) -> dict[str, Any]:
+        data = _data(request)
+        return data.layout_status(data.view(ref), method)
 
     @router.get("/colors")
     async def colors(
@@ -241,7 +256,7 @@ def _version_router() -> APIRouter:
     ) -> Response:
         data = _data(request)
         view = await run_in_threadpool(data.view, ref)
-        codes, legend = await run_in_threadpool(data.colour_codes, view, by, method)
+        codes, legend = await run_in_threadpool(data.colour_codes, view, by, method, False)
         return _binary(encode_codes(codes, legend))
 
     @router.get("/items/{position}")

@@ -19,9 +19,10 @@ import numpy as np
 
 from embver.errors import InvalidInputError
 from embver.neighbors import canonical_metric, knn, prepare
+from embver.project.api import cached_projection, project
 from embver.project.api import drift as project_drift
-from embver.project.api import project
-from embver.project.layout import METHODS
+from embver.project.layout import METHODS, sampled_pca_layout
+from embver.server.layouts import LayoutJob, LayoutJobs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,8 +35,12 @@ T = TypeVar("T")
 
 #: a layout method beyond the project's own is refused before any work starts
 LAYOUT_METHODS = METHODS
-#: above this many items the UI lays a version out by PCA unless asked otherwise
-UMAP_DEFAULT_LIMIT = 50_000
+#: above this many items the UI lays a version out by PCA unless asked otherwise (UMAP of
+#: 1M items takes minutes on 2 cores, computed in the background: the page shows a quick
+#: PCA meanwhile)
+UMAP_DEFAULT_LIMIT = 2_000_000
+#: the quick layout's PCA axes are fitted on this many sampled rows
+QUICK_SAMPLE = 10_000
 #: per-item k-NN overlap of a comparison is computed exactly up to this many items
 OVERLAP_LIMIT = 200_000
 OVERLAP_K = 10
@@ -59,6 +64,10 @@ class VersionView:
         """Item id → position (built on first use: a million entries cost a second)."""
         return self.cached("index", lambda: {item: n for n, item in enumerate(self.ids)})
 
+    def peek(self, key: str) -> Any:
+        """The cached value of ``key``, or None; never computes, never waits on a computation."""
+        return self._cache.get(key)
+
     def cached(self, key: str, make: Callable[[], T]) -> T:
         with self._lock:
             if key not in self._cache:
@@ -75,6 +84,7 @@ class UIData:
         self._views: dict[int, VersionView] = {}
         self._lock = threading.Lock()
         self._pairs: dict[tuple[int, int, str], Any] = {}
+        self.jobs = LayoutJobs(store)
 
     # -- versions ----------------------------------------------------------
     def view(self, ref: str) -> VersionView:
@@ -115,25 +125,101 @@ class UIData:
             return self._default_method
         return "umap" if len(view.ids) <= UMAP_DEFAULT_LIMIT else "pca"
 
-    def layout(self, view: VersionView, method: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """2-D coordinates (n, 2) and cluster labels (n,) in ``view.ids`` order."""
+    def method_of(self, view: VersionView, method: str | None) -> str:
+        """``method`` (or the default) checked against the layout methods."""
         method = (method or self.default_method(view)).lower()
         if method not in LAYOUT_METHODS:
             raise InvalidInputError(
                 f"layout method {method!r} is unknown; use one of {LAYOUT_METHODS}"
             )
-        return view.cached(f"layout:{method}", lambda: self._compute_layout(view, method))
+        return method
 
-    def _compute_layout(self, view: VersionView, method: str) -> tuple[np.ndarray, np.ndarray]:
-        projection = project(self.store, view.version, method=method, dims=2, seed=0)
-        return _coords_and_clusters(projection)
+    def layout(self, view: VersionView, method: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """2-D coordinates (n, 2) and cluster labels (n,) in ``view.ids`` order.
+
+        Waits for the full projection (the background job the version page started, or
+        a new one); the store caches it, so `embver project` and the report read it too.
+        """
+        method = self.method_of(view, method)
+        key = f"layout:{method}"
+        found = view.peek(key)
+        if found is not None:
+            return found
+        # waited for outside the view's lock: the quick layout and the item table of the
+        # same version stay available meanwhile
+        result = self.full_job(view, method).result()
+        return view.cached(key, lambda: result)
+
+    def full_job(self, view: VersionView, method: str) -> LayoutJob:
+        """The job computing (or holding) the full projection; started if there is none.
+
+        A projection the store already holds becomes a finished job at once.
+        """
+        return self._known_job(view, method) or self.jobs.start(view.version, method)
+
+    def _known_job(self, view: VersionView, method: str) -> LayoutJob | None:
+        """The running or finished job, or one made of the store's cached projection; or None."""
+        job = self.jobs.get(view.version, method)
+        if job is not None and job.stage != "failed":
+            return job
+        cached = cached_projection(self.store, view.version, method=method, dims=2, seed=0)
+        if cached is None:
+            return None
+        coords, clusters = _coords_and_clusters(cached)
+        return self.jobs.finished(view.version, method, coords, clusters)
+
+    def layout_now(self, view: VersionView, method: str | None = None) -> tuple[np.ndarray, str]:
+        """The best layout (n, 2) there is now and its stage: ``"full"`` or ``"quick"``.
+
+        Never waits for a projection: when the full one is not ready, its job is
+        started (once) and the quick layout, PCA axes fitted on a sample, is returned.
+        """
+        method = self.method_of(view, method)
+        found = view.peek(f"layout:{method}")
+        if found is not None:
+            return found[0], "full"
+        job = self._known_job(view, method)
+        if job is None:
+            # the quick layout before the job starts: they would compete for the cores
+            quick = self.quick_layout(view)
+            job = self.full_job(view, method)
+            return (job.coords, "full") if job.coords is not None else (quick, "quick")
+        if job.coords is not None:
+            return job.coords, "full"
+        return self.quick_layout(view), "quick"
+
+    def quick_layout(self, view: VersionView) -> np.ndarray:
+        """PCA of the (normalised) vectors, axes fitted on a sample; float32 (n, 2)."""
+        metric = "cosine" if canonical_metric(view.version.metric) == "cosine" else "euclidean"
+        return view.cached(
+            "layout:quick",
+            lambda: sampled_pca_layout(
+                self.vectors(view), dims=2, metric=metric, sample=QUICK_SAMPLE
+            ),
+        )
+
+    def layout_status(self, view: VersionView, method: str | None = None) -> dict[str, Any]:
+        """The full projection's progress: :meth:`LayoutJob.status` (starting it if needed)."""
+        method = self.method_of(view, method)
+        job = self.jobs.get(view.version, method)
+        if job is None:
+            found = view.peek(f"layout:{method}")
+            if found is not None:
+                job = self.jobs.finished(view.version, method, found[0], found[1])
+        if job is not None and job.stage == "failed":
+            return job.status()  # not restarted by polling: the next layout request does
+        return (job or self.full_job(view, method)).status()
 
     # -- colours -------------------------------------------------------------
     def colour_codes(
-        self, view: VersionView, by: str, method: str | None
+        self, view: VersionView, by: str, method: str | None, wait: bool = True
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Per-point category codes and a legend for ``by`` in cluster|label|meta:<key>, or
-        ``default``: the labels when the items have any, else the clusters."""
+        ``default``: the labels when the items have any, else the clusters.
+
+        With ``wait=False`` clusters that are still being computed come back as one
+        category and a legend marked ``"pending": True`` (the page asks again later).
+        """
         if by == "default":
             labels = _column(self.items(view), "label")
             by = (
@@ -142,6 +228,11 @@ class UIData:
                 else "cluster"
             )
         if by == "cluster":
+            if not wait and not self._clusters_ready(view, method):
+                n = len(view.ids)
+                pending = {"name": "clusters: computing…", "count": n}
+                legend = {"title": "cluster", "kind": "categorical", "categories": [pending]}
+                return np.zeros(n, np.int64), {**legend, "pending": True}
             _, clusters = self.layout(view, method)
             names = self.cluster_names(view, method)
             return categorical_codes(clusters, title="cluster", name=lambda c: names[int(c)])
@@ -164,6 +255,12 @@ class UIData:
         raise InvalidInputError(
             f"colour by {by!r} is unknown; use cluster, label, none or meta:<key>"
         )
+
+    def _clusters_ready(self, view: VersionView, method: str | None) -> bool:
+        method = self.method_of(view, method)
+        if view.peek(f"layout:{method}") is not None:
+            return True
+        return self.full_job(view, method).stage == "full"
 
     def cluster_names(self, view: VersionView, method: str | None) -> dict[int, str]:
         """Cluster → its name in the report: "3: river, boat, fish" (c-TF-IDF top terms)."""
