@@ -17,6 +17,7 @@ ALLOWED = (
     "pathlib", "types", "typing",
     "numpy", "scipy", "sklearn", "pytrec_eval",
     "embver.errors", "embver._lazy", "embver.neighbors", "embver.compare.stats",
+    "embver.core.display",
     "embver.evaluate",
 )  # fmt: skip
 

@@ -75,6 +75,20 @@ class _NoLiteTimestampWarning(logging.Filter):
 _QUIET = _NoLiteTimestampWarning()
 
 
+def _forget_cached_schemas() -> None:
+    """Empty pymilvus' process-wide schema cache (keyed by endpoint and collection name).
+
+    Milvus Lite servers started one after another can answer at the same endpoint, so a
+    schema cached for another file's ``docs__embver_1`` (with a ``text`` field, say) would
+    shape this file's writes: seen as "record has fields ['text'] not in schema".
+    """
+    try:
+        from pymilvus.client.cache import GlobalCache
+    except ImportError:  # a pymilvus without the cache has nothing stale to forget
+        return
+    GlobalCache.schema.clear()
+
+
 @register_target("milvus")
 class MilvusTarget(Target):
     """A Milvus collection alias over physical collections."""
@@ -105,6 +119,7 @@ class MilvusTarget(Target):
             lite = self.uri.endswith(".db")
             if lite:
                 _hold_lite(self.uri)
+                _forget_cached_schemas()
             try:
                 with _engine_errors(self.url, "connect"):
                     self._client = MilvusClient(uri=self.uri, token=self.token, timeout=30)
