@@ -22,7 +22,7 @@ import importlib
 import re
 import urllib.parse
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
@@ -291,6 +291,32 @@ class Target(ABC):
         """The name of a new physical table: one past the highest ``n`` that exists."""
         numbers = [physical_number(self.reader, t) or 0 for t in self.tables()]
         return physical_name(self.reader, max(numbers, default=0) + 1)
+
+    def physical_tables(self, names: Iterable[str]) -> list[str]:
+        """The physical tables of this reader name among ``names``, oldest first."""
+        found = {name for name in names if physical_number(self.reader, name) is not None}
+        return sorted(found, key=lambda name: physical_number(self.reader, name) or 0)
+
+    def check_physical(self, table: str, kind: str = "collection") -> None:
+        """Raise IndexTargetError unless ``table`` is a physical name of this reader."""
+        if physical_number(self.reader, table) is None:
+            raise IndexTargetError(f"{self.url}: {table!r} is not a physical {kind} name")
+
+    def refuse_dropping_the_readers(self, table: str, kind: str = "collection") -> None:
+        """Raise IndexTargetError when ``table`` is the one readers see now."""
+        if table == self.reader_table():
+            raise IndexTargetError(
+                f"{self.url}: {kind} {table!r} is the one readers see — switch to another first"
+            )
+
+    def alias_foreign(self, collections: Sequence[str]) -> str | None:
+        """:meth:`foreign` of a backend whose reader name is an alias over ``collections``."""
+        if self.reader in collections:
+            return f"collection {self.reader!r} is a collection, not an embver alias"
+        target = self.reader_table()
+        if target is not None and physical_number(self.reader, target) is None:
+            return f"alias {self.reader!r} points at {target!r}, a collection embver did not make"
+        return None
 
     def check_dimension(self, table: str, dim: int) -> None:
         """Raise IndexTargetError when ``table`` exists with a dimension other than ``dim``."""

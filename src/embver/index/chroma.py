@@ -120,8 +120,7 @@ class ChromaTarget(Target):
         return f"collection {self.reader!r} was not made by embver (no {PHYSICAL_KEY} metadata)"
 
     def create(self, table: str, dim: int, fields: Sequence[str], metric: str = "cosine") -> None:
-        if physical_number(self.reader, table) is None:
-            raise IndexTargetError(f"{self.url}: {table!r} is not a physical collection name")
+        self.check_physical(table)
         if self.dimension(table) is not None:
             self.check_dimension(table, dim)
             return
@@ -195,10 +194,7 @@ class ChromaTarget(Target):
             incoming.modify(name=self.reader)
 
     def drop(self, table: str) -> None:
-        if table == self.reader_table():
-            raise IndexTargetError(
-                f"{self.url}: collection {table!r} is the one readers see — switch to another first"
-            )
+        self.refuse_dropping_the_readers(table)
         if table in self._names():
             with _engine_errors(self.url, f"drop collection {table!r}"):
                 self.client.delete_collection(table)

@@ -223,10 +223,7 @@ class LanceDBTarget(Target):
         self._drop_dataset(table)
 
     def drop(self, table: str) -> None:
-        if table == self.reader_table():
-            raise IndexTargetError(
-                f"{self.url}: table {table!r} is the one readers see — switch to another first"
-            )
+        self.refuse_dropping_the_readers(table, "table")
         self._drop_dataset(table)
 
     def search(self, table: str | None, vector: np.ndarray, k: int) -> list[str]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from embver.errors import EmbverError, IndexTargetError
 from embver.index._rows import batch_rows, chunks, rows_batch
-from embver.index.base import ID, VECTOR, IndexURL, Target, physical_number, register_target
+from embver.index.base import ID, VECTOR, IndexURL, Target, register_target
 
 if TYPE_CHECKING:
     import numpy as np
@@ -155,22 +155,15 @@ class QdrantTarget(Target):
         return self._aliases().get(self.reader)
 
     def tables(self) -> list[str]:
-        names = [n for n in self._collections() if physical_number(self.reader, n) is not None]
-        return sorted(names, key=lambda name: physical_number(self.reader, name) or 0)
+        return self.physical_tables(self._collections())
 
     def foreign(self) -> str | None:
-        if self.reader in self._collections():
-            return f"collection {self.reader!r} is a collection, not an embver alias"
-        target = self.reader_table()
-        if target is not None and physical_number(self.reader, target) is None:
-            return f"alias {self.reader!r} points at {target!r}, a collection embver did not make"
-        return None
+        return self.alias_foreign(self._collections())
 
     def create(self, table: str, dim: int, fields: Sequence[str], metric: str = "cosine") -> None:
         from qdrant_client import models
 
-        if physical_number(self.reader, table) is None:
-            raise IndexTargetError(f"{self.url}: {table!r} is not a physical collection name")
+        self.check_physical(table)
         if self.dimension(table) is not None:
             self.check_dimension(table, dim)
             return
@@ -276,10 +269,7 @@ class QdrantTarget(Target):
             self.client.update_collection_aliases(change_aliases_operations=operations)
 
     def drop(self, table: str) -> None:
-        if table == self.reader_table():
-            raise IndexTargetError(
-                f"{self.url}: collection {table!r} is the one readers see — switch to another first"
-            )
+        self.refuse_dropping_the_readers(table)
         if table in self._collections():
             with _engine_errors(self.url, f"drop collection {table!r}"):
                 self.client.delete_collection(table)
