@@ -75,6 +75,15 @@ class ModelPool:
             self._evict()
             return encoder
 
+    def loaded_encoder(self, version: Version) -> VersionEncoder | None:
+        """``version``'s encoder when its model is loaded now, else None (never loads)."""
+        with self._lock:
+            encoder = self._encoders.get(version.id)
+            if encoder is None or version.model_digest not in self.models:
+                return None
+            self.models[str(version.model_digest)]  # marks it recently used
+            return encoder
+
     def _evict(self) -> None:
         while len(self.models) > self.max_models:
             oldest = next(iter(self.models))

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 MAX_IDS = 10_000
 #: unknown ids named in a 404
 SHOWN_MISSING = 5
+#: resolved (model, target) references kept while the catalog does not change
+MAX_RESOLVED = 1024
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,15 @@ class _Plan:
     mapping: TargetMap | None
 
 
+@dataclass(frozen=True)
+class _Resolved:
+    """What a (model, target) pair resolved to, at the catalog's change number ``changes``."""
+
+    changes: int
+    version: Version
+    mapping: TargetMap | None
+
+
 class EmbeddingService:
     """Embeddings of new inputs by version reference, from ``store``'s kept models."""
 
@@ -74,10 +85,13 @@ class EmbeddingService:
         self.config = config or ServeConfig()
         self.pool = ModelPool(self.config.max_models)
         self.batcher = Batcher(self._encode_batch, self.config.max_batch, self.config.max_wait)
+        self._resolved: dict[tuple[str, str | None], _Resolved] = {}
 
     async def embeddings(self, request: EmbeddingRequest) -> dict[str, Any]:
         """The OpenAI-shaped answer to ``request``: one embedding per input, in order."""
-        plan = await run_in_threadpool(self._plan, request)
+        plan = self._known_plan(request)
+        if plan is None:
+            plan = await run_in_threadpool(self._plan, request)
         vectors, tokens = await self.batcher.encode(plan.encoder, request.inputs)
         version = plan.encoder.version
         if plan.mapping is not None:
@@ -97,18 +111,43 @@ class EmbeddingService:
             answer["target"] = {"model": plan.mapping.target, "via": plan.mapping.how}
         return answer
 
+    def _known_plan(self, request: EmbeddingRequest) -> _Plan | None:
+        """The plan of an earlier request naming the same references, when nothing was
+        committed to the catalog since it resolved them and its model is still loaded
+        (answered on the event loop, no thread hop or catalog query); None otherwise."""
+        known = self._resolved.get((request.model, request.target))
+        if known is None or known.changes != self.store.catalog_changes():
+            return None
+        encoder = self.pool.loaded_encoder(known.version)
+        if encoder is None:
+            return None
+        self._check_dimensions(request, known.version, known.mapping)
+        return _Plan(encoder, known.mapping)
+
     def _plan(self, request: EmbeddingRequest) -> _Plan:
         """Resolve the references now (an alias moved a moment ago counts) and load the model."""
+        changes = self.store.catalog_changes()  # read first: a change while resolving counts
         version = resolve_version(self.store, request.model)
         mapping = None
         if request.target is not None:
             target = resolve_version(self.store, request.target, field="target")
             mapping = target_map(self.store, version, target)
+        self._check_dimensions(request, version, mapping)
+        plan = _Plan(self._encoder(version), mapping)
+        if changes is not None:
+            if len(self._resolved) >= MAX_RESOLVED:
+                self._resolved.clear()
+            self._resolved[(request.model, request.target)] = _Resolved(changes, version, mapping)
+        return plan
+
+    @staticmethod
+    def _check_dimensions(
+        request: EmbeddingRequest, version: Version, mapping: TargetMap | None
+    ) -> None:
         if mapping is None:
             check_dimensions(request, version.ref, version.dim)
         else:
             check_dimensions(request, mapping.target, _dim_out(mapping, version))
-        return _Plan(self._encoder(version), mapping)
 
     def _encoder(self, version: Version) -> VersionEncoder:
         encoder = self.pool.encoder(version)

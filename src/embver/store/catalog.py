@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -225,3 +227,42 @@ def migrate(engine: Engine) -> None:
     with write_transaction(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+class ChangeWatch:
+    """A number that moves whenever a connection other than its own commits to the catalog.
+
+    A reader keeps what it resolved (an alias → a version) while :meth:`current` stays
+    the same, and resolves again once it moves, so a change made a moment ago by any
+    process is seen by the next read. SQLite files answer with ``PRAGMA data_version`` on
+    a private connection that never writes (microseconds, no transaction held); other catalogs
+    (PostgreSQL, in-memory SQLite) answer None: there is nothing as cheap to watch, and
+    the reader resolves every time.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        database = engine.url.database
+        if engine.url.get_backend_name() == "sqlite" and database and database != ":memory:":
+            # never writes: every commit it sees is another connection's
+            self._connection = sqlite3.connect(
+                database, isolation_level=None, check_same_thread=False
+            )
+
+    def current(self) -> int | None:
+        """The catalog's change number now, or None when it cannot be watched."""
+        if self._connection is None:
+            return None
+        with self._lock:
+            try:
+                row = self._connection.execute("PRAGMA data_version").fetchone()
+            except sqlite3.Error:
+                return None  # the catalog's own readers will say what is wrong with it
+        return int(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None

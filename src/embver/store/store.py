@@ -21,7 +21,7 @@ from embver.store import settings as store_settings
 from embver.store import vectors as vector_data
 from embver.store.actor import default_actor
 from embver.store.artifacts import Artifacts
-from embver.store.catalog import lock_space, open_catalog, write_transaction
+from embver.store.catalog import ChangeWatch, lock_space, open_catalog, write_transaction
 from embver.store.location import StoreLocation, discover, new_location
 from embver.store.space import Space
 from embver.store.version import Version
@@ -75,12 +75,23 @@ class Store:
         self.location = location
         self.engine = open_catalog(location.catalog_url, new=new)
         self.artifacts = Artifacts(self)
+        self._changes: ChangeWatch | None = None
 
     def __repr__(self) -> str:
         return f"<Store {self.location.root}>"
 
     def close(self) -> None:
+        if self._changes is not None:
+            self._changes.close()
         self.engine.dispose()
+
+    def catalog_changes(self) -> int | None:
+        """A number that moves whenever anyone commits to the catalog (an alias set, a
+        version registered), or None when this catalog cannot be watched cheaply (PostgreSQL):
+        what was read from the catalog is current while it stays the same."""
+        if self._changes is None:
+            self._changes = ChangeWatch(self.engine)
+        return self._changes.current()
 
     def __enter__(self) -> Store:
         return self
