@@ -30,7 +30,7 @@ function progressText(status) {
 }
 
 function previewText(points, count) {
-  return `preview: ${fmt(points.n)} of ${fmt(count)} items (sampled), not yet checked against the store's content hash · reading every item…`;
+  return `preview: ${points.n.toLocaleString('en')} of ${count.toLocaleString('en')} items (sampled), not yet checked against the store's content hash · reading every item…`;
 }
 
 // Every step the page takes, in order, with its time since navigation (tests check the
