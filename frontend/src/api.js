@@ -34,20 +34,23 @@ export async function postJson(url, body) {
 
 async function getBinary(url, meta = {}) {
   const response = await request(url);
-  // a layout says whether it is the quick one or the full one (X-Embver-Stage)
+  // a layout says whether it is the preview, the quick one or the full one (X-Embver-Stage)
+  // and whether the vectors it was drawn from were checked against their hash
   meta.stage = response.headers.get('X-Embver-Stage');
+  meta.verified = response.headers.get('X-Embver-Verified') !== 'false';
   const buffer = await response.arrayBuffer();
   stats.binaryBytes += buffer.byteLength;
   return buffer;
 }
 
 // Points frame: per pane x/y in [-1, 1] (Float32Array each), same scale on both axes.
-// stage: 'quick' or 'full' for a version's layout (null where the server does not say).
+// stage: 'preview', 'quick' or 'full' for a version's layout (null where the server does
+// not say); rows: the items of a preview's points (null: every item, in order).
 export async function getPoints(url) {
   const meta = {};
   const frame = decodePoints(await getBinary(url, meta));
   stats.binaryPoints += frame.n;
-  return { ...frame, stage: meta.stage };
+  return { ...frame, stage: meta.stage, verified: meta.verified };
 }
 
 // Colour frame: codes (Uint8Array | Uint16Array) and the legend.

@@ -8,13 +8,18 @@ const GRID = 65535;
 
 const magicOf = (buffer) => String.fromCharCode(...new Uint8Array(buffer, 0, 4));
 
-// Points frame: per pane x/y in [-1, 1] (Float32Array each), same scale on both axes.
+// A points frame of some of a version's items carries their positions (flag ROWS).
+const ROWS = 1;
+
+// Points frame: per pane x/y in [-1, 1] (Float32Array each), same scale on both axes;
+// rows: each point's item position (Uint32Array), or null when the frame holds every item.
 export function decodePoints(buffer) {
   const magic = magicOf(buffer);
   if (magic !== 'EVP1') throw new FrameError(`unexpected points frame ${magic}`);
   const head = new DataView(buffer);
   const n = head.getUint32(4, true);
   const panes = head.getUint32(8, true);
+  const flags = head.getUint32(12, true);
   const column = n * 2 + ((4 - ((n * 2) % 4)) % 4);
   let offset = 16 + 16 * panes;
   const out = [];
@@ -31,7 +36,8 @@ export function decodePoints(buffer) {
     }
     out.push({ x, y });
   }
-  return { n, panes: out };
+  const rows = flags & ROWS ? new Uint32Array(buffer, offset, n) : null;
+  return { n, panes: out, rows };
 }
 
 // Colour frame: codes (Uint8Array | Uint16Array) and the legend.

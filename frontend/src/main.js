@@ -5,7 +5,8 @@ import { renderVersion } from './pages/version.js';
 import { renderCompare } from './pages/compare.js';
 import { BACKGROUND, NOISE, SEQUENTIAL } from './scatter.js';
 
-// Hooks for tests and benchmarks: first painted frame, panes, state, the colour scales.
+// Hooks for tests and benchmarks: first painted frame, panes, state, the colour scales,
+// and the version page's steps in order (events).
 window.__embver = {
   firstPaint: null, panes: [], page: null, ready: false,
   palette: { background: BACKGROUND, sequential: SEQUENTIAL, noise: NOISE },
@@ -22,6 +23,7 @@ async function route() {
   if (cleanup) cleanup();
   cleanup = null;
   window.__embver.panes = [];
+  window.__embver.events = [];
   window.__embver.ready = false;
   document.body.dataset.ready = 'false';
   clear(app);

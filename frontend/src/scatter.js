@@ -47,6 +47,9 @@ function renderer() {
   return sharedRenderer;
 }
 
+// A pane shows n items; a draw may hold only some of them (the version page's sampled
+// preview): `positions` then maps each drawn point to its item. Every method and callback
+// speaks item positions (0..n-1); items not drawn are skipped.
 export class Pane {
   constructor(container, n, { onHover, onSelect } = {}) {
     this.container = container;
@@ -74,13 +77,15 @@ export class Pane {
     });
     this.x = null;
     this.y = null;
+    this.positions = null;
+    this.drawnAt = null;
     this.codes = new Uint8Array(n);
     if (onHover) {
-      this.scatterplot.subscribe('pointOver', (i) => onHover(i, this));
+      this.scatterplot.subscribe('pointOver', (i) => onHover(this.positionOf(i), this));
       this.scatterplot.subscribe('pointOut', () => onHover(null, this));
     }
     if (onSelect) {
-      this.scatterplot.subscribe('select', ({ points }) => onSelect(points, this));
+      this.scatterplot.subscribe('select', ({ points }) => onSelect(points.map((i) => this.positionOf(i)), this));
       this.scatterplot.subscribe('deselect', () => onSelect([], this));
     }
     // The view follows the data (fitted on draw and on resize) until the person pans or zooms.
@@ -119,9 +124,24 @@ export class Pane {
   }
 
   rows(x, y) {
-    const rows = new Array(this.n);
-    for (let i = 0; i < this.n; i += 1) rows[i] = [x[i], y[i], this.codes[i], 0];
+    const rows = new Array(x.length);
+    const at = this.positions;
+    for (let i = 0; i < x.length; i += 1) rows[i] = [x[i], y[i], this.codes[at ? at[i] : i], 0];
     return rows;
+  }
+
+  // The item of drawn point i, and the drawn point of an item (-1: not drawn).
+  positionOf(i) {
+    return this.positions ? this.positions[i] : i;
+  }
+
+  drawnIndex(position) {
+    if (!this.positions) return position;
+    if (!this.drawnAt) {
+      this.drawnAt = new Int32Array(this.n).fill(-1);
+      this.positions.forEach((p, i) => { this.drawnAt[p] = i; });
+    }
+    return this.drawnAt[position] ?? -1;
   }
 
   // The library's spatial index (KDBush, same format) built straight from the typed
@@ -133,9 +153,19 @@ export class Pane {
     return index.data;
   }
 
-  async draw(x, y, { transition = false, duration = 1500 } = {}) {
+  // One point drawn outside the view, so that the library's first draw (shader
+  // compilation; on software WebGL a few hundred ms) happens while the page waits for data.
+  async warmUp() {
+    const away = new Float32Array([-10]);
+    await this.scatterplot.draw([[-10, -10, 0, 0]], { spatialIndex: Pane.spatialIndex(away, away), zDataType: 'categorical' });
+  }
+
+  // x, y: Float32Array of the drawn points; positions: their items (null: all n, in order).
+  async draw(x, y, { transition = false, duration = 1500, positions = null } = {}) {
     this.x = x;
     this.y = y;
+    this.positions = positions;
+    this.drawnAt = null;
     const t0 = performance.now();
     const rows = this.rows(x, y);
     const t1 = performance.now();
@@ -162,12 +192,14 @@ export class Pane {
     }
   }
 
-  select(indices) {
-    this.scatterplot.select(indices, { preventEvent: true });
+  select(positions) {
+    const drawn = this.positions ? positions.map((p) => this.drawnIndex(p)).filter((i) => i >= 0) : positions;
+    this.scatterplot.select(drawn, { preventEvent: true });
   }
 
-  hover(index) {
-    this.scatterplot.hover(index, { preventEvent: true });
+  hover(position) {
+    const i = this.drawnIndex(position);
+    if (i >= 0) this.scatterplot.hover(i, { preventEvent: true });
   }
 
   setMode(mode) {
@@ -175,11 +207,13 @@ export class Pane {
   }
 
   selected() {
-    return Array.from(this.scatterplot.get('selectedPoints') ?? []);
+    return Array.from(this.scatterplot.get('selectedPoints') ?? [], (i) => this.positionOf(i));
   }
 
-  // Viewport coordinates of point i under the current camera (the hover card is fixed there).
-  clientOf(i) {
+  // Viewport coordinates of item `position` under the current camera (the hover card is
+  // fixed there); it must be drawn.
+  clientOf(position) {
+    const i = this.drawnIndex(position);
     const view = this.scatterplot.get('cameraView');
     const box = this.canvas.getBoundingClientRect();
     const aspect = box.width / box.height;

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from embver.errors import InvalidInputError
-from embver.project.layout import pca_layout, sampled_pca_layout
+from embver.project.layout import SampledAxes, pca_layout, sample_rows, sampled_pca_layout
 
 
 def _clustered(n: int, dim: int = 24, seed: int = 0) -> np.ndarray:
@@ -32,3 +32,41 @@ def test_small_data_is_the_exact_pca_and_bad_values_are_refused():
     data[4321, 3] = np.nan
     with pytest.raises(InvalidInputError, match="NaN"):
         sampled_pca_layout(data, sample=1000)
+
+
+def test_sample_rows_are_a_seeded_sorted_sample_or_every_row():
+    rows = sample_rows(50_000, sample=2000, seed=3)
+    assert rows.dtype == np.int64 and len(np.unique(rows)) == 2000
+    assert np.all(np.diff(rows) > 0) and rows[0] >= 0 and rows[-1] < 50_000
+    assert np.array_equal(rows, sample_rows(50_000, sample=2000, seed=3))
+    assert not np.array_equal(rows, sample_rows(50_000, sample=2000, seed=4))
+    assert np.array_equal(sample_rows(700, sample=2000), np.arange(700))
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_one_gemm_projection_is_the_projection_of_the_prepared_rows(metric):
+    """Oracle: normalise (cosine), centre on the sample's mean, multiply, in float64."""
+    data = _clustered(20_000, dim=48)
+    rows = sample_rows(len(data), sample=2000)
+    axes = SampledAxes.fit(data[rows], metric=metric)
+    rows64 = data.astype(np.float64)
+    if metric == "cosine":
+        rows64 /= np.linalg.norm(rows64, axis=1, keepdims=True)
+    expected = (rows64 - axes.mean.astype(np.float64)) @ axes.axes.astype(np.float64)
+    got = axes.project(data)
+    assert got.shape == (20_000, 2) and got.dtype == np.float32
+    assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+    # the quick layout is exactly this: axes fitted on sample_rows, every row projected
+    np.testing.assert_array_equal(sampled_pca_layout(data, metric=metric, sample=2000), got)
+
+
+def test_projection_takes_rows_too_large_for_float32_squares_and_refuses_inf():
+    data = _clustered(5000)
+    axes = SampledAxes.fit(data[sample_rows(5000, 1000)], metric="cosine")
+    huge = data.copy()
+    huge[17] *= 1e25  # finite, but its squared norm overflows float32
+    got = axes.project(huge)
+    np.testing.assert_allclose(got[17], axes.project(data[17:18])[0], rtol=1e-5, atol=1e-6)
+    huge[18, 2] = np.inf
+    with pytest.raises(InvalidInputError, match="NaN or inf"):
+        axes.project(huge)

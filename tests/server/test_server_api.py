@@ -8,7 +8,12 @@ from fastapi.testclient import TestClient
 
 import embver
 from embver.server import create_app
-from embver.server.binary import decode_codes, decode_points
+from embver.server.binary import (
+    decode_codes,
+    decode_points,
+    decode_points_and_rows,
+    encode_points,
+)
 
 BASE = "http://127.0.0.1:8765"
 MUTATE = {"X-Embver-Request": "1", "Content-Type": "application/json"}
@@ -86,6 +91,18 @@ def test_points_are_binary_with_at_most_12_bytes_per_point(client, digits_store)
     names = [c["name"] for c in legend["categories"]]
     labels = digits_store.items("digits")["label"].tolist()
     assert [names[c] for c in codes] == labels
+
+
+def test_a_frame_of_some_items_carries_their_positions():
+    coords = np.random.default_rng(0).normal(size=(37, 2)).astype(np.float32)
+    rows = np.sort(np.random.default_rng(1).choice(10_000, size=37, replace=False))
+    [(decoded, _)], positions = decode_points_and_rows(encode_points([coords], rows=rows))
+    assert np.array_equal(positions, rows)
+    assert np.abs(decoded - coords).max() <= np.ptp(coords) / 65535
+    [(same, _)], none = decode_points_and_rows(encode_points([coords]))
+    assert none is None and np.array_equal(same, decoded)
+    with pytest.raises(ValueError, match="36 positions for 37 points"):
+        encode_points([coords], rows=rows[:-1])
 
 
 def test_colour_by_metadata_and_cluster(client):

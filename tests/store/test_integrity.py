@@ -395,3 +395,33 @@ def test_register_then_load_returns_the_exact_vectors_in_order(store, rows):
     np.testing.assert_array_equal(
         loaded.vectors(ids=picked), _vectors(10 + rows, rows)[rows - 1 :: -3]
     )
+
+
+def test_peeked_rows_are_the_stored_rows_and_are_not_content_checked(store, versions):
+    """``peek_rows`` (the UI's preview) reads some rows without the hash: a damaged row
+    comes back as it is, while the checked read of the same version refuses it."""
+    version = versions[1]
+    rows = np.array([0, 5, 17, 299])
+    np.testing.assert_array_equal(version.peek_rows(rows), version.vectors()[rows])
+    path = _data_files(version)[0]
+    data = bytearray(path.read_bytes())
+    offset = bytes(data).find(_vectors(3, 300)[17].tobytes())
+    assert offset >= 0, "vectors are stored uncompressed"
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+    peeked = store.get(version.ref).peek_rows(rows)
+    assert not np.array_equal(peeked[2], _vectors(3, 300)[17])
+    with pytest.raises(IntegrityError, match="content hash"):
+        store.get(version.ref).vectors()
+
+
+def test_peeking_a_missing_or_cut_back_dataset_is_refused(store, versions):
+    """What a peek can check, it does: the dataset is there, with the recorded rows."""
+    version = versions[1]
+    table = version.to_arrow()
+    shutil.rmtree(version.data_uri)
+    with pytest.raises(IntegrityError, match="cannot be opened"):
+        store.get(version.ref).peek_rows(np.array([0, 1]))
+    embver.store.vectors.write_dataset(version.data_uri, table.slice(0, 250))
+    with pytest.raises(IntegrityError, match="300 rows the catalog expects"):
+        store.get(version.ref).peek_rows(np.array([0, 1]))

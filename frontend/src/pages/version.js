@@ -17,6 +17,8 @@ function itemRow(item, extra) {
 }
 
 const POLL_MS = 300;
+// the legend of the first frame, drawn before the colours come
+const LOADING_LEGEND = { title: '', kind: 'categorical', categories: [{ name: 'loading', count: 0 }] };
 const MORPH_MS = 800;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,20 +29,29 @@ function progressText(status) {
   return `${shown} · ${status.message}… ${Math.round(status.fraction * 100)}% · ${fmt(status.seconds)} s`;
 }
 
+function previewText(points, count) {
+  return `preview: ${points.n.toLocaleString('en')} of ${count.toLocaleString('en')} items (sampled), not yet checked against the store's content hash · reading every item…`;
+}
+
+// Every step the page takes, in order, with its time since navigation (tests check the
+// order; the benchmark reads the times).
+function record(name, detail = {}) {
+  (window.__embver.events ??= []).push({ name, ms: performance.now(), ...detail });
+}
+
 export async function renderVersion(app, ref, methodArg) {
-  // Summary, layout and colours are fetched together: the first frame waits for none in turn.
-  // On a version whose projection is not cached yet the server answers with a quick PCA
-  // layout (stage 'quick') and computes the full one in the background: the page shows
-  // its progress and morphs to it when it is ready (refine below).
+  // The first frame waits only for the summary and the preview: above 10 000 items the
+  // server sends the quick layout of the sampled rows it is fitted on, read without the
+  // content-hash check (said so on the page), then the page asks for every row (checked)
+  // and the colours. On a version whose projection is not cached yet the server computes
+  // the full one in the background: the page shows its progress and morphs to it when it
+  // is ready (refine below).
   const t0 = performance.now();
   const loading = app.appendChild(h('p', { class: 'loading muted' }, `Loading ${ref}…`));
   const wanted = methodArg ? `method=${enc(methodArg)}` : '';
-  const [info, points, colours] = await Promise.all([
-    getJson(`/api/versions/${enc(ref)}`),
-    getPoints(`/api/versions/${enc(ref)}/points?${wanted}`),
-    getCodes(`/api/versions/${enc(ref)}/colors?by=default&${wanted}`),
-  ]);
-  const loaded = performance.now();
+  const pointsLoad = getPoints(`/api/versions/${enc(ref)}/points?preview=true&${wanted}`);
+  pointsLoad.catch(() => {}); // awaited below, after the summary: no unhandled rejection
+  const info = await getJson(`/api/versions/${enc(ref)}`);
   loading.remove();
   const method = methodArg ?? info.default_method;
   const plotBox = h('div', { class: 'plot', id: 'plot' });
@@ -48,13 +59,11 @@ export async function renderVersion(app, ref, methodArg) {
   app.appendChild(h('div', { class: 'version-page' }, plotBox, side));
 
   const status = h('div', { class: 'status muted' }, `${info.count} items × ${info.dim} · ${info.metric} · layout ${method}`);
-  const progress = h('div', { class: 'layout-progress muted', role: 'status' },
-    points.stage === 'quick' ? 'quick PCA layout shown · starting the full layout…' : '');
+  const progress = h('div', { class: 'layout-progress muted', role: 'status' }, 'reading the layout…');
   const methodSelect = h('select', { class: 'method' }, info.methods.map((m) => h('option', { value: m, selected: m === method }, m)));
   methodSelect.addEventListener('change', () => { location.hash = `#/version/${enc(ref)}/${methodSelect.value}`; });
   // coloured by label when the items have labels (the server's by=default), else by cluster
-  const colourSelect = h('select', { class: 'colour-by' }, ['cluster', 'label'].map((c) =>
-    h('option', { value: c, selected: c === (colours.legend.title === 'label' ? 'label' : 'cluster') }, c)));
+  const colourSelect = h('select', { class: 'colour-by' }, ['cluster', 'label'].map((c) => h('option', { value: c }, c)));
   const legendBox = h('div', { class: 'legend-box' });
   const search = h('input', { class: 'search', type: 'search', placeholder: 'search text, label, metadata' });
   const searchOut = h('div', { class: 'search-out muted' });
@@ -91,20 +100,62 @@ export async function renderVersion(app, ref, methodArg) {
       clear(neighboursBox).appendChild(errorBox(error));
     }
   };
-  pane = new Pane(plotBox, points.n, { onHover, onSelect });
+  // the WebGL pane is made (and its shaders compiled) while the server answers
+  const made = performance.now();
+  pane = new Pane(plotBox, info.count, { onHover, onSelect });
   window.__embver.panes = [pane];
-  pane.codes = colours.codes;
-  pane.scatterplot.set({ colorBy: 'valueA', pointColor: legendColours(colours.legend) });
-  await pane.draw(points.panes[0].x, points.panes[0].y);
+  // one colour until the colours come (the clusters are rarely ready on a first visit)
+  pane.scatterplot.set({ colorBy: 'valueA', pointColor: legendColours(LOADING_LEGEND) });
+  await pane.warmUp();
+  const paneMs = performance.now() - made;
+  const points = await pointsLoad;
+  const loaded = performance.now();
+  const coloursLoad = getCodes(`/api/versions/${enc(ref)}/colors?by=default&${wanted}`);
+  progress.textContent = points.stage === 'preview' ? previewText(points, info.count)
+    : points.stage === 'quick' ? 'quick PCA layout shown · starting the full layout…' : '';
+  plotBox.dataset.verified = String(points.verified);
+  await pane.draw(points.panes[0].x, points.panes[0].y, { positions: points.rows });
   const drawn = performance.now();
   await nextPaint();
   window.__embver.firstPaint = performance.now();
   window.__embver.layoutStages = [points.stage ?? 'full'];
+  record(`frame:${points.stage ?? 'full'}`, { points: points.n, verified: points.verified, progress: progress.textContent });
   window.__embver.timing = {
+    // fetchMs: until the preview was in (the pane was made meanwhile: paneMs)
     startMs: t0, fetchMs: loaded - t0, drawMs: window.__embver.firstPaint - loaded,
-    paintMs: window.__embver.firstPaint - drawn, ...pane.timing, bytes: stats.binaryBytes, points: points.n,
+    paintMs: window.__embver.firstPaint - drawn, paneMs, ...pane.timing, bytes: stats.binaryBytes, points: points.n,
   };
+
+  // every item (read in full and checked), the colours meanwhile
+  const everyItem = points.stage === 'preview' ? getPoints(`/api/versions/${enc(ref)}/points?${wanted}`) : null;
+  const colours = await coloursLoad;
+  colourSelect.value = colours.legend.title === 'label' ? 'label' : 'cluster';
+  await pane.colour(colours.codes, colours.legend);
   clear(legendBox).appendChild(legendView(colours.legend));
+  record('colours');
+  let shown = points.stage;
+  if (everyItem) {
+    let all;
+    try {
+      all = await everyItem;
+    } catch (error) {
+      // the preview's vectors did not pass the check of the full read: take it back
+      pane.destroy();
+      clear(plotBox).appendChild(errorBox(error));
+      plotBox.dataset.verified = 'failed';
+      progress.textContent = 'the preview was withdrawn: reading every item failed (see the plot)';
+      progress.classList.add('error-text');
+      record('frame:withdrawn');
+      return () => hideItem();
+    }
+    if (!plotBox.isConnected) return () => { hideItem(); pane.destroy(); };
+    await pane.draw(all.panes[0].x, all.panes[0].y);
+    plotBox.dataset.verified = String(all.verified);
+    shown = all.stage;
+    window.__embver.layoutStages.push(all.stage);
+    record(`frame:${all.stage}`, { points: all.n, verified: all.verified });
+    progress.textContent = all.stage === 'quick' ? 'quick PCA layout shown · starting the full layout…' : '';
+  }
 
   let legend = colours.legend;
   const recolour = async () => {
@@ -130,8 +181,8 @@ export async function renderVersion(app, ref, methodArg) {
   keys.forEach((k) => colourSelect.appendChild(h('option', { value: `meta:${k}` }, `meta:${k}`)));
   driftPanel(driftBox, ref, keys);
   // The page is ready once the full layout (and its clusters) are drawn.
-  if (points.stage === 'quick' || legend.pending) {
-    await refine({ ref, wanted, pane, plotBox, progress, stage: points.stage, recolour, pending: () => legend.pending });
+  if (shown === 'quick' || legend.pending) {
+    await refine({ ref, wanted, pane, plotBox, progress, stage: shown, recolour, pending: () => legend.pending });
   }
   return () => { hideItem(); pane.destroy(); };
 }
@@ -145,6 +196,7 @@ async function refine({ ref, wanted, pane, plotBox, progress, stage, recolour, p
     const status = await getJson(`/api/versions/${enc(ref)}/layout-status?${wanted}`);
     window.__embver.layoutStatus = status;
     (window.__embver.statusStages ??= []).push(status.stage);
+    record(`status:${status.stage}`);
     progress.textContent = progressText(status);
     if (status.stage === 'failed') {
       progress.classList.add('error-text');
@@ -158,6 +210,7 @@ async function refine({ ref, wanted, pane, plotBox, progress, stage, recolour, p
         if (pane.followsData) await pane.fit();
         shown = 'full';
         window.__embver.layoutStages.push('full');
+        record('frame:full');
         window.__embver.fullPaint = performance.now();
       }
     }

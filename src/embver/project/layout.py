@@ -23,6 +23,7 @@ than a cut-down one:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
@@ -157,6 +158,74 @@ def pca_layout(vectors: np.ndarray, dims: int = 2, metric: str = "cosine") -> np
     return principal_components(prepare_vectors(vectors, metric), dims)[0]
 
 
+def sample_rows(n_items: int, sample: int = 10_000, seed: int = 0) -> np.ndarray:
+    """The seeded rows (sample,) int64, sorted, whose PCA axes :func:`sampled_pca_layout`
+    fits; every row when there are at most ``sample``."""
+    if n_items <= sample:
+        return np.arange(n_items, dtype=np.int64)
+    rows = np.random.default_rng(seed).choice(n_items, size=sample, replace=False)
+    return np.sort(rows).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class SampledAxes:
+    """PCA axes fitted on sampled rows: ``mean`` (d,) and ``axes`` (d, dims), float32,
+    both in the space the layout is computed in (unit rows for cosine)."""
+
+    mean: np.ndarray
+    axes: np.ndarray
+    metric: str
+
+    @classmethod
+    def fit(cls, sampled: np.ndarray, dims: int = 2, metric: str = "cosine") -> SampledAxes:
+        """The first ``dims`` principal axes of ``sampled`` (n_sample, d) rows.
+
+        Signs follow :func:`principal_components`' rule (the largest loading positive).
+        """
+        from threadpoolctl import threadpool_limits
+
+        fitted = prepare_vectors(sampled, metric)
+        mean = fitted.mean(axis=0, dtype=np.float64).astype(np.float32)
+        centred = fitted - mean
+        # one BLAS thread: the work is small, and on a busy machine a threaded eigh waits
+        # for its descheduled peer at each of its many small steps (measured on 2 cores
+        # under load ~4: 15 fits of 10 000 × 384 took 3.9 s threaded, 1.2 s on one thread)
+        with threadpool_limits(1):
+            covariance = (centred.T @ centred).astype(np.float64) / max(len(fitted) - 1, 1)
+            eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+        axes = eigenvectors[:, np.argsort(eigenvalues)[::-1][:dims]]
+        axes *= np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
+        return cls(mean=mean, axes=np.ascontiguousarray(axes, dtype=np.float32), metric=metric)
+
+    def project(self, vectors: np.ndarray) -> np.ndarray:
+        """Every row of ``vectors`` (n, d) on the axes; float32 (n, dims).
+
+        One float32 GEMM of the raw rows, no normalised copy: for cosine, a unit row's
+        score is ``(x @ axes) / |x| - mean @ axes``. NaN or inf is refused.
+        """
+        data = np.asarray(vectors, dtype=np.float32)
+        if data.ndim != 2:
+            raise InvalidInputError(f"vectors have shape {data.shape}; expected (n_items, dim)")
+        squares = _squared_norms(data)
+        scores = data @ self.axes
+        if self.metric == "cosine":
+            scores /= np.maximum(np.sqrt(squares), 1e-12)[:, None].astype(np.float32)
+        scores -= self.mean @ self.axes
+        return scores
+
+
+def _squared_norms(data: np.ndarray) -> np.ndarray:
+    """Squared row norms (n,) float64; refuses NaN/inf (an inf or NaN makes its row's sum
+    non-finite; a finite row too large for float32 is summed again in float64)."""
+    squares = np.einsum("ij,ij->i", data, data).astype(np.float64)
+    bad = ~np.isfinite(squares)
+    if bad.any():
+        if not np.isfinite(data[bad]).all():
+            raise InvalidInputError("vectors contain NaN or inf; clean them before projecting")
+        squares[bad] = np.square(data[bad].astype(np.float64)).sum(axis=1)
+    return squares
+
+
 def sampled_pca_layout(
     vectors: np.ndarray,
     dims: int = 2,
@@ -167,35 +236,20 @@ def sampled_pca_layout(
     """PCA axes fitted on a seeded sample of ``sample`` rows, every row projected; (n, dims).
 
     A quick layout: the axes of 10 000 rows are those of all rows to within sampling
-    noise, and projecting 100 000 × 384 vectors onto two of them takes milliseconds,
-    where the exact :func:`pca_layout` spends ~2 s on the covariance. Equal to
-    :func:`pca_layout` when there are at most ``sample`` rows. Signs follow its rule (the
-    largest loading positive), so an axis whose two largest loadings are close may come
-    out mirrored against the exact PCA.
+    noise, and projecting 100 000 × 384 vectors onto two of them is one GEMM, where the
+    exact :func:`pca_layout` spends ~2 s on the covariance. Equal to :func:`pca_layout`
+    when there are at most ``sample`` rows. The rows are :func:`sample_rows`; the UI's
+    preview draws just those, projected by the same :class:`SampledAxes`. Signs follow
+    :func:`pca_layout`'s rule (the largest loading positive), so an axis whose two largest
+    loadings are close may come out mirrored against the exact PCA.
     """
     data = np.asarray(vectors, dtype=np.float32)
     if len(data) <= sample:
         return pca_layout(data, dims=dims, metric=metric)
     if data.ndim != 2:
         raise InvalidInputError(f"vectors have shape {data.shape}; expected (n_items, dim)")
-    rows = np.sort(np.random.default_rng(seed).choice(len(data), size=sample, replace=False))
-    fitted = prepare_vectors(data[rows], metric)
-    mean = fitted.mean(axis=0, dtype=np.float64).astype(np.float32)
-    centred = fitted - mean
-    covariance = (centred.T @ centred).astype(np.float64) / (sample - 1)
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-    axes = eigenvectors[:, np.argsort(eigenvalues)[::-1][:dims]]
-    axes *= np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(axes.shape[1])])
-    out = np.empty((len(data), dims), dtype=np.float32)
-    block = 65_536  # bounds the normalised copy: a million rows are not copied at once
-    for start in range(0, len(data), block):
-        chunk = data[start : start + block]
-        if not np.isfinite(chunk).all():
-            raise InvalidInputError("vectors contain NaN or inf; clean them before projecting")
-        if metric == "cosine":
-            chunk = chunk / np.maximum(np.linalg.norm(chunk, axis=1, keepdims=True), 1e-12)
-        out[start : start + block] = (chunk - mean) @ axes.astype(np.float32)
-    return out
+    axes = SampledAxes.fit(data[sample_rows(len(data), sample, seed)], dims, metric)
+    return axes.project(data)
 
 
 def default_epochs(n_items: int, initialised: bool) -> int:

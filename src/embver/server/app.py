@@ -13,6 +13,12 @@ Routes (all GET but the alias move; every one behind :mod:`embver.web.security`)
                                               when ready, else a quick PCA (header
                                               X-Embver-Stage: full|quick) while the full
                                               one is computed in the background
+    /api/versions/{ref}/points?preview=true   the page's first frame: as above, but above
+                                              10 000 items the quick layout of only the
+                                              sampled rows it is fitted on, read without
+                                              the content-hash check (X-Embver-Stage:
+                                              preview, X-Embver-Verified: false; the frame
+                                              carries the rows); starts no background job
     /api/versions/{ref}/layout-status?method= the background layout's {stage, fraction,
                                               message, layout_ready, ...} (layouts.py)
     /api/versions/{ref}/colors?by=&method=    binary EVC1 colour codes + legend (by=default:
@@ -35,10 +41,12 @@ Routes (all GET but the alias move; every one behind :mod:`embver.web.security`)
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import importlib
 import logging
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +78,8 @@ logger = logging.getLogger("embver.server")
 DIST = Path(__file__).parent / "static" / "dist"
 BINARY = "application/octet-stream"
 STAGE_HEADER = "X-Embver-Stage"
+#: "false" on a frame drawn from vectors whose content hash was not checked (the preview)
+VERIFIED_HEADER = "X-Embver-Verified"
 MAX_REASON = 500
 
 
@@ -103,7 +113,9 @@ def create_app(
         Layout method when the client names none (default: UMAP up to 2 000 000 items,
         else PCA), computed in the background while the page shows a quick PCA.
     """
-    app = FastAPI(title="embver ui", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="embver ui", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_warm_up
+    )
     app.state.data = UIData(store, default_method=default_method)
     app.state.media_roots = tuple(Path(r) for r in media_roots)
     app.include_router(_registry_router())
@@ -113,6 +125,14 @@ def create_app(
     _install_front_end(app, dist)
     app.add_middleware(SecurityMiddleware, config=security or SecurityConfig())
     return app
+
+
+@contextlib.asynccontextmanager
+async def _warm_up(_: FastAPI) -> AsyncIterator[None]:
+    """Import the vector engine (Lance, ~0.7 s) as the server starts, not on the first
+    page: every version page reads vectors at once. Reads no data."""
+    await run_in_threadpool(importlib.import_module, "lance")
+    yield
 
 
 def _data(request: Request) -> UIData:
@@ -237,12 +257,19 @@ def _version_router() -> APIRouter:
         return data.metadata_keys(data.view(ref))
 
     @router.get("/points")
-    async def points(ref: str, request: Request, method: str | None = None) -> Response:
+    async def points(
+        ref: str, request: Request, method: str | None = None, preview: bool = False
+    ) -> Response:
         data = _data(request)
         view = await run_in_threadpool(data.view, ref)
-        coords, stage = await run_in_threadpool(data.layout_now, view, method)
-        response = _binary(encode_points([coords]))
+        rows = None
+        if preview:
+            coords, stage, rows = await run_in_threadpool(data.first_frame, view, method)
+        else:
+            coords, stage = await run_in_threadpool(data.layout_now, view, method)
+        response = _binary(encode_points([coords], rows=rows))
         response.headers[STAGE_HEADER] = stage
+        response.headers[VERIFIED_HEADER] = "false" if stage == "preview" else "true"
         return response
 
     @router.get("/layout-status")

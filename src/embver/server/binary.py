@@ -3,14 +3,18 @@
 Every frame starts with a 16-byte little-endian header, then raw arrays, each
 starting at a 4-byte aligned offset so the browser can view them without a copy::
 
-    points   b"EVP1" | u32 n | u32 panes | u32 0 | per pane: f32 bounds[4]
+    points   b"EVP1" | u32 n | u32 panes | u32 flags | per pane: f32 bounds[4]
              | per pane: u16 x[n], u16 y[n]                      (4 bytes/point/pane)
+             | u32 rows[n]                        (only with flags & ROWS, see below)
     codes    b"EVC1" | u32 n | u32 code_bytes (1 or 2) | u32 legend_len
              | legend (UTF-8 JSON, padded to 4) | u8|u16 code[n]  (1-2 bytes/point)
 
 Coordinates are quantised to 16 bits over each pane's bounding box (a 65 536
 step grid: finer than any screen), so a point costs 4 bytes of position and 1-2
 of colour; the client maps the grid back to [-1, 1].
+
+A points frame of some of a version's items (the UI's sampled preview) sets the flag
+:data:`ROWS` and ends with each point's position in the version's stored order.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import numpy as np
 POINTS_MAGIC = b"EVP1"
 CODES_MAGIC = b"EVC1"
 _GRID = 65535
+#: flag of a points frame that carries its points' positions (``u32 rows[n]``)
+ROWS = 1
 
 
 def _pad4(data: bytes) -> bytes:
@@ -52,16 +58,24 @@ def quantise(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, .
     return q[:, 0].copy(), q[:, 1].copy(), (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
 
 
-def encode_points(panes: Sequence[np.ndarray]) -> bytes:
-    """Encode one or more layouts of the same n points (each of shape (n, 2))."""
+def encode_points(panes: Sequence[np.ndarray], rows: np.ndarray | None = None) -> bytes:
+    """Encode one or more layouts of the same n points (each of shape (n, 2)).
+
+    ``rows`` (n,): the position of each point among the version's items, when the
+    frame holds only some of them (flag :data:`ROWS`).
+    """
     n = len(panes[0]) if panes else 0
     if any(len(p) != n for p in panes):
         raise ValueError("every pane must hold the same number of points")
+    if rows is not None and len(rows) != n:
+        raise ValueError(f"rows has {len(rows)} positions for {n} points")
     quantised = [quantise(p) for p in panes]
-    header = POINTS_MAGIC + struct.pack("<III", n, len(panes), 0)
+    flags = 0 if rows is None else ROWS
+    header = POINTS_MAGIC + struct.pack("<III", n, len(panes), flags)
     bounds = b"".join(struct.pack("<4f", *q[2]) for q in quantised)
     arrays = b"".join(_pad4(q[0].tobytes()) + _pad4(q[1].tobytes()) for q in quantised)
-    return header + bounds + arrays
+    positions = b"" if rows is None else np.asarray(rows, dtype="<u4").tobytes()
+    return header + bounds + arrays + positions
 
 
 def encode_codes(codes: np.ndarray, legend: dict[str, Any]) -> bytes:
@@ -78,9 +92,16 @@ def encode_codes(codes: np.ndarray, legend: dict[str, Any]) -> bytes:
 
 def decode_points(data: bytes) -> list[tuple[np.ndarray, tuple[float, ...]]]:
     """Inverse of :func:`encode_points` (to the grid): ``[(coords (n, 2), bounds), ...]``."""
+    return decode_points_and_rows(data)[0]
+
+
+def decode_points_and_rows(
+    data: bytes,
+) -> tuple[list[tuple[np.ndarray, tuple[float, ...]]], np.ndarray | None]:
+    """:func:`decode_points` and the frame's point positions (n,) int64, or None."""
     if data[:4] != POINTS_MAGIC:
         raise ValueError("not an EVP1 points frame")
-    n, panes, _ = struct.unpack_from("<III", data, 4)
+    n, panes, flags = struct.unpack_from("<III", data, 4)
     offset, out = 16 + 16 * panes, []
     column = n * 2 + (-(n * 2) % 4)
     for pane in range(panes):
@@ -92,7 +113,8 @@ def decode_points(data: bytes) -> list[tuple[np.ndarray, tuple[float, ...]]]:
         lo = np.array([bounds[0], bounds[2]])
         hi = np.array([bounds[1], bounds[3]])
         out.append((lo + xy * (hi - lo), bounds))
-    return out
+    rows = np.frombuffer(data, "<u4", n, offset).astype(np.int64) if flags & ROWS else None
+    return out, rows
 
 
 def decode_codes(data: bytes) -> tuple[np.ndarray, dict[str, Any]]:

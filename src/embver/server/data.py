@@ -21,7 +21,7 @@ from embver.errors import InvalidInputError
 from embver.neighbors import canonical_metric, knn, prepare
 from embver.project.api import cached_projection, project
 from embver.project.api import drift as project_drift
-from embver.project.layout import METHODS, sampled_pca_layout
+from embver.project.layout import METHODS, SampledAxes, sample_rows, sampled_pca_layout
 from embver.server.layouts import LayoutJob, LayoutJobs
 
 if TYPE_CHECKING:
@@ -39,7 +39,8 @@ LAYOUT_METHODS = METHODS
 #: 1M items takes minutes on 2 cores, computed in the background: the page shows a quick
 #: PCA meanwhile)
 UMAP_DEFAULT_LIMIT = 2_000_000
-#: the quick layout's PCA axes are fitted on this many sampled rows
+#: the quick layout's PCA axes are fitted on this many sampled rows; a bigger version's
+#: first frame (the preview) draws just those rows
 QUICK_SAMPLE = 10_000
 #: per-item k-NN overlap of a comparison is computed exactly up to this many items
 OVERLAP_LIMIT = 200_000
@@ -52,12 +53,17 @@ NAME_SAMPLE = 50_000
 
 @dataclass
 class VersionView:
-    """Cached per-version data: ids in stored order and lazily loaded heavy parts."""
+    """Cached per-version data, each part loaded once, on first use (ids included)."""
 
     version: Version
-    ids: list[str]
     _cache: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _making: dict[str, threading.RLock] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[str]:
+        """Item ids in stored order (read and checked on first use: the preview needs none)."""
+        return self.cached("ids", lambda: self.version.ids)
 
     @property
     def index(self) -> dict[str, int]:
@@ -69,10 +75,20 @@ class VersionView:
         return self._cache.get(key)
 
     def cached(self, key: str, make: Callable[[], T]) -> T:
+        """The value of ``key``, made once: concurrent callers of a key wait for its one
+        computation, not for other keys' (the preview does not queue behind the ids)."""
         with self._lock:
-            if key not in self._cache:
-                self._cache[key] = make()
-            return self._cache[key]
+            if key in self._cache:
+                return self._cache[key]
+            making = self._making.setdefault(key, threading.RLock())
+        with making:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+            value = make()
+            with self._lock:
+                self._cache[key] = value
+            return value
 
 
 class UIData:
@@ -93,8 +109,7 @@ class UIData:
             cached = self._views.get(version.id)
         if cached is not None:
             return cached
-        ids = list(version.ids)
-        made = VersionView(version=version, ids=ids)
+        made = VersionView(version=version)
         with self._lock:
             return self._views.setdefault(version.id, made)
 
@@ -123,7 +138,7 @@ class UIData:
     def default_method(self, view: VersionView) -> str:
         if self._default_method:
             return self._default_method
-        return "umap" if len(view.ids) <= UMAP_DEFAULT_LIMIT else "pca"
+        return "umap" if view.version.count <= UMAP_DEFAULT_LIMIT else "pca"
 
     def method_of(self, view: VersionView, method: str | None) -> str:
         """``method`` (or the default) checked against the layout methods."""
@@ -188,13 +203,54 @@ class UIData:
             return job.coords, "full"
         return self.quick_layout(view), "quick"
 
+    def first_frame(
+        self, view: VersionView, method: str | None = None
+    ) -> tuple[np.ndarray, str, np.ndarray | None]:
+        """What the page draws first: ``(coords (k, 2), stage, rows (k,) or None)``.
+
+        The full layout when it is ready (stage ``"full"``); else, for a version of more
+        than :data:`QUICK_SAMPLE` items, the :meth:`preview` of the sampled rows (stage
+        ``"preview"``, unverified); else the quick layout of every row (:meth:`layout_now`).
+        Starts no background job: the page's next request, for every row, does.
+        """
+        method = self.method_of(view, method)
+        found = view.peek(f"layout:{method}")
+        if found is not None:
+            return found[0], "full", None
+        job = self._known_job(view, method)
+        if job is not None and job.coords is not None:
+            return job.coords, "full", None
+        if view.version.count <= QUICK_SAMPLE:
+            coords, stage = self.layout_now(view, method)
+            return coords, stage, None
+        rows, coords = self.preview(view)
+        return coords, "preview", rows
+
+    def preview(self, view: VersionView) -> tuple[np.ndarray, np.ndarray]:
+        """The rows (k,) the quick layout's axes are fitted on, and their coords (k, 2).
+
+        The same rows, axes and coordinates as :meth:`quick_layout` (up to float32
+        rounding), read with :meth:`Version.peek_rows`: ~10 % of the data, **without**
+        the content-hash check, which the quick layout's full read makes.
+        """
+
+        def make() -> tuple[np.ndarray, np.ndarray]:
+            rows = sample_rows(view.version.count, QUICK_SAMPLE)
+            sampled = np.asarray(view.version.peek_rows(rows), dtype=np.float32)
+            axes = SampledAxes.fit(sampled, dims=2, metric=self._quick_metric(view))
+            return rows, axes.project(sampled)
+
+        return view.cached("preview", make)
+
+    def _quick_metric(self, view: VersionView) -> str:
+        return "cosine" if canonical_metric(view.version.metric) == "cosine" else "euclidean"
+
     def quick_layout(self, view: VersionView) -> np.ndarray:
         """PCA of the (normalised) vectors, axes fitted on a sample; float32 (n, 2)."""
-        metric = "cosine" if canonical_metric(view.version.metric) == "cosine" else "euclidean"
         return view.cached(
             "layout:quick",
             lambda: sampled_pca_layout(
-                self.vectors(view), dims=2, metric=metric, sample=QUICK_SAMPLE
+                self.vectors(view), dims=2, metric=self._quick_metric(view), sample=QUICK_SAMPLE
             ),
         )
 
@@ -229,7 +285,7 @@ class UIData:
             )
         if by == "cluster":
             if not wait and not self._clusters_ready(view, method):
-                n = len(view.ids)
+                n = view.version.count
                 pending = {"name": "clusters: computing…", "count": n}
                 legend = {"title": "cluster", "kind": "categorical", "categories": [pending]}
                 return np.zeros(n, np.int64), {**legend, "pending": True}
@@ -257,10 +313,12 @@ class UIData:
         )
 
     def _clusters_ready(self, view: VersionView, method: str | None) -> bool:
+        """Whether the clusters are computed; starts nothing (the layout request does)."""
         method = self.method_of(view, method)
         if view.peek(f"layout:{method}") is not None:
             return True
-        return self.full_job(view, method).stage == "full"
+        job = self._known_job(view, method)
+        return job is not None and job.stage == "full"
 
     def cluster_names(self, view: VersionView, method: str | None) -> dict[int, str]:
         """Cluster → its name in the report: "3: river, boat, fish" (c-TF-IDF top terms)."""

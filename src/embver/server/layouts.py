@@ -1,7 +1,8 @@
 """Background layout jobs of the UI: the full projection computed once per version and method.
 
-The version page does not wait for a projection: it draws a quick layout at once
-(:func:`embver.project.layout.sampled_pca_layout`) while a :class:`LayoutJob` computes
+The version page does not wait for a projection: it draws a preview of sampled rows,
+then the quick layout of every row (:func:`embver.project.layout.sampled_pca_layout`;
+see :meth:`embver.server.data.UIData.first_frame`), while a :class:`LayoutJob` computes
 the full one in a worker process (see :class:`LayoutJobs`) through
 :func:`embver.project.api.project`,
 the same call as ``embver project`` and the report make, so the result is the

@@ -312,6 +312,32 @@ def read_ids(
     return ids
 
 
+def take_rows(
+    uri: str, lance_version: int, expected_rows: int, dim: int, rows: np.ndarray
+) -> np.ndarray:
+    """The vectors (len(rows), dim) at stored positions ``rows``, **not** content-checked.
+
+    A segment's hash covers all its rows, so a few rows cannot be checked without
+    reading the rest: only the columns, the width and the row count are. For a preview
+    that a checked full read (:func:`read_table`) confirms or refutes; never for results.
+    """
+    dataset = open_dataset(uri, lance_version)
+    problem = _layout_problem(dataset.schema.empty_table(), dim)
+    if problem:
+        raise IntegrityError(f"vector data {uri!r} {problem}; run `embver verify`")
+    with lance_failures_as_integrity_errors(uri):
+        if dataset.count_rows() != expected_rows:
+            raise IntegrityError(
+                f"vector data {uri!r} does not have the {expected_rows} rows the catalog "
+                "expects: it is truncated or was replaced; run `embver verify`"
+            )
+        column = dataset.take(np.asarray(rows, dtype=np.int64), columns=["vector"])["vector"]
+        if column.null_count or len(column) != len(rows):
+            raise IntegrityError(f"vector data {uri!r} yielded {len(column)} of {len(rows)} rows")
+        values = column.combine_chunks().flatten().to_numpy()
+    return values.reshape(len(rows), dim)
+
+
 def _read_id_column(dataset: Any, uri: str, expected_rows: int) -> pa.Array:
     """The ``id`` column (n,) as one string array, its row count and type checked."""
     rows = dataset.count_rows()

@@ -177,6 +177,15 @@ class Version(RichDisplay):
             return matrix
         return matrix[self._positions(table.column("id").combine_chunks(), ids)]
 
+    def peek_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Vectors (len(rows), dim) at stored positions ``rows`` (int, ascending), read
+        **without** the content-hash check (a hash covers whole segments): only the
+        layout and the row count are checked. A preview only: :meth:`vectors` is the
+        checked read that must confirm it."""
+        return vector_data.take_rows(
+            self.data_uri, self._row["lance_version"], self.count, self.dim, rows
+        )
+
     def _positions(self, stored: pa.Array, ids: Sequence[str]) -> np.ndarray:
         import pyarrow.compute as pc
 
