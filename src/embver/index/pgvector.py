@@ -366,8 +366,7 @@ class PgvectorTarget(Target):
     def drop(self, table: str) -> None:
         from psycopg import sql
 
-        if table == self.reader_table():
-            raise IndexTargetError(f"{self.url}: {table} is what readers see; switch first")
+        self.refuse_dropping_the_readers(table, "table")
         self._execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._name(table)))
         self._merging.discard(table)
 
