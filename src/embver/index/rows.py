@@ -135,8 +135,6 @@ def backfill(
 ) -> tuple[journal.Job, int]:
     """Write the version's rows into ``table``, skipping rows already there with the same
     space, version and hash; delete rows that are not the version's. Returns (job, written)."""
-    import pyarrow.compute as pc
-
     present = held_rows(target, table)
     label = version_label(version)
     written = since_checkpoint = batches = 0
@@ -145,20 +143,14 @@ def backfill(
     in_place = table == target.reader_table()
     rows = version_batches(store, version, batch_size, fields, check_ahead=in_place)
     for batch in rows:
-        ids = batch.column(ID).to_pylist()
-        hashes = batch.column(HASH).to_pylist()
-        stale = [  # popped: what is left of ``present`` at the end is not the version's
-            present.pop(i, None) != Held(version.space, label, h)
-            for i, h in zip(ids, hashes, strict=True)
-        ]
-        if any(stale):
-            todo = batch if all(stale) else batch.filter(pc.cast(stale, "bool"))
+        todo = _stale(batch, present, Held(version.space, label, "")) if present else batch
+        if len(todo):
             target.upsert(table, todo)
             written += len(todo)
             since_checkpoint += len(todo)
             batches += 1
         if progress is not None:
-            progress(len(ids))
+            progress(len(batch))
         if since_checkpoint >= CHECKPOINT_ROWS:
             target.flush()
             job = journal.update(store, job, step="backfill", done_count=written)
@@ -170,6 +162,29 @@ def backfill(
     target.flush()
     job = journal.update(store, job, step="backfilled", done_count=written)
     return job, written
+
+
+def _stale(batch: pa.RecordBatch, present: dict[str, Held], mine: Held) -> pa.RecordBatch:
+    """The rows of ``batch`` that ``present`` lacks or holds otherwise (space, version, hash).
+
+    Pops each id from ``present``: what is left at the end is not the version's.
+    """
+    import pyarrow.compute as pc
+
+    ids = batch.column(ID).to_pylist()
+    hashes = batch.column(HASH).to_pylist()
+    stale = []
+    for row_id, digest in zip(ids, hashes, strict=True):
+        held = present.pop(row_id, None)
+        stale.append(
+            held is None
+            or held.hash != digest
+            or held.version != mine.version
+            or held.space != mine.space
+        )
+    if all(stale):
+        return batch
+    return batch.filter(pc.cast(stale, "bool"))
 
 
 def verify(
