@@ -25,8 +25,11 @@ added, allocations of Lance's Rust code included — beside the budget of issue 
 2 × one batch (its Arrow bytes: vectors, ids, the hash and label columns) + the version's
 ids (an Arrow string array). ``first batch`` is the same growth measured once the first
 batch was written: libraries' first-use allocations plus one batch; what the stream adds
-after it is ``peak - first batch``. Pyarrow's pool maximum is printed beside (it misses
-Lance's and the engines' own allocations).
+after it is ``peak - first batch``. Resident memory counts what Lance's reader holds (it
+reads whole pages, ~30 MB each as the store writes them, a few ahead) and what glibc's
+arenas keep after a free. What the code itself holds is measured apart, in one untimed
+round per side traced by tracemalloc (Python objects and numpy arrays) plus pyarrow's
+pool maximum (Arrow buffers); neither sees Lance's or the engines' native allocations.
 
     python benchmarks/bench_publish.py [--n 1000000] [--small] [--batch 10000] [--rounds 2]
                                        [--allocator glibc|returning]
@@ -81,11 +84,16 @@ def _status_kib(field: str) -> int:
 class Meter:
     """Seconds and peak resident growth (MiB) of the work that follows its creation."""
 
-    def __init__(self) -> None:
+    def __init__(self, trace: bool = False) -> None:
         with contextlib.suppress(OSError):  # reset VmHWM to the current RSS
             Path("/proc/self/clear_refs").write_text("5")
         self.base = _status_kib("VmRSS")
         self.first_batch: float | None = None
+        self.trace = trace
+        if trace:  # slows Python allocations: a traced round is not timed against the hand path
+            import tracemalloc
+
+            tracemalloc.start()
         self.started = time.perf_counter()
 
     def growth(self) -> float:
@@ -98,12 +106,17 @@ class Meter:
     def result(self) -> dict[str, Any]:
         import pyarrow as pa
 
-        return {
+        found = {
             "seconds": time.perf_counter() - self.started,
             "peak_mib": self.growth(),
             "first_batch_mib": self.first_batch,
             "arrow_pool_max_mib": pa.default_memory_pool().max_memory() / 2**20,
         }
+        if self.trace:
+            import tracemalloc
+
+            found["traced_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+        return found
 
 
 def hand_batches(version: Any, batch: int) -> Iterator[Any]:
@@ -221,7 +234,7 @@ def child(args: argparse.Namespace) -> None:
     store = embver.open(args.project)
     version = store.get(args.ref)
     _warm_up(args, version)
-    meter = Meter()
+    meter = Meter(trace=args.trace)
     if args.child == "pg-hand":
         pg_by_hand(args.libpq, version, args.batch, args.table, meter)
     elif args.child == "lance-hand":
@@ -241,11 +254,12 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_side(label: str, side: str, project: Path, ref: str, batch: int, **extra: str) -> dict:
+    # ``extra``: the child's hidden options (target, libpq, table; trace="1" for --trace)
     """Run ``side`` in a child process; print and return its figures."""
     argv = [sys.executable, __file__, "--child", side, "--project", str(project), "--ref", ref,
             "--batch", str(batch)]  # fmt: skip
     for key, value in extra.items():
-        argv += [f"--{key}", value]
+        argv += ["--trace"] if key == "trace" else [f"--{key}", value]
     env = {**os.environ, **ALLOCATORS[ALLOCATOR[0]]}
     done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith(MARK)]
@@ -253,10 +267,12 @@ def run_side(label: str, side: str, project: Path, ref: str, batch: int, **extra
         raise SystemExit(f"{label}: the child failed ({done.returncode}):\n{done.stderr[-3000:]}")
     found = json.loads(lines[-1][len(MARK) :])
     first = found["first_batch_mib"]
+    traced = found.get("traced_peak_mib")
     print(
         f"  {label:<30} {found['seconds']:8.2f} s   peak +{found['peak_mib']:7.1f} MiB"
         f"   first batch +{first if first is not None else float('nan'):6.1f} MiB"
-        f"   arrow pool max {found['arrow_pool_max_mib']:6.1f} MiB",
+        f"   arrow pool max {found['arrow_pool_max_mib']:6.1f} MiB"
+        + (f"   tracemalloc peak {traced:6.1f} MiB" if traced is not None else ""),
         flush=True,
     )
     return found
@@ -340,6 +356,7 @@ def main() -> None:
                         help="glibc malloc settings of the children (see ALLOCATORS)")  # fmt: skip
     for hidden in ("child", "project", "ref", "target", "libpq", "table"):
         parser.add_argument(f"--{hidden}", help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -399,6 +416,18 @@ def main() -> None:
         1,
     )  # fmt: skip
 
+    print("what the code holds (tracemalloc peak: Python and numpy; + pyarrow's pool max),")
+    print("one traced round per side, not timed (tracing slows Python allocations)")
+    held: dict[str, float] = {}
+    for label, name, extra in (
+        ("pgvector by hand", "pg-hand", {"libpq": libpq, "table": "traced_hand"}),
+        ("pgvector embver", "pg-embver", {"target": pg_url.replace("bench1", "traced")}),
+        ("lancedb by hand", "lance-hand", {"target": str(work / "traced-hand-lance")}),
+        ("lancedb embver", "lance-embver", {"target": f"lancedb://{work / 'traced'}/bench"}),
+    ):
+        got = side(f"{label} (traced)", name, project, v1.ref, args.batch, trace="1", **extra)
+        held[label] = got["traced_peak_mib"] + got["arrow_pool_max_mib"]
+
     print("breaking migration of pgvector with a reader loop")
     tally = {"answers": 0, "failures": 0, "partial": 0}
     stop = threading.Event()
@@ -421,6 +450,9 @@ def main() -> None:
               f"{got['hand_s']:.1f} s)   peak embver +{got['ours_peak']:.0f} MiB (first batch "
               f"+{got['ours_first']:.0f}), by hand +{got['hand_peak']:.0f} MiB"
               f"{verdict}")  # fmt: skip
+    for label, mib in held.items():
+        print(f"  held by {label:<17} {mib:6.1f} MiB  "
+              f"({'within' if mib <= budget_mib else 'OVER'} budget {budget_mib:.0f})")  # fmt: skip
     print(f"  migration {migration['seconds']:.1f} s, peak +{migration['peak_mib']:.0f} MiB; "
           f"reader loop: {tally['answers']} answers, {tally['failures']} failures, "
           f"{tally['partial']} partial")  # fmt: skip

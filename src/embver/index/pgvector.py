@@ -65,35 +65,58 @@ def _refused(url: IndexURL, doing: str) -> Iterator[None]:
         raise IndexTargetError(f"{url}: {doing} failed: {first}") from None
 
 
-def encode_copy(batch: pa.RecordBatch, columns: Sequence[str]) -> bytes:
-    """``batch`` as a PostgreSQL binary COPY stream of ``columns`` (pgvector's binary vectors)."""
+def encode_copy(batch: pa.RecordBatch, columns: Sequence[str]) -> bytearray:
+    """``batch`` as a PostgreSQL binary COPY stream of ``columns`` (pgvector's binary vectors).
+
+    Written into one buffer of the stream's exact size: the peak is the big-endian vectors
+    and the stream, about two batches (a list of row pieces joined at the end held three).
+    """
     import numpy as np
 
     vectors = batch_vectors(batch)
     n, dim = vectors.shape
-    body = np.ascontiguousarray(vectors, dtype=">f4")
+    body = memoryview(np.ascontiguousarray(vectors, dtype=">f4").data).cast("B")
     vector_head = struct.pack("!ihh", 4 + 4 * dim, dim, 0)
     texts = [
         [None if v is None else v.encode() for v in batch.column(c).to_pylist()]
         for c in columns
         if c != VECTOR
     ]
-    tuple_head = struct.pack("!h", len(columns))
     vector_at = list(columns).index(VECTOR)
-    parts = [_COPY_HEADER]
+    text_bytes = sum(4 + len(v) for column in texts for v in column if v is not None)
+    nulls = sum(column.count(None) for column in texts)
+    per_row = 2 + len(vector_head) + 4 * dim
+    size = len(_COPY_HEADER) + n * per_row + text_bytes + 4 * nulls + len(_COPY_TRAILER)
+    out = bytearray(size)
+    at = _put(out, 0, _COPY_HEADER)
+    tuple_head = struct.pack("!h", len(columns))
+    width = 4 * dim
     for i in range(n):
-        parts.append(tuple_head)
-        row = [col[i] for col in texts]
-        for j, value in enumerate(row):
+        at = _put(out, at, tuple_head)
+        for j, column in enumerate(texts):
             if j == vector_at:
-                parts.append(vector_head)
-                parts.append(body[i].tobytes())
-            parts.append(b"\xff\xff\xff\xff" if value is None else _length(value) + value)
-        if vector_at == len(row):
-            parts.append(vector_head)
-            parts.append(body[i].tobytes())
-    parts.append(_COPY_TRAILER)
-    return b"".join(parts)
+                at = _put(out, at, vector_head)
+                at = _put(out, at, body[i * width : (i + 1) * width])
+            value = column[i]
+            at = _put(out, at, _NULL if value is None else _length(value))
+            if value is not None:
+                at = _put(out, at, value)
+        if vector_at == len(texts):
+            at = _put(out, at, vector_head)
+            at = _put(out, at, body[i * width : (i + 1) * width])
+    at = _put(out, at, _COPY_TRAILER)
+    assert at == size, "the COPY stream's size was miscounted"
+    return out
+
+
+_NULL = b"\xff\xff\xff\xff"
+
+
+def _put(out: bytearray, at: int, piece: bytes | memoryview) -> int:
+    """Copy ``piece`` into ``out`` at ``at``; the position after it."""
+    stop = at + len(piece)
+    out[at:stop] = piece
+    return stop
 
 
 def _length(value: bytes) -> bytes:
@@ -268,7 +291,7 @@ class PgvectorTarget(Target):
 
         return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
-    def _copy_straight(self, table: str, columns: Sequence[str], data: bytes) -> bool:
+    def _copy_straight(self, table: str, columns: Sequence[str], data: bytearray) -> bool:
         """COPY ``data`` into ``table``; False (nothing written) when an id is already there."""
         import psycopg
         from psycopg import sql
@@ -286,7 +309,7 @@ class PgvectorTarget(Target):
             raise IndexTargetError(f"{self.url}: COPY into {table} failed: {error}") from None
         return True
 
-    def _copy_merge(self, table: str, columns: Sequence[str], data: bytes) -> None:
+    def _copy_merge(self, table: str, columns: Sequence[str], data: bytearray) -> None:
         from psycopg import sql
 
         conn = self.connect()

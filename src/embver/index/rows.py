@@ -143,7 +143,7 @@ def backfill(
     in_place = table == target.reader_table()
     rows = version_batches(store, version, batch_size, fields, check_ahead=in_place)
     for batch in rows:
-        todo = _stale(batch, present, Held(version.space, label, "")) if present else batch
+        todo = _stale(batch, present, version.space, label) if present else batch
         if len(todo):
             target.upsert(table, todo)
             written += len(todo)
@@ -164,7 +164,9 @@ def backfill(
     return job, written
 
 
-def _stale(batch: pa.RecordBatch, present: dict[str, Held], mine: Held) -> pa.RecordBatch:
+def _stale(
+    batch: pa.RecordBatch, present: dict[str, Held], space: str, label: str
+) -> pa.RecordBatch:
     """The rows of ``batch`` that ``present`` lacks or holds otherwise (space, version, hash).
 
     Pops each id from ``present``: what is left at the end is not the version's.
@@ -177,10 +179,7 @@ def _stale(batch: pa.RecordBatch, present: dict[str, Held], mine: Held) -> pa.Re
     for row_id, digest in zip(ids, hashes, strict=True):
         held = present.pop(row_id, None)
         stale.append(
-            held is None
-            or held.hash != digest
-            or held.version != mine.version
-            or held.space != mine.space
+            held is None or held.hash != digest or held.version != label or held.space != space
         )
     if all(stale):
         return batch
