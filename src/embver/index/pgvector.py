@@ -68,14 +68,12 @@ def _refused(url: IndexURL, doing: str) -> Iterator[None]:
 def encode_copy(batch: pa.RecordBatch, columns: Sequence[str]) -> bytearray:
     """``batch`` as a PostgreSQL binary COPY stream of ``columns`` (pgvector's binary vectors).
 
-    Written into one buffer of the stream's exact size: the peak is the big-endian vectors
-    and the stream, about two batches (a list of row pieces joined at the end held three).
+    Written into one buffer of the stream's exact size, the vectors turned big-endian
+    :data:`_SWAP_ROWS` rows at a time: the peak is about one stream (a list of row pieces
+    joined at the end, beside a big-endian copy of the batch, held three).
     """
-    import numpy as np
-
     vectors = batch_vectors(batch)
     n, dim = vectors.shape
-    body = memoryview(np.ascontiguousarray(vectors, dtype=">f4").data).cast("B")
     vector_head = struct.pack("!ihh", 4 + 4 * dim, dim, 0)
     texts = [
         [None if v is None else v.encode() for v in batch.column(c).to_pylist()]
@@ -85,28 +83,38 @@ def encode_copy(batch: pa.RecordBatch, columns: Sequence[str]) -> bytearray:
     vector_at = list(columns).index(VECTOR)
     text_bytes = sum(4 + len(v) for column in texts for v in column if v is not None)
     nulls = sum(column.count(None) for column in texts)
-    per_row = 2 + len(vector_head) + 4 * dim
-    size = len(_COPY_HEADER) + n * per_row + text_bytes + 4 * nulls + len(_COPY_TRAILER)
-    out = bytearray(size)
+    size = len(_COPY_HEADER) + n * (2 + len(vector_head) + 4 * dim) + text_bytes + 4 * nulls
+    out = bytearray(size + len(_COPY_TRAILER))
     at = _put(out, 0, _COPY_HEADER)
     tuple_head = struct.pack("!h", len(columns))
-    width = 4 * dim
-    for i in range(n):
-        at = _put(out, at, tuple_head)
-        for j, column in enumerate(texts):
-            if j == vector_at:
-                at = _put(out, at, vector_head)
-                at = _put(out, at, body[i * width : (i + 1) * width])
-            value = column[i]
-            at = _put(out, at, _NULL if value is None else _length(value))
-            if value is not None:
-                at = _put(out, at, value)
-        if vector_at == len(texts):
-            at = _put(out, at, vector_head)
-            at = _put(out, at, body[i * width : (i + 1) * width])
+    for first in range(0, n, _SWAP_ROWS):
+        for i, vector in enumerate(_big_endian_rows(vectors[first : first + _SWAP_ROWS])):
+            at = _put(out, at, tuple_head)
+            for j, column in enumerate(texts):
+                if j == vector_at:
+                    at = _put(out, _put(out, at, vector_head), vector)
+                value = column[first + i]
+                at = _put(out, at, _NULL if value is None else _length(value))
+                if value is not None:
+                    at = _put(out, at, value)
+            if vector_at == len(texts):
+                at = _put(out, _put(out, at, vector_head), vector)
     at = _put(out, at, _COPY_TRAILER)
-    assert at == size, "the COPY stream's size was miscounted"
+    assert at == len(out), "the COPY stream's size was miscounted"
     return out
+
+
+#: rows of vectors turned big-endian at a time (a small copy instead of the whole batch's)
+_SWAP_ROWS = 1024
+
+
+def _big_endian_rows(vectors: np.ndarray) -> list[memoryview]:
+    """Each row of ``vectors`` (shape (n, d)) as big-endian float32 bytes (views of one copy)."""
+    import numpy as np
+
+    width = 4 * vectors.shape[1]
+    flat = memoryview(np.ascontiguousarray(vectors, dtype=">f4").data).cast("B")
+    return [flat[i * width : (i + 1) * width] for i in range(len(vectors))]
 
 
 _NULL = b"\xff\xff\xff\xff"
