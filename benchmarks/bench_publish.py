@@ -210,7 +210,7 @@ def _warm_up(args: argparse.Namespace, version: Any) -> None:
     if scheme == "lancedb":
         import lancedb
 
-        warm = Path(tempfile.mkdtemp(prefix="bench-warm-"))
+        warm = Path(tempfile.mkdtemp(prefix="warm-", dir=Path(args.project).parent))
         lancedb.connect(str(warm)).create_table("warm", data=pa.table({"x": [1]}))
     elif scheme == "faiss":
         import faiss  # noqa: F401
