@@ -32,7 +32,10 @@ round per side traced by tracemalloc (Python objects and numpy arrays) plus pyar
 pool maximum (Arrow buffers); neither sees Lance's or the engines' native allocations.
 
     python benchmarks/bench_publish.py [--n 1000000] [--small] [--batch 10000] [--rounds 2]
-                                       [--allocator glibc|returning]
+                                       [--allocator glibc|returning] [--keep]
+
+The work folder (the store, the indexes, the pgserver data: ~15 GB at 1M) is removed at exit
+unless ``--keep``.
 
 Goals (issue 14): ≤ 1.2× the bulk path's time; peak memory ≤ 2× one batch plus the ids;
 the reader loop sees 0 failures and 0 partial results.
@@ -41,9 +44,11 @@ the reader loop sees 0 failures and 0 partial results.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -352,6 +357,7 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="100k rows")
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2, help="hand/embver alternations")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder at exit")
     parser.add_argument("--allocator", choices=sorted(ALLOCATORS), default="glibc",
                         help="glibc malloc settings of the children (see ALLOCATORS)")  # fmt: skip
     for hidden in ("child", "project", "ref", "target", "libpq", "table"):
@@ -366,6 +372,8 @@ def main() -> None:
     import pgserver
 
     work = Path(tempfile.mkdtemp(prefix="bench-publish-"))
+    if not args.keep:  # registered before pgserver's own exit hook, so it runs after it
+        atexit.register(shutil.rmtree, work, ignore_errors=True)
     print(f"{n} × {DIM}, batch {args.batch}, allocator {args.allocator}, in {work}; "
           f"load {os.getloadavg()}", flush=True)  # fmt: skip
     store, v1, v2 = make_store(work / "project", n)

@@ -68,9 +68,9 @@ def _refused(url: IndexURL, doing: str) -> Iterator[None]:
 def encode_copy(batch: pa.RecordBatch, columns: Sequence[str]) -> bytearray:
     """``batch`` as a PostgreSQL binary COPY stream of ``columns`` (pgvector's binary vectors).
 
-    Written into one buffer of the stream's exact size, the vectors turned big-endian
-    :data:`_SWAP_ROWS` rows at a time: the peak is about one stream (a list of row pieces
-    joined at the end, beside a big-endian copy of the batch, held three).
+    Built :data:`_CHUNK_ROWS` rows at a time (their vectors turned big-endian, their pieces
+    joined) into one buffer of the stream's exact size: the peak is about one stream, not
+    the three of a whole batch's pieces, their join and a big-endian copy of the batch.
     """
     vectors = batch_vectors(batch)
     n, dim = vectors.shape
@@ -80,51 +80,52 @@ def encode_copy(batch: pa.RecordBatch, columns: Sequence[str]) -> bytearray:
         for c in columns
         if c != VECTOR
     ]
-    vector_at = list(columns).index(VECTOR)
     text_bytes = sum(4 + len(v) for column in texts for v in column if v is not None)
     nulls = sum(column.count(None) for column in texts)
     size = len(_COPY_HEADER) + n * (2 + len(vector_head) + 4 * dim) + text_bytes + 4 * nulls
     out = bytearray(size + len(_COPY_TRAILER))
-    at = _put(out, 0, _COPY_HEADER)
-    tuple_head = struct.pack("!h", len(columns))
-    for first in range(0, n, _SWAP_ROWS):
-        for i, vector in enumerate(_big_endian_rows(vectors[first : first + _SWAP_ROWS])):
-            at = _put(out, at, tuple_head)
-            for j, column in enumerate(texts):
-                if j == vector_at:
-                    at = _put(out, _put(out, at, vector_head), vector)
-                value = column[first + i]
-                at = _put(out, at, _NULL if value is None else _length(value))
-                if value is not None:
-                    at = _put(out, at, value)
-            if vector_at == len(texts):
-                at = _put(out, _put(out, at, vector_head), vector)
-    at = _put(out, at, _COPY_TRAILER)
-    assert at == len(out), "the COPY stream's size was miscounted"
+    out[: len(_COPY_HEADER)] = _COPY_HEADER
+    at = len(_COPY_HEADER)
+    vector_at = list(columns).index(VECTOR)
+    for first in range(0, n, _CHUNK_ROWS):
+        chunk = _copy_rows(vectors[first : first + _CHUNK_ROWS], texts, first, vector_at)
+        out[at : at + len(chunk)] = chunk
+        at += len(chunk)
+    out[at:] = _COPY_TRAILER
+    if len(out) != size + len(_COPY_TRAILER):
+        raise AssertionError("the COPY stream's size was miscounted")
     return out
 
 
-#: rows of vectors turned big-endian at a time (a small copy instead of the whole batch's)
-_SWAP_ROWS = 1024
-
-
-def _big_endian_rows(vectors: np.ndarray) -> list[memoryview]:
-    """Each row of ``vectors`` (shape (n, d)) as big-endian float32 bytes (views of one copy)."""
-    import numpy as np
-
-    width = 4 * vectors.shape[1]
-    flat = memoryview(np.ascontiguousarray(vectors, dtype=">f4").data).cast("B")
-    return [flat[i * width : (i + 1) * width] for i in range(len(vectors))]
-
-
+#: rows of a COPY stream encoded at a time
+_CHUNK_ROWS = 1024
 _NULL = b"\xff\xff\xff\xff"
 
 
-def _put(out: bytearray, at: int, piece: bytes | memoryview) -> int:
-    """Copy ``piece`` into ``out`` at ``at``; the position after it."""
-    stop = at + len(piece)
-    out[at:stop] = piece
-    return stop
+def _copy_rows(
+    vectors: np.ndarray, texts: Sequence[Sequence[bytes | None]], first: int, vector_at: int
+) -> bytes:
+    """COPY tuples of ``vectors`` (shape (m, d)) with rows ``first…`` of the text columns."""
+    import numpy as np
+
+    m, dim = vectors.shape
+    vector_head = struct.pack("!ihh", 4 + 4 * dim, dim, 0)
+    tuple_head = struct.pack("!h", len(texts) + 1)
+    body = np.ascontiguousarray(vectors, dtype=">f4")
+    parts: list[bytes] = []
+    append = parts.append
+    for i in range(m):
+        append(tuple_head)
+        for j, column in enumerate(texts):
+            if j == vector_at:
+                append(vector_head)
+                append(body[i].tobytes())
+            value = column[first + i]
+            append(_NULL if value is None else _length(value) + value)
+        if vector_at == len(texts):
+            append(vector_head)
+            append(body[i].tobytes())
+    return b"".join(parts)
 
 
 def _length(value: bytes) -> bytes:
