@@ -194,6 +194,12 @@ class LanceDBTarget(Target):
         if known is not None:
             known.update(ids)
 
+    def insert(self, table: str, batch: pa.RecordBatch) -> None:
+        opened = self._need(table)
+        with _engine_errors(self.url, f"write to table {table!r}"):
+            opened.add(_conform(batch, opened.schema))
+        self._known_ids.pop(table, None)  # what it tracked no longer covers the table
+
     def delete(self, table: str, ids: Sequence[str]) -> None:
         if not ids:
             return

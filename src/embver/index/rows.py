@@ -142,10 +142,12 @@ def backfill(
     # rows written into the table readers see are visible at once: check before writing
     in_place = table == target.reader_table()
     rows = version_batches(store, version, batch_size, fields, check_ahead=in_place)
+    # an empty table gets the version's unique ids: each batch is new rows, no upsert needed
+    write = target.upsert if present else target.insert
     for batch in rows:
         todo = _stale(batch, present, version.space, label) if present else batch
         if len(todo):
-            target.upsert(table, todo)
+            write(table, todo)
             written += len(todo)
             since_checkpoint += len(todo)
             batches += 1
