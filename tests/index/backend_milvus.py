@@ -73,5 +73,10 @@ class MilvusCase(BackendCase):
             )
         return [hit["id"] for hit in hits[0]]
 
+    def physical_tables(self) -> list[str]:
+        with self.client() as client:
+            names = client.list_collections()
+        return sorted(n for n in names if n.startswith(f"{self.name}__embver_"))
+
 
 CASES: dict[str, Callable[[Path], BackendCase]] = {"milvus": MilvusCase}

@@ -70,6 +70,11 @@ class QdrantCase(BackendCase):
             )
         return [p.payload["id"] for p in found.points]
 
+    def physical_tables(self) -> list[str]:
+        with self.client() as client:
+            names = [c.name for c in client.get_collections().collections]
+        return sorted(n for n in names if n.startswith(f"{self.name}__embver_"))
+
     def close(self) -> None:
         release_scratch(self.folder)
 

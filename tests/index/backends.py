@@ -41,6 +41,10 @@ class BackendCase(ABC):
     def reader_search(self, vector: np.ndarray, k: int) -> list[str]:
         """Ids of the k nearest rows to ``vector``, nearest first, as readers query."""
 
+    def physical_tables(self) -> list[str]:
+        """Names of the physical tables/collections/files behind the reader name, sorted."""
+        raise NotImplementedError(f"{self.scheme}: no physical-table listing in its test case")
+
     def close(self) -> None:  # noqa: B027 - most cases hold no client
         """Release the client (default: nothing to release)."""
 
@@ -137,6 +141,14 @@ class PgvectorCase(BackendCase):
         ).fetchall()
         return [r[0] for r in rows]
 
+    def physical_tables(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema() AND table_type = 'BASE TABLE' AND table_name LIKE %s",
+            (f"{self.table}__embver_%",),
+        ).fetchall()
+        return sorted(r[0] for r in rows)
+
     def close(self) -> None:
         self.conn.close()
 
@@ -190,6 +202,9 @@ class FaissCase(BackendCase):
         keys_, ids = rows.column("key").to_pylist(), rows.column("id").to_pylist()
         by_key = dict(zip(keys_, ids, strict=True))
         return [by_key[int(key)] for key in keys[0] if key >= 0]
+
+    def physical_tables(self) -> list[str]:
+        return sorted(path.stem for path in self.dir.glob(f"{self.name}__embver_*.faiss"))
 
 
 BACKENDS: dict[str, Callable[[Path], BackendCase]] = {

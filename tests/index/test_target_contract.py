@@ -159,3 +159,18 @@ def test_scan_of_an_empty_table_yields_no_rows(case):
         batches = list(target.scan(table, ["id", "embver_content_hash"], batch_size=10))
         assert sum(len(b) for b in batches) == 0
         assert all(isinstance(b, pa.RecordBatch) for b in batches)
+
+
+def test_insert_adds_new_rows_and_a_later_upsert_still_replaces_by_id(case, data):
+    ids, vectors = data
+    with open_target(case.url) as target:
+        table = target.next_table()
+        target.create(table, DIM, [])
+        target.insert(table, make_batch(ids[:60], vectors[:60]))
+        target.insert(table, make_batch(ids[60:], vectors[60:]))
+        target.upsert(table, make_batch(ids[:10], vectors[:10] + 1.0, version="1.0.1"))
+        target.flush()
+        assert target.count(table) == 120
+        target.switch(table)
+    assert case.reader_ids() == set(ids)
+    assert case.reader_versions() == {"1.0.0": 110, "1.0.1": 10}

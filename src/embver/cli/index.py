@@ -1,4 +1,4 @@
-"""``embver publish``, ``embver index status``, ``embver migrate``: downstream indexes.
+"""``embver publish``, ``embver index status|prune``, ``embver migrate``: downstream indexes.
 
 An index is reached by URL (``postgresql+psycopg://…?table=docs``, ``faiss:///dir/docs``,
 ``lancedb:///dir/db/docs``, ``qdrant://host:port/docs``, ``chroma:///dir/docs``,
@@ -70,7 +70,7 @@ def publish(
 
 @click.group()
 def index() -> None:
-    """Downstream indexes: status (publish and migrate are top-level commands)."""
+    """Downstream indexes: status, prune (publish and migrate are top-level commands)."""
 
 
 @index.command()
@@ -83,6 +83,28 @@ def status(ctx: _Context, url: str, as_json: bool) -> None:
 
     found = index_status(ctx.store, url)
     emit(found.to_dict(), as_json, _status_text(found))
+
+
+@index.command()
+@click.argument("url")
+@click.option(
+    "--keep", default=1, show_default=True, type=click.IntRange(min=0),
+    help="Old physical tables to keep for --rollback (the latest rollback targets first).",
+)  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Print what would be dropped; drop nothing.")
+@json_option
+@pass_ctx
+def prune(ctx: _Context, url: str, keep: int, dry_run: bool, as_json: bool) -> None:
+    """Drop old physical tables behind URL, never the one readers see."""
+    from embver.index import prune_index
+
+    result = prune_index(ctx.store, url, keep=keep, dry_run=dry_run)
+    verb = "would drop" if dry_run else "dropped"
+    text = (
+        f"{result.url}: readers see {result.reader_table}; {verb} "
+        f"{', '.join(result.dropped) or 'nothing'}; kept {', '.join(result.kept) or 'none'}"
+    )
+    emit(result.to_dict(), as_json, text)
 
 
 def _status_text(found: IndexStatus) -> str:

@@ -1,9 +1,10 @@
 """Downstream indexes: publish a version into a vector database, check it, migrate it.
 
 :func:`~embver.index.base.open_target` reaches an index by URL (one backend module per
-scheme behind :class:`~embver.index.base.Target`); :func:`publish_version`, :func:`index_status`,
-:func:`migrate_index` and :func:`read_index` are written against ``Target`` only. Names load
-on first use, so ``import embver.index`` loads no database client.
+scheme behind :class:`~embver.index.base.Target`); :func:`publish_version`,
+:func:`index_status`, :func:`migrate_index`, :func:`prune_index` and :func:`read_index` are
+written against ``Target`` only. Names load on first use, so ``import embver.index`` loads
+no database client.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from embver.index.base import IndexURL, Target, open_target, register_target, row_hash
     from embver.index.importer import IndexRows, read_index
     from embver.index.migrate import MigrationPlan, migrate_index
+    from embver.index.prune import PruneResult, prune_index
     from embver.index.publish import PublishResult, publish_version
     from embver.index.status import IndexStatus, index_status
 
@@ -29,6 +31,8 @@ _EXPORTS = {
     "read_index": "embver.index.importer",
     "MigrationPlan": "embver.index.migrate",
     "migrate_index": "embver.index.migrate",
+    "PruneResult": "embver.index.prune",
+    "prune_index": "embver.index.prune",
     "PublishResult": "embver.index.publish",
     "publish_version": "embver.index.publish",
     "IndexStatus": "embver.index.status",
@@ -40,11 +44,13 @@ __all__ = [
     "IndexStatus",
     "IndexURL",
     "MigrationPlan",
+    "PruneResult",
     "PublishResult",
     "Target",
     "index_status",
     "migrate_index",
     "open_target",
+    "prune_index",
     "publish_version",
     "read_index",
     "register_target",

@@ -243,6 +243,12 @@ class Target(ABC):
     def upsert(self, table: str, batch: pa.RecordBatch) -> None:
         """Insert or replace the rows of ``batch`` (:func:`row_schema`) by id."""
 
+    def insert(self, table: str, batch: pa.RecordBatch) -> None:
+        """Add the rows of ``batch``, none of whose ids ``table`` holds (the caller knows: it
+        fills an empty table with unique ids). The default upserts; a backend whose append
+        is faster than its upsert overrides it."""
+        self.upsert(table, batch)
+
     @abstractmethod
     def delete(self, table: str, ids: Sequence[str]) -> None:
         """Delete the rows with these ids (ids not there are ignored)."""

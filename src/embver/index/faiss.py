@@ -277,8 +277,7 @@ class FaissTarget(Target):
         _write_json(self._pointer(), {"table": table})
 
     def drop(self, table: str) -> None:
-        if table == self.reader_table():
-            raise IndexTargetError(f"{self.url}: {table} is what readers see; switch first")
+        self.refuse_dropping_the_readers(table, "table")
         self._loaded.pop(table, None)
         for suffix in (".meta.json", ".faiss", ".ids.parquet"):
             self._path(table, suffix).unlink(missing_ok=True)

@@ -325,7 +325,7 @@ def _run(
         store, to, target, table, job, batch_size=batch, fields=fields, progress=progress
     )
     rate = written / max(time.perf_counter() - started, 1e-6)
-    verify(target, table, to, hashes=True)
+    verify(target, table, to, hashes=True, batch_size=batch)
     job = journal.update(store, job, step="verified")
     if job.old_table is not None and target.reader_table() != table:
         target.switch(table)

@@ -65,34 +65,66 @@ def _refused(url: IndexURL, doing: str) -> Iterator[None]:
         raise IndexTargetError(f"{url}: {doing} failed: {first}") from None
 
 
-def encode_copy(batch: pa.RecordBatch, columns: Sequence[str]) -> bytes:
-    """``batch`` as a PostgreSQL binary COPY stream of ``columns`` (pgvector's binary vectors)."""
-    import numpy as np
+def encode_copy(batch: pa.RecordBatch, columns: Sequence[str]) -> bytearray:
+    """``batch`` as a PostgreSQL binary COPY stream of ``columns`` (pgvector's binary vectors).
 
+    Built :data:`_CHUNK_ROWS` rows at a time (their vectors turned big-endian, their pieces
+    joined) into one buffer of the stream's exact size: the peak is about one stream, not
+    the three of a whole batch's pieces, their join and a big-endian copy of the batch.
+    """
     vectors = batch_vectors(batch)
     n, dim = vectors.shape
-    body = np.ascontiguousarray(vectors, dtype=">f4")
     vector_head = struct.pack("!ihh", 4 + 4 * dim, dim, 0)
     texts = [
         [None if v is None else v.encode() for v in batch.column(c).to_pylist()]
         for c in columns
         if c != VECTOR
     ]
-    tuple_head = struct.pack("!h", len(columns))
+    text_bytes = sum(4 + len(v) for column in texts for v in column if v is not None)
+    nulls = sum(column.count(None) for column in texts)
+    size = len(_COPY_HEADER) + n * (2 + len(vector_head) + 4 * dim) + text_bytes + 4 * nulls
+    out = bytearray(size + len(_COPY_TRAILER))
+    out[: len(_COPY_HEADER)] = _COPY_HEADER
+    at = len(_COPY_HEADER)
     vector_at = list(columns).index(VECTOR)
-    parts = [_COPY_HEADER]
-    for i in range(n):
-        parts.append(tuple_head)
-        row = [col[i] for col in texts]
-        for j, value in enumerate(row):
+    for first in range(0, n, _CHUNK_ROWS):
+        chunk = _copy_rows(vectors[first : first + _CHUNK_ROWS], texts, first, vector_at)
+        out[at : at + len(chunk)] = chunk
+        at += len(chunk)
+    out[at:] = _COPY_TRAILER
+    if len(out) != size + len(_COPY_TRAILER):
+        raise AssertionError("the COPY stream's size was miscounted")
+    return out
+
+
+#: rows of a COPY stream encoded at a time
+_CHUNK_ROWS = 1024
+_NULL = b"\xff\xff\xff\xff"
+
+
+def _copy_rows(
+    vectors: np.ndarray, texts: Sequence[Sequence[bytes | None]], first: int, vector_at: int
+) -> bytes:
+    """COPY tuples of ``vectors`` (shape (m, d)) with rows ``first…`` of the text columns."""
+    import numpy as np
+
+    m, dim = vectors.shape
+    vector_head = struct.pack("!ihh", 4 + 4 * dim, dim, 0)
+    tuple_head = struct.pack("!h", len(texts) + 1)
+    body = np.ascontiguousarray(vectors, dtype=">f4")
+    parts: list[bytes] = []
+    append = parts.append
+    for i in range(m):
+        append(tuple_head)
+        for j, column in enumerate(texts):
             if j == vector_at:
-                parts.append(vector_head)
-                parts.append(body[i].tobytes())
-            parts.append(b"\xff\xff\xff\xff" if value is None else _length(value) + value)
-        if vector_at == len(row):
-            parts.append(vector_head)
-            parts.append(body[i].tobytes())
-    parts.append(_COPY_TRAILER)
+                append(vector_head)
+                append(body[i].tobytes())
+            value = column[first + i]
+            append(_NULL if value is None else _length(value) + value)
+        if vector_at == len(texts):
+            append(vector_head)
+            append(body[i].tobytes())
     return b"".join(parts)
 
 
@@ -268,7 +300,7 @@ class PgvectorTarget(Target):
 
         return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
-    def _copy_straight(self, table: str, columns: Sequence[str], data: bytes) -> bool:
+    def _copy_straight(self, table: str, columns: Sequence[str], data: bytearray) -> bool:
         """COPY ``data`` into ``table``; False (nothing written) when an id is already there."""
         import psycopg
         from psycopg import sql
@@ -286,7 +318,7 @@ class PgvectorTarget(Target):
             raise IndexTargetError(f"{self.url}: COPY into {table} failed: {error}") from None
         return True
 
-    def _copy_merge(self, table: str, columns: Sequence[str], data: bytes) -> None:
+    def _copy_merge(self, table: str, columns: Sequence[str], data: bytearray) -> None:
         from psycopg import sql
 
         conn = self.connect()
@@ -366,8 +398,7 @@ class PgvectorTarget(Target):
     def drop(self, table: str) -> None:
         from psycopg import sql
 
-        if table == self.reader_table():
-            raise IndexTargetError(f"{self.url}: {table} is what readers see; switch first")
+        self.refuse_dropping_the_readers(table, "table")
         self._execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._name(table)))
         self._merging.discard(table)
 

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING
 
 from embver.errors import IndexTargetError, InvalidInputError
 from embver.index import journal
-from embver.index.base import HASH, ID, ITEM_FIELDS, SPACE, VECTOR, VERSION, Target, row_hashes
+from embver.index.base import (
+    HASH,
+    ID,
+    ITEM_FIELDS,
+    SPACE,
+    VECTOR,
+    VERSION,
+    Target,
+    batch_vectors,
+    row_hashes,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -61,26 +71,34 @@ def version_label(version: Version) -> str:
 
 
 def version_batches(
-    store: Store, version: Version, batch_size: int, fields: Sequence[str]
+    store: Store,
+    version: Version,
+    batch_size: int,
+    fields: Sequence[str],
+    *,
+    check_ahead: bool = False,
 ) -> Iterator[pa.RecordBatch]:
-    """The version's rows in batches of ``batch_size``: id, vector, embver columns, fields."""
-    import numpy as np
+    """The version's rows in batches of ``batch_size``: id, vector, embver columns, fields.
+
+    Streams the store (:meth:`~embver.store.version.Version.iter_batches`): the whole version
+    is never in memory, only a batch and, with ``fields``, those item columns. Damaged data
+    raises IntegrityError mid-stream (before a segment's last batch; with ``check_ahead``
+    before its first), so what the caller wrote must not reach readers before the end.
+    """
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from embver.index.base import row_schema
 
-    table = version.to_arrow()
-    items = store.items(version.space).set_index("id") if fields else None
+    items = store.item_fields(version.space, fields) if fields else None
     schema = row_schema(version.dim, fields)
     label = version_label(version)
-    for start in range(0, table.num_rows, batch_size):
-        piece = table.slice(start, batch_size)
-        ids = piece.column("id").combine_chunks()
-        stored = piece.column("vector").combine_chunks()
-        flat = stored.flatten().to_numpy(zero_copy_only=False)
-        vectors = np.asarray(flat, dtype=np.float32).reshape(len(ids), version.dim)
+    for piece in version.iter_batches(batch_size, check_ahead=check_ahead):
+        ids = piece.column("id")
+        stored = piece.column("vector")
+        vectors = batch_vectors(piece)
         n = len(ids)
-        if stored.type != schema.field(VECTOR).type:  # e.g. float16 storage, a variable list
+        if stored.type != schema.field(VECTOR).type:  # e.g. float16 storage
             stored = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), version.dim)
         columns: list[pa.Array] = [
             ids.cast(pa.string()),
@@ -89,11 +107,19 @@ def version_batches(
             pa.array([label] * n, pa.string()),
             pa.array(row_hashes(vectors), pa.string()),
         ]
-        for name in fields:
-            assert items is not None
-            values = items.reindex(ids.to_pylist())[name]
-            columns.append(pa.array([None if v is None or v != v else str(v) for v in values]))
+        if items is not None:
+            positions = pc.index_in(ids, value_set=items.column("id"))
+            columns += [
+                items.column(name).take(positions).combine_chunks().cast(pa.string())
+                for name in fields
+            ]
         yield pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def version_row_hashes(version: Version, batch_size: int) -> Iterator[tuple[list[str], list[str]]]:
+    """(ids, :func:`~embver.index.base.row_hash` of each) of the version, batch by batch."""
+    for piece in version.iter_batches(batch_size):
+        yield piece.column("id").to_pylist(), row_hashes(batch_vectors(piece))
 
 
 def backfill(
@@ -109,46 +135,64 @@ def backfill(
 ) -> tuple[journal.Job, int]:
     """Write the version's rows into ``table``, skipping rows already there with the same
     space, version and hash; delete rows that are not the version's. Returns (job, written)."""
-    import pyarrow.compute as pc
-
     present = held_rows(target, table)
     label = version_label(version)
     written = since_checkpoint = batches = 0
     kill_after = int(os.environ.get(KILL_HOOK, "0") or 0)
-    seen: set[str] = set()
-    for batch in version_batches(store, version, batch_size, fields):
-        ids = batch.column(ID).to_pylist()
-        seen.update(ids)
-        hashes = batch.column(HASH).to_pylist()
-        stale = [
-            present.get(i) != Held(version.space, label, h)
-            for i, h in zip(ids, hashes, strict=True)
-        ]
-        if any(stale):
-            todo = batch if all(stale) else batch.filter(pc.cast(stale, "bool"))
-            target.upsert(table, todo)
+    # rows written into the table readers see are visible at once: check before writing
+    in_place = table == target.reader_table()
+    rows = version_batches(store, version, batch_size, fields, check_ahead=in_place)
+    # an empty table gets the version's unique ids: each batch is new rows, no upsert needed
+    write = target.upsert if present else target.insert
+    for batch in rows:
+        todo = _stale(batch, present, version.space, label) if present else batch
+        if len(todo):
+            write(table, todo)
             written += len(todo)
             since_checkpoint += len(todo)
             batches += 1
         if progress is not None:
-            progress(len(ids))
+            progress(len(batch))
         if since_checkpoint >= CHECKPOINT_ROWS:
             target.flush()
             job = journal.update(store, job, step="backfill", done_count=written)
             since_checkpoint = 0
         if kill_after and batches >= kill_after:
             os._exit(137)  # the test hook: die like a kill -9, nothing flushed or journaled
-    extra = [i for i in present if i not in seen]
-    if extra:
-        target.delete(table, extra)
+    if present:
+        target.delete(table, list(present))
     target.flush()
     job = journal.update(store, job, step="backfilled", done_count=written)
     return job, written
 
 
-def verify(target: Target, table: str, version: Version, *, hashes: bool) -> None:
+def _stale(
+    batch: pa.RecordBatch, present: dict[str, Held], space: str, label: str
+) -> pa.RecordBatch:
+    """The rows of ``batch`` that ``present`` lacks or holds otherwise (space, version, hash).
+
+    Pops each id from ``present``: what is left at the end is not the version's.
+    """
+    import pyarrow.compute as pc
+
+    ids = batch.column(ID).to_pylist()
+    hashes = batch.column(HASH).to_pylist()
+    stale = []
+    for row_id, digest in zip(ids, hashes, strict=True):
+        held = present.pop(row_id, None)
+        stale.append(
+            held is None or held.hash != digest or held.version != label or held.space != space
+        )
+    if all(stale):
+        return batch
+    return batch.filter(pc.cast(stale, "bool"))
+
+
+def verify(
+    target: Target, table: str, version: Version, *, hashes: bool, batch_size: int = 50_000
+) -> None:
     """Raise IndexTargetError unless ``table`` holds exactly the version's rows (count; and
-    each row's space, version and hash when ``hashes``)."""
+    each row's space, version and hash when ``hashes``, the version streamed by batches)."""
     count = target.count(table)
     if count != version.count:
         raise IndexTargetError(
@@ -157,13 +201,15 @@ def verify(target: Target, table: str, version: Version, *, hashes: bool) -> Non
         )
     if not hashes:
         return
-    expected = dict(zip(version.ids, row_hashes(version.vectors()), strict=True))
+    held = held_rows(target, table)
     label = version_label(version)
     wrong = [
-        i
-        for i, held in held_rows(target, table).items()
-        if held != Held(version.space, label, expected.get(i, ""))
+        row_id
+        for ids, digests in version_row_hashes(version, batch_size)
+        for row_id, digest in zip(ids, digests, strict=True)
+        if held.pop(row_id, None) != Held(version.space, label, digest)
     ]
+    wrong += list(held)  # rows whose id the version does not have
     if wrong:
         raise IndexTargetError(
             f"{target.url}: {len(wrong)} rows of {table} differ from {version.ref} "

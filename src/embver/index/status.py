@@ -8,15 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 from embver.errors import NotFoundError
 from embver.index import journal
-from embver.index.base import open_target, row_hashes
+from embver.index.base import open_target
 from embver.index.publish import refuse_foreign
-from embver.index.rows import Held, held_rows
+from embver.index.rows import Held, held_rows, version_row_hashes
 
 if TYPE_CHECKING:
     from embver.store.store import Store
+    from embver.store.version import Version
 
 #: example ids shown per problem
 EXAMPLES = 5
+#: rows per batch when the store's vectors are streamed for the hash check
+STATUS_BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,36 @@ def index_status(store: Store, url: str) -> IndexStatus:
     return _against_store(store, base, held, versions)
 
 
+@dataclass
+class _Differences:
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+
+def _compare_version(
+    version: Version, ref: str, held: dict[str, Held], *, main: bool
+) -> _Differences:
+    """The rows claiming ``ref`` against the version, streamed batch by batch from the store;
+    ``main``: also list the version's ids the index lacks."""
+    found = _Differences()
+    matched: set[str] = set()
+    for ids, digests in version_row_hashes(version, STATUS_BATCH):
+        for row_id, digest in zip(ids, digests, strict=True):
+            h = held.get(row_id)
+            if h is None:
+                if main:
+                    found.missing.append(row_id)
+            elif f"{h.space}@{h.version}" == ref:
+                matched.add(row_id)
+                if h.hash != digest:
+                    found.changed.append(row_id)
+    found.extra = [
+        i for i, h in held.items() if f"{h.space}@{h.version}" == ref and i not in matched
+    ]
+    return found
+
+
 def _against_store(
     store: Store, base: IndexStatus, held: dict[str, Held], versions: Counter[str]
 ) -> IndexStatus:
@@ -102,16 +135,10 @@ def _against_store(
         except NotFoundError:
             extra.extend(i for i, h in held.items() if f"{h.space}@{h.version}" == ref)
             continue
-        expected = dict(zip(version.ids, row_hashes(version.vectors()), strict=True))
-        for row_id, h in held.items():
-            if f"{h.space}@{h.version}" != ref:
-                continue
-            if row_id not in expected:
-                extra.append(row_id)
-            elif expected[row_id] != h.hash:
-                changed.append(row_id)
-        if ref == main:
-            missing = [i for i in expected if i not in held]
+        found = _compare_version(version, ref, held, main=ref == main)
+        extra += found.extra
+        changed += found.changed
+        missing += found.missing
     examples = {
         name: sorted(ids)[:EXAMPLES]
         for name, ids in (("missing", missing), ("extra", extra), ("changed", changed))

@@ -9,7 +9,7 @@ instead of reading back as empty, and ``verify`` checks the files' bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,57 @@ def read(uri: str, state: ItemState) -> pa.Table | None:
             "run `embver verify`"
         )
     return table
+
+
+def read_fields(
+    uri: str, state: ItemState, fields: Sequence[str], ids: pa.Array | None = None
+) -> pa.Table:
+    """Columns ``id`` and ``fields`` of the rows (whose id is in ``ids``; all when None),
+    read one segment at a time, each re-hashed whole before its rows are kept.
+
+    Only one segment of the table and the kept columns are in memory at once, not the
+    whole table. IntegrityError as :func:`read`.
+    """
+    import pyarrow.compute as pc
+
+    wanted = ["id", *fields]
+    unknown = [name for name in fields if name not in COLUMNS]
+    if unknown:
+        raise ValueError(f"item fields {unknown} are not columns of the item table")
+    parts = _checked_segments(uri, state)
+    if ids is not None:
+        parts = (part.filter(pc.is_in(part.column("id"), value_set=ids)) for part in parts)
+    kept = [part.select(wanted) for part in parts]
+    if not kept:
+        return pa.table({name: pa.array([], pa.string()) for name in wanted})
+    return pa.concat_tables(kept)
+
+
+def _checked_segments(uri: str, state: ItemState) -> Iterator[pa.Table]:
+    """The item table segment by segment, each checked against its hash (as :func:`read`)."""
+    if state.lance_version is None or state.segments is None:
+        table = read(uri, state)
+        if table is not None:
+            yield table
+        return
+    dataset = vector_data.open_dataset(uri, state.lance_version, what=_WHAT)
+    first = 0
+    for index, segment in enumerate(state.segments):
+        with vector_data.lance_failures_as_integrity_errors(uri, what=_WHAT):
+            part = dataset.to_table(offset=first, limit=segment.rows)
+        intact = part.schema.names == list(COLUMNS) and part.num_rows == segment.rows
+        if not intact or hash_items(part) != segment.hash:
+            raise IntegrityError(
+                f"item table {uri!r} does not match its content hash: segment {index} "
+                f"(rows {first}-{first + segment.rows - 1}) hash mismatch; run `embver verify`"
+            )
+        yield part
+        first += segment.rows
+    if dataset.count_rows() != first:
+        raise IntegrityError(
+            f"item table {uri!r} has {dataset.count_rows()} rows, the catalog expects {first}; "
+            "run `embver verify`"
+        )
 
 
 def _read_unhashed(uri: str) -> pa.Table | None:

@@ -365,6 +365,17 @@ class Store:
             frame = frame.set_index("id").reindex(list(ids)).reset_index()
         return frame.reset_index(drop=True)
 
+    def item_fields(
+        self, space: str, fields: Sequence[str], ids: pa.Array | None = None
+    ) -> pa.Table:
+        """Columns ``id`` and ``fields`` (str) of the items of ``space`` (those whose id is in
+        ``ids``), read segment by segment (never the whole item table), checked as :meth:`items`."""
+        row = self._space_row(space)
+        if row is None:
+            raise NotFoundError(f"space {space!r} does not exist; known: {self.space_names()}")
+        state = item_table.ItemState.of(row)
+        return item_table.read_fields(self._items_uri(space), state, fields, ids)
+
     # -- aliases -----------------------------------------------------------------
     def set_alias(
         self,

@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from embver.errors import IntegrityError
+from embver.errors import IntegrityError, InvalidInputError
 from embver.store.objectstore import filesystem, is_local, local_path
 
 _ARROW_DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
@@ -336,6 +336,124 @@ def take_rows(
             raise IntegrityError(f"vector data {uri!r} yielded {len(column)} of {len(rows)} rows")
         values = column.combine_chunks().flatten().to_numpy()
     return values.reshape(len(rows), dim)
+
+
+#: Lance's read-ahead while streaming: two batches and a small I/O buffer keep the reader's
+#: memory near one batch (its defaults, 16 batches and a 2 GiB buffer, hold most of a version)
+_STREAM_READAHEAD: Final = 2
+_STREAM_IO_BUFFER: Final = 32 << 20
+
+
+def iter_batches(
+    uri: str,
+    lance_version: int,
+    expected_rows: int,
+    dim: int,
+    segments: Sequence[Segment],
+    batch_size: int,
+    *,
+    vectors: bool = True,
+    check_ahead: bool = False,
+) -> Iterator[pa.RecordBatch]:
+    """The dataset's rows in stored order, ``id`` (and ``vector``) in batches of at most
+    ``batch_size`` (none spans two segments), without holding more than the ids and a batch.
+
+    The ids are read and checked first (:func:`read_ids`). Each segment's vectors are
+    re-hashed as they stream, in the order :func:`hash_segment` covers them (that
+    segment's ids, then its vector bytes), and a mismatch raises IntegrityError before
+    the segment's last batch is yielded; the batches before it were yielded unchecked.
+    ``check_ahead``: hash each segment in a first pass and yield its batches from a
+    second, so nothing unchecked is ever yielded (reads the vectors twice).
+    """
+    if batch_size < 1:
+        raise InvalidInputError(f"batch_size {batch_size}: give a positive number of rows")
+    ids = read_ids(uri, lance_version, expected_rows, dim, segments)
+    if not vectors:
+        for start in range(0, len(ids), batch_size):
+            yield pa.RecordBatch.from_arrays([ids.slice(start, batch_size)], names=["id"])
+        return
+    if not segments or any(segment.ids is None for segment in segments):
+        # read_ids has just checked them by a full read: a version from before ids hashes
+        table = read_table(uri, lance_version, expected_rows, dim, segments)
+        yield from table.to_batches(max_chunksize=batch_size)
+        return
+    dataset = open_dataset(uri, lance_version)
+    problem = _layout_problem(dataset.schema.empty_table(), dim)
+    if problem:
+        raise IntegrityError(f"vector data {uri!r} {problem}; run `embver verify`")
+    bounds = np.cumsum([0] + [segment.rows for segment in segments])
+    for index, segment in enumerate(segments):
+        rows = _SegmentRows(dataset, uri, ids, index, segment, int(bounds[index]), batch_size)
+        if check_ahead:
+            for _ in rows.batches(check=True):
+                pass
+        yield from rows.batches(check=not check_ahead)
+
+
+class _SegmentRows:
+    """One segment's rows streamed from Lance, re-hashed against the segment's hash."""
+
+    def __init__(
+        self,
+        dataset: Any,
+        uri: str,
+        ids: pa.Array,
+        index: int,
+        segment: Segment,
+        first: int,
+        batch_size: int,
+    ) -> None:
+        self._dataset, self._uri, self._index, self._segment = dataset, uri, index, segment
+        self._first, self._batch_size = first, batch_size
+        self._ids = ids.slice(first, segment.rows)
+
+    def batches(self, check: bool) -> Iterator[pa.RecordBatch]:
+        """The segment's batches; ``check``: hash them, raising before the last is yielded."""
+        hasher = _id_hasher(self._ids) if check else None
+        done = 0
+        with lance_failures_as_integrity_errors(self._uri):
+            scanner = self._dataset.to_batches(
+                columns=["vector"],
+                offset=self._first,
+                limit=self._segment.rows,
+                batch_size=self._batch_size,
+                batch_readahead=_STREAM_READAHEAD,
+                fragment_readahead=1,
+                io_buffer_size=_STREAM_IO_BUFFER,
+            )
+            for part in scanner:
+                column = self._vector_column(part, done)
+                if hasher is not None:
+                    hasher.update(column.flatten().to_numpy().view(np.uint8).data)
+                stop = done + len(column)
+                if stop == self._segment.rows and hasher is not None:
+                    self._compare(str(hasher.hexdigest()))
+                batch = pa.RecordBatch.from_arrays(
+                    [self._ids.slice(done, len(column)), column], names=["id", "vector"]
+                )
+                done = stop
+                yield batch
+        if done != self._segment.rows:
+            self._fail(f"yielded {done} of its {self._segment.rows} rows")
+
+    def _vector_column(self, part: pa.RecordBatch, done: int) -> pa.Array:
+        column = part.column("vector")
+        if column.null_count or done + len(column) > self._segment.rows:
+            self._fail("has missing vectors or more rows than recorded")
+        if len(column.flatten()) != len(column) * column.type.list_size:
+            self._fail("has missing or extra vector values")
+        return column
+
+    def _compare(self, digest: str) -> None:
+        if digest != self._segment.hash:
+            self._fail("hash mismatch")
+
+    def _fail(self, problem: str) -> None:
+        last = self._first + self._segment.rows - 1
+        raise IntegrityError(
+            f"vector data {self._uri!r} does not match its content hash: segment {self._index} "
+            f"(rows {self._first}-{last}) {problem}; run `embver verify`"
+        )
 
 
 def _read_id_column(dataset: Any, uri: str, expected_rows: int) -> pa.Array:

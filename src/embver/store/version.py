@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from embver.core import Bump, Recipe, SemVer
 from embver.core.display import Part, RichDisplay
-from embver.errors import NotFoundError
+from embver.errors import InvalidInputError, NotFoundError
 from embver.store import vectors as vector_data
 
 if TYPE_CHECKING:
@@ -157,6 +157,30 @@ class Version(RichDisplay):
         return vector_data.read_table(
             self.data_uri, self._row["lance_version"], self.count, self.dim, self.segments
         )
+
+    def iter_batches(
+        self,
+        batch_size: int,
+        columns: Sequence[str] = ("id", "vector"),
+        *,
+        check_ahead: bool = False,
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows in stored order, in batches of at most ``batch_size``, never the whole table.
+
+        ``columns``: ``("id", "vector")`` or ``("id",)``; ``vector`` is a fixed-size list of
+        ``dim`` values of the stored dtype. Each segment is re-hashed as it streams: damage
+        raises IntegrityError before that segment's last batch, so a consumer must not make
+        what it wrote visible before the iteration ends. ``check_ahead``: check each segment
+        before yielding any of its batches (reads the vectors twice); for writes that readers
+        see at once.
+        """
+        wanted = tuple(columns)
+        if wanted not in (("id", "vector"), ("id",)):
+            raise InvalidInputError(f"columns {list(wanted)}: stream ['id', 'vector'] or ['id']")
+        return vector_data.iter_batches(
+            self.data_uri, self._row["lance_version"], self.count, self.dim, self.segments,
+            batch_size, vectors="vector" in wanted, check_ahead=check_ahead,
+        )  # fmt: skip
 
     @property
     def ids(self) -> list[str]:
