@@ -72,6 +72,26 @@ def _id_hasher(ids: pa.Array, threads: int | None = None) -> Any:
     return hasher
 
 
+def hash_dataset(uri: str, lance_version: int, ids: pa.Array) -> tuple[str, str]:
+    """(segment hash, ids hash) of every row of the dataset at ``uri``, as
+    :func:`hash_segment` gives for ``ids`` and all its vectors, read back a batch at a time
+    (a dataset written in several appends hashes as the one segment it becomes).
+
+    IntegrityError when the dataset's ids are not ``ids`` (n,) in that order.
+    """
+    dataset = open_dataset(uri, lance_version)
+    with lance_failures_as_integrity_errors(uri):
+        stored = _read_id_column(dataset, uri, len(ids))
+        if not stored.equals(ids.cast(pa.string())):
+            raise IntegrityError(f"vector data {uri!r} holds other ids than were written to it")
+        hasher = _id_hasher(ids)
+        ids_digest = str(hasher.copy().hexdigest())
+        for batch in dataset.to_batches(columns=["vector"], batch_size=_WRITE_BATCH_ROWS):
+            values = batch.column("vector").flatten().to_numpy()
+            hasher.update(np.ascontiguousarray(values).view(np.uint8).reshape(-1).data)
+    return str(hasher.hexdigest()), ids_digest
+
+
 def list_files(uri: str) -> set[str]:
     """Paths (relative to the dataset at ``uri``) of its immutable files.
 
