@@ -105,9 +105,10 @@ def _check_texts(chunk: Inputs, first: int, column: str) -> None:
     if chunk.texts is not None or not chunk.items:
         return
     row, item = next((i, x) for i, x in enumerate(chunk.items) if not isinstance(x, str))
+    found = "no value" if item is None or item != item else type(item).__name__  # None, NaN
     raise InvalidInputError(
-        f"row {first + row} of the dataset has {type(item).__name__} in column {column!r}, "
-        "not text; drop or fill such rows (Dataset.filter / map) before embedding"
+        f"row {first + row} of the dataset has {found} in column {column!r}, not text; "
+        "drop or fill such rows (Dataset.filter / map) before embedding"
     )
 
 
