@@ -288,7 +288,7 @@ def embed(
         return _embed_with_version(
             space, data, version, ids=ids, text_col=text_col, id_col=id_col,
             label_col=label_col, labels=labels, batch_size=batch_size, threads=threads,
-            progress=progress, model=model, extraction=extraction,
+            progress=progress, model=model, extraction=extraction, chunk_rows=chunk_rows,
         )  # fmt: skip
     if model is None and model_ref is None:
         raise InvalidInputError("embed needs model= (a folder or package), or version=")
@@ -417,6 +417,7 @@ def _embed_with_version(
     batch_size: int,
     threads: int | None,
     progress: bool,
+    chunk_rows: int,
 ) -> Version:
     """Append ``data``'s new items to ``version``, encoded with the model it keeps."""
     if model is not None or extraction is not None:
@@ -438,8 +439,9 @@ def _embed_with_version(
         return space.unchanged(target)
     prepared = encoder.prepare(inputs.items, resolved)
     vectors = run_batches(
-        encoder, prepared, resolved, batch_size=batch_size, threads=threads, progress=progress
-    )
+        encoder, prepared, resolved, batch_size=batch_size, threads=threads, progress=progress,
+        chunk_rows=chunk_rows,
+    )  # fmt: skip
     return space.register(
         vectors, ids=inputs.ids, recipe=target.recipe, texts=inputs.texts,
         labels=inputs.labels, uris=inputs.uris,
