@@ -80,6 +80,9 @@ class StagedVersion:
         self._parent, (self._derived, self._reasons) = parent, bump
         self._model_files = model_files
         self._progress = progress
+        # The content hash, fed as rows are written (ids first, as hash_segment does); a
+        # resumed staging re-reads what the earlier run wrote instead (hash_dataset).
+        self._hasher = vector_data.id_hasher(ids) if progress.rows == 0 else None
 
     @classmethod
     def begin(
@@ -148,6 +151,8 @@ class StagedVersion:
         items_version = _append(store.data_path(state.items_rel), items, state.items_version)
         table = vector_data.to_table(chunk_ids, matrix, self._recipe.dtype)
         lance_version = _append(store.data_path(state.data_rel), table, state.lance_version)
+        if self._hasher is not None:
+            self._hasher.update(matrix.view(np.uint8).reshape(-1).data)
         self._progress = StagedProgress(state.data_rel, first + count, lance_version, items_version)
         return self._progress
 
@@ -161,7 +166,7 @@ class StagedVersion:
             )
         space, store = self._space, self._space.store
         uri = store.data_path(state.data_rel)
-        digest, ids_digest = vector_data.hash_dataset(uri, state.lance_version, self._ids)
+        digest, ids_digest = self._content_hash(uri)
         files = vector_data.hash_new_files(uri, set())
         segment = vector_data.Segment(state.rows, digest, files, ids_digest)
         verdict = self._patch_verdict(uri, segment)
@@ -183,6 +188,15 @@ class StagedVersion:
         return version
 
     # -- steps -------------------------------------------------------------
+    def _content_hash(self, uri: str) -> tuple[str, str]:
+        """(segment hash, ids hash) of every row, as :func:`vector_data.hash_segment`
+        gives: fed while writing, or read back after a resumed staging."""
+        if self._hasher is None:
+            assert self._progress.lance_version is not None
+            return vector_data.hash_dataset(uri, self._progress.lance_version, self._ids)
+        ids_digest = str(vector_data.id_hasher(self._ids).hexdigest())
+        return str(self._hasher.hexdigest()), ids_digest
+
     def _row(
         self, segment: vector_data.Segment, verdict: dict[str, Any] | None, model: str | None
     ) -> dict[str, Any]:
