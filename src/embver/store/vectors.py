@@ -45,13 +45,19 @@ class Segment:
 def hash_segment(ids: pa.Array, vectors: np.ndarray) -> tuple[str, str]:
     """blake3 over the row count, the ids (offsets + utf-8 bytes) and the vector bytes,
     and blake3 over the row count and the ids alone: (segment hash, ids hash)."""
-    hasher = id_hasher(ids)
+    hasher = _id_hasher(ids)
     ids_digest = str(hasher.copy().hexdigest())
     hasher.update(np.ascontiguousarray(vectors).view(np.uint8).reshape(-1).data)
     return str(hasher.hexdigest()), ids_digest
 
 
-def id_hasher(ids: pa.Array, threads: int | None = None) -> Any:
+def id_hasher(ids: pa.Array) -> Any:
+    """A blake3 hasher fed the row count and ``ids`` (n,): feed it the rows' vector bytes,
+    in order, and it gives :func:`hash_segment`'s segment hash (a staged version's)."""
+    return _id_hasher(ids)
+
+
+def _id_hasher(ids: pa.Array, threads: int | None = None) -> Any:
     """A blake3 hasher fed the row count and the ids; the vector bytes come next.
 
     ``threads``: blake3's own worker threads (default: as many as it likes).
@@ -89,7 +95,7 @@ def hash_dataset(uri: str, lance_version: int, ids: pa.Array) -> tuple[str, str]
         stored = _read_id_column(dataset, uri, len(ids))
         if not stored.equals(ids.cast(pa.string())):
             raise IntegrityError(f"vector data {uri!r} holds other ids than were written to it")
-        hasher = id_hasher(ids)
+        hasher = _id_hasher(ids)
         ids_digest = str(hasher.copy().hexdigest())
         for batch in dataset.to_batches(columns=["vector"], batch_size=_HASH_BATCH_ROWS):
             values = batch.column("vector").flatten().to_numpy()
@@ -329,7 +335,7 @@ def read_ids(
     bounds = np.cumsum([0] + [segment.rows for segment in segments])
     for index, segment in enumerate(segments):
         first, stop = int(bounds[index]), int(bounds[index + 1])
-        if stop > len(ids) or id_hasher(ids.slice(first, stop - first)).hexdigest() != segment.ids:
+        if stop > len(ids) or _id_hasher(ids.slice(first, stop - first)).hexdigest() != segment.ids:
             raise IntegrityError(
                 f"vector data {uri!r} does not match its content hash: segment {index} "
                 f"(rows {first}-{stop - 1}) ids hash mismatch; run `embver verify`"
@@ -412,7 +418,7 @@ class _SegmentCheck:
 
     def _start(self, index: int) -> Any:
         first, stop = int(self._bounds[index]), int(self._bounds[index + 1])
-        return id_hasher(self._ids.slice(first, stop - first), threads=self._threads)
+        return _id_hasher(self._ids.slice(first, stop - first), threads=self._threads)
 
     def feed(self, start: int, stop: int) -> None:
         while self._hasher is not None and start < stop:
