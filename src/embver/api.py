@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from embver.evaluate.results import Evaluation, PairedDifference
     from embver.extract.api import EmbedData, EmbedOptions
     from embver.extract.kept import VersionEncoder
+    from embver.extract.stream import DatasetOptions
     from embver.project.api import ItemSelection
     from embver.project.drift import DriftReport
     from embver.project.layout import LayoutParams
@@ -77,6 +78,29 @@ class Space(StoredSpace):
         from embver.extract.api import embed
 
         return _facade_version(embed(self, data, model=model, **options))
+
+    def embed_dataset(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        model: object = None,
+        split: str | None = None,
+        text_col: str | None = None,
+        id_col: str | None = None,
+        label_col: str | None = None,
+        **options: Unpack[DatasetOptions],
+    ) -> Version:
+        """Embed a Hugging Face dataset (a ``save_to_disk`` folder or one in the local
+        cache; nothing is downloaded) ``chunk_rows`` rows at a time, so that its size is
+        not bounded by memory; the version is the one :meth:`embed` makes from the whole
+        dataset. Options as for :func:`embver.extract.stream.embed_dataset`."""
+        from embver.extract.hf_datasets import open_dataset
+        from embver.extract.stream import embed_dataset
+
+        reader = open_dataset(
+            source, split=split, text_col=text_col, id_col=id_col, label_col=label_col
+        )
+        return _facade_version(embed_dataset(self, reader, model=model, **options))
 
     def register(
         self,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from embver.errors import InvalidInputError
 from embver.extract import Extraction
-from embver.extract.runner import batch_plan, run_batches
+from embver.extract.runner import batch_plan, chunked_plan, run_batches
 
 
 def _vectors(encoder, texts, extraction=None, batch_size=8):
@@ -75,6 +76,20 @@ def test_batches_are_length_sorted_and_cover_every_item():
     plan = batch_plan(cost, 3)
     assert [b.tolist() for b in plan] == [[1, 3, 6], [4, 0, 5], [2]]
     assert sorted(np.concatenate(plan).tolist()) == list(range(7))
+
+
+def test_batches_are_length_sorted_within_each_chunk():
+    cost = np.array([3, 9, 1, 9, 4, 2, 7])
+    every = np.arange(7)
+    plan = chunked_plan(cost, every, 3, chunk_rows=4)  # chunks: items 0-3, then 4-6
+    assert [b.tolist() for b in plan] == [[1, 3, 0], [2], [6, 4, 5]]
+    whole = chunked_plan(cost, every, 3, chunk_rows=7)
+    assert [b.tolist() for b in whole] == [b.tolist() for b in batch_plan(cost, 3)]
+    # what a checkpoint left to do keeps the chunks of the whole input
+    left = chunked_plan(cost, np.array([0, 2, 4, 5, 6]), 3, chunk_rows=4)
+    assert [b.tolist() for b in left] == [[0, 2], [6, 4, 5]]
+    with pytest.raises(InvalidInputError, match="chunk_rows is 0; use a positive number"):
+        chunked_plan(cost, every, 3, chunk_rows=0)
 
 
 def test_batch_size_does_not_change_vectors(minilm, bbc):

@@ -77,6 +77,15 @@ _THIS_CONNECTION = "\x00default"
 @click.option("--max-length", type=int, default=None, help="Truncate inputs to N tokens.")
 @click.option("--prefix", default=None, help="Prompt prefix prepended to every text.")
 @click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option(
+    "--chunk",
+    "chunk_rows",
+    type=int,
+    default=50_000,
+    show_default=True,
+    help="Rows per chunk: a --dataset is read, embedded and written this many rows at a "
+    "time (memory holds one chunk); batches are length-sorted within each chunk.",
+)
 @click.option("--threads", type=int, default=None, help="torch threads (default: torch's choice).")
 @click.option(
     "--ray",
@@ -126,6 +135,7 @@ def embed_command(
     max_length: int | None,
     prefix: str | None,
     batch_size: int,
+    chunk_rows: int,
     threads: int | None,
     ray_address: str | None,
     ray_concurrency: int | None,
@@ -140,7 +150,8 @@ def embed_command(
     The bump is derived from the recipe against the parent and printed with its reason;
     the model is kept in the store with the version. With --version, the new items are
     appended to that version, encoded with the model it keeps. An interrupted run
-    (Ctrl-C, kill) resumes from its last committed batch.
+    (Ctrl-C, kill) resumes from its last committed batch (--dataset: its last written
+    chunk). A --dataset is streamed --chunk rows at a time (read whole with --ray).
     """
     from embver.extract.spec import Extraction
 
@@ -148,12 +159,25 @@ def embed_command(
         raise click.UsageError("give --layer N or --layers SPEC, not both")
     if (input_path is None) == (dataset is None):
         raise click.UsageError("give the items with --input FILE or --dataset PATH_OR_NAME")
+    if chunk_rows < 1:
+        raise click.UsageError(f"--chunk {chunk_rows}: give a positive number of rows")
     if version_ref is not None:
-        frame = _read_items(input_path, dataset, split, text_col, label_col, id_col)
-        version = ctx.store.space(space, create=False).embed(
-            frame, version=version_ref, text_col=text_col, id_col=id_col, label_col=label_col,
-            batch_size=batch_size, threads=threads, progress=not no_progress,
-        )  # fmt: skip
+        target = ctx.store.space(space, create=False)
+        if dataset is not None:
+            from embver.extract.stream import append_dataset
+
+            reader = _open_dataset(dataset, split, text_col, label_col, id_col)
+            version = append_dataset(
+                target, reader, version_ref, chunk_rows=chunk_rows, batch_size=batch_size,
+                threads=threads, progress=not no_progress,
+            )  # fmt: skip
+        else:
+            version = target.embed(
+                _read_items(input_path, dataset, split, text_col, label_col, id_col),
+                version=version_ref, text_col=text_col, id_col=id_col, label_col=label_col,
+                batch_size=batch_size, threads=threads, progress=not no_progress,
+                chunk_rows=chunk_rows,
+            )  # fmt: skip
         emit(_embedded_data(version), as_json, appended_text(version))
         return
     if model is None and model_ref is None:
@@ -166,25 +190,27 @@ def embed_command(
         max_length=max_length,
         prefix=prefix,
     )
-    frame = _read_items(input_path, dataset, split, text_col, label_col, id_col)
-    version = ctx.store.space(space).embed(
-        frame,
-        model=model,
-        extraction=extraction,
-        text_col=text_col,
-        id_col=id_col,
-        label_col=label_col,
-        batch_size=batch_size,
-        threads=threads,
-        ray=True if ray_address == _THIS_CONNECTION else (ray_address or False),
-        ray_concurrency=ray_concurrency,
-        progress=not no_progress,
-        parent=parent,
-        bump=bump,
-        author=author,
-        keep_model=not no_keep_model,
-        model_ref=model_ref,
-    )
+    common: dict[str, Any] = {
+        "model": model, "extraction": extraction, "batch_size": batch_size,
+        "chunk_rows": chunk_rows, "threads": threads, "progress": not no_progress,
+        "parent": parent, "bump": bump, "author": author, "keep_model": not no_keep_model,
+        "model_ref": model_ref,
+    }  # fmt: skip
+    if dataset is not None and ray_address is None:
+        version = ctx.store.space(space).embed_dataset(
+            dataset, split=split, text_col=text_col, id_col=id_col, label_col=label_col,
+            **common,
+        )  # fmt: skip
+    else:
+        version = ctx.store.space(space).embed(
+            _read_items(input_path, dataset, split, text_col, label_col, id_col),
+            text_col=text_col,
+            id_col=id_col,
+            label_col=label_col,
+            ray=True if ray_address == _THIS_CONNECTION else (ray_address or False),
+            ray_concurrency=ray_concurrency,
+            **common,
+        )
     data = _embedded_data(version)
     if version.appended:
         text = appended_text(version)
@@ -212,6 +238,15 @@ def _read_items(
     from embver.extract.hf_datasets import read_dataset
 
     return read_dataset(dataset, split=split, text_col=text_col, label_col=label_col, id_col=id_col)
+
+
+def _open_dataset(
+    dataset: str, split: str | None, text_col: str | None, label_col: str | None, id_col: str | None
+) -> Any:
+    """--dataset's split, to read a chunk of rows at a time."""
+    from embver.extract.hf_datasets import open_dataset
+
+    return open_dataset(dataset, split=split, text_col=text_col, label_col=label_col, id_col=id_col)
 
 
 def _embedded_data(version: Any) -> dict[str, Any]:

@@ -23,7 +23,13 @@ from embver.core.recipe import Context, Recipe, fingerprint
 from embver.errors import InvalidInputError
 from embver.extract.encoders import Encoder
 from embver.extract.kept import kept_encoder, model_files
-from embver.extract.runner import BatchExecutor, Checkpoint, run_batches
+from embver.extract.runner import (
+    CHUNK_ROWS,
+    BatchExecutor,
+    Checkpoint,
+    check_chunk_rows,
+    run_batches,
+)
 from embver.extract.sources import load_model
 from embver.extract.spec import Extraction
 from embver.store.models import ModelFiles
@@ -63,9 +69,13 @@ class Inputs:
     def digest(self) -> str:
         """Content digest of ids and items (image files by path, size and mtime)."""
         hasher = hashlib.sha256()
+        self.feed(hasher)
+        return hasher.hexdigest()[:24]
+
+    def feed(self, hasher: Any) -> None:
+        """Feed ids and items to ``hasher``: chunks fed in order digest as their whole."""
         for item_id, item in zip(self.ids, self.items, strict=True):
             hasher.update(item_id.encode() + b"\x00" + _item_bytes(item) + b"\x01")
-        return hasher.hexdigest()[:24]
 
 
 def _item_bytes(item: Any) -> bytes:
@@ -195,6 +205,7 @@ class EmbedOptions(TypedDict, total=False):
     version: str | Version | None
     keep_model: bool
     model_ref: str | None
+    chunk_rows: int
 
 
 #: what :func:`embed` and :func:`encode` take as items: texts, image paths or PIL images, or a
@@ -227,6 +238,7 @@ def embed(
     version: str | Version | None = None,
     keep_model: bool = True,
     model_ref: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Version:
     """Embed ``data`` with ``model`` and register the vectors as a version of ``space``.
 
@@ -261,6 +273,10 @@ def embed(
     model_ref : str, optional
         Keep only a pointer to the model (a folder, ``s3://…``, or a Hugging Face
         ``org/name@revision``) and its digest; ``model`` defaults to what it points at.
+    chunk_rows : int
+        Batches are length-sorted within each run of this many items (default 50,000),
+        as :func:`embver.extract.stream.embed_dataset` streams a dataset: the same
+        ``chunk_rows`` gives the same vectors, bit for bit, streamed or not.
 
     Returns
     -------
@@ -272,7 +288,7 @@ def embed(
         return _embed_with_version(
             space, data, version, ids=ids, text_col=text_col, id_col=id_col,
             label_col=label_col, labels=labels, batch_size=batch_size, threads=threads,
-            progress=progress, model=model, extraction=extraction,
+            progress=progress, model=model, extraction=extraction, chunk_rows=chunk_rows,
         )  # fmt: skip
     if model is None and model_ref is None:
         raise InvalidInputError("embed needs model= (a folder or package), or version=")
@@ -285,7 +301,7 @@ def embed(
             id_col=id_col, label_col=label_col, labels=labels, batch_size=batch_size,
             threads=threads, progress=progress, parent=parent, bump=bump, metric=metric,
             context=context, author=author, on_batch=on_batch, ray=ray,
-            ray_concurrency=ray_concurrency,
+            ray_concurrency=ray_concurrency, chunk_rows=chunk_rows,
         )  # fmt: skip
 
 
@@ -313,8 +329,10 @@ def _embed_new(
     on_batch: Callable[[int], None] | None,
     ray: bool | str,
     ray_concurrency: int | None,
+    chunk_rows: int,
 ) -> Version:
     """:func:`embed` with a loaded model: the vectors registered (and ``files`` kept)."""
+    check_chunk_rows(chunk_rows)
     resolved = encoder.resolve(Extraction.coerce(extraction))
     inputs = as_inputs(
         data,
@@ -343,6 +361,7 @@ def _embed_new(
             checkpoint=checkpoint,
             on_batch=on_batch,
             executor=executor,
+            chunk_rows=chunk_rows,
         )
     recipe = encoder.recipe(resolved, dim=vectors.shape[1], metric=metric, context=context)
     version = space.register(
@@ -398,6 +417,7 @@ def _embed_with_version(
     batch_size: int,
     threads: int | None,
     progress: bool,
+    chunk_rows: int,
 ) -> Version:
     """Append ``data``'s new items to ``version``, encoded with the model it keeps."""
     if model is not None or extraction is not None:
@@ -419,8 +439,9 @@ def _embed_with_version(
         return space.unchanged(target)
     prepared = encoder.prepare(inputs.items, resolved)
     vectors = run_batches(
-        encoder, prepared, resolved, batch_size=batch_size, threads=threads, progress=progress
-    )
+        encoder, prepared, resolved, batch_size=batch_size, threads=threads, progress=progress,
+        chunk_rows=chunk_rows,
+    )  # fmt: skip
     return space.register(
         vectors, ids=inputs.ids, recipe=target.recipe, texts=inputs.texts,
         labels=inputs.labels, uris=inputs.uris,

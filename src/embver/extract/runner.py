@@ -1,6 +1,9 @@
 """Batch embedding: length-sorted batches, a progress bar, and resumable checkpoints.
 
-Items are sorted by cost (token count) so each batch pads little; batches run
+Items are sorted by cost (token count) within each chunk of :data:`CHUNK_ROWS`
+consecutive items (the rows a streamed dataset holds in memory at once, so that
+streaming it gives the same batches, and the same vectors bit for bit, as embedding
+it whole) so each batch pads little; batches run
 under ``torch.inference_mode`` on a configurable number of threads. With a
 ``work_dir``, every finished batch is committed as its own file (written to a
 temporary name, then renamed, so a file is either whole or absent). A run killed
@@ -17,9 +20,9 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -31,6 +34,37 @@ from embver.extract.spec import Extraction
 #: each, in any order, as it finishes: in this process by default, or on Ray
 #: (:mod:`embver.extract.ray_runner`).
 BatchExecutor = Callable[[list[np.ndarray]], Iterable[tuple[np.ndarray, np.ndarray]]]
+
+#: items per chunk: batches are planned within each run of this many consecutive items, and
+#: ``embed --dataset`` reads, embeds and writes a dataset this many rows at a time
+CHUNK_ROWS: Final = 50_000
+
+
+def check_chunk_rows(chunk_rows: int) -> int:
+    """``chunk_rows``, refused unless it is a positive number of rows."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise InvalidInputError(
+            f"chunk_rows is {chunk_rows!r}; use a positive number of rows (CLI: --chunk N)"
+        )
+    return chunk_rows
+
+
+def chunked_plan(
+    cost: np.ndarray, positions: np.ndarray, batch_size: int, chunk_rows: int
+) -> list[np.ndarray]:
+    """:func:`batch_plan` of ``positions`` (k,), chunk by chunk of ``chunk_rows`` items
+    (chunk of a position: ``position // chunk_rows``); a batch never spans two chunks.
+
+    ``cost`` : array of shape (n,), the cost of every item (not only of ``positions``).
+    """
+    check_chunk_rows(chunk_rows)
+    _check_batch_size(batch_size)
+    plan: list[np.ndarray] = []
+    chunks = positions // chunk_rows
+    for chunk in np.unique(chunks):
+        members = positions[chunks == chunk]
+        plan += [members[batch] for batch in batch_plan(cost[members], batch_size)]
+    return plan
 
 
 def batch_plan(cost: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -46,10 +80,14 @@ def batch_plan(cost: np.ndarray, batch_size: int) -> list[np.ndarray]:
     -------
     list of int64 arrays, each of at most ``batch_size`` positions
     """
-    if batch_size < 1:
-        raise InvalidInputError(f"batch_size is {batch_size!r}; use a positive integer")
+    _check_batch_size(batch_size)
     order = np.argsort(-cost, kind="stable")
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise InvalidInputError(f"batch_size is {batch_size!r}; use a positive integer")
 
 
 class Checkpoint:
@@ -107,11 +145,16 @@ class Checkpoint:
 
     @staticmethod
     def _write_atomic(path: Path, data: bytes) -> None:
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-        os.replace(temporary, path)
+        write_atomic(path, data)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary name, then a rename)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+    os.replace(temporary, path)
 
 
 def _digest(positions: np.ndarray, vectors: np.ndarray) -> str:
@@ -158,6 +201,8 @@ def run_batches(
     checkpoint: Checkpoint | None = None,
     on_batch: Callable[[int], None] | None = None,
     executor: BatchExecutor | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    bar: Any = None,
 ) -> np.ndarray:
     """Vectors of shape (n, dim), float32, for every prepared item, in input order.
 
@@ -177,25 +222,21 @@ def run_batches(
         Called with the number of batches committed so far (used by tests).
     executor : BatchExecutor, optional
         Where the planned batches run (default: :func:`in_process`).
+    chunk_rows : int
+        Batches are planned by cost within each run of this many items (:func:`chunked_plan`).
+    bar : tqdm, optional
+        A progress bar of a longer run to advance (it stays open); ``progress`` is then unused.
     """
-    from tqdm.auto import tqdm
-
     n = len(prepared)
     vectors, done = checkpoint.load(n) if checkpoint else (None, np.zeros(n, dtype=bool))
     remaining = np.flatnonzero(~done)
-    plan = [remaining[b] for b in batch_plan(prepared.cost[remaining], batch_size)]
+    plan = chunked_plan(prepared.cost, remaining, batch_size, chunk_rows)
     execute = executor or in_process(encoder, prepared, extraction, threads)
-    bar = tqdm(
-        total=n,
-        initial=int(done.sum()),
-        unit=encoder.modality,
-        desc="embedding",
-        disable=not progress,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    )
+    owned = bar is None
+    if owned:
+        bar = progress_bar(n, encoder.modality, progress, initial=int(done.sum()))
     batches = iter(execute(plan) if plan else ())
-    with bar, closing_iterator(batches):
+    with bar if owned else nullcontext(), closing_iterator(batches):
         for index, (positions, block) in enumerate(batches, start=1):
             _check_finite(positions, block)
             if vectors is None:
@@ -209,6 +250,21 @@ def run_batches(
     if vectors is None:
         raise InvalidInputError("there are no items to embed; pass at least one")
     return vectors
+
+
+def progress_bar(total: int, unit: str, show: bool, initial: int = 0) -> Any:
+    """The ``embedding`` progress bar on stderr (items/s and ETA); hidden unless ``show``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit=unit,
+        desc="embedding",
+        disable=not show,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
 
 
 @contextmanager

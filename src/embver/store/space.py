@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from embver.store.models import ModelFiles
+    from embver.store.staged import StagedProgress, StagedVersion
     from embver.store.store import Store
     from embver.store.version import Version
 
@@ -120,6 +121,40 @@ class Space(RichDisplay):
         """``version`` as a register call that added nothing returns it: re-read, marked
         appended with 0 new items (see :attr:`Version.appended`)."""
         return self._store._mark_appended(version)
+
+    def appended(self, version: Version, added: int) -> Version:
+        """``version`` re-read, marked as the target of appends that added ``added`` items
+        in all (several register calls, one per chunk of a large input)."""
+        return self._store._mark_appended(version, added)
+
+    def stage(
+        self,
+        ids: Sequence[str] | pa.Array,
+        recipe: Recipe | Mapping[str, object],
+        *,
+        parent: str | Version | None = None,
+        bump: Bump | str | None = None,
+        author: str | None = None,
+        model_files: ModelFiles | None = None,
+        progress: StagedProgress | None = None,
+    ) -> StagedVersion:
+        """A new version of ``recipe`` for ``ids`` (n,), written a chunk of rows at a time
+        with :meth:`StagedVersion.write` and registered by :meth:`StagedVersion.commit`.
+
+        The recipe, the bump (as for :meth:`register`) and the ids are checked now,
+        before anything is written; nothing reaches the catalog before ``commit``.
+        ``progress``: what an earlier, interrupted staging recorded, to go on after its
+        last chunk (ignored when its data is gone).
+        """
+        from embver.store.staged import StagedVersion
+
+        checked = coerce_recipe(recipe)
+        if author and not checked.context.author:
+            checked = checked.with_context(author=author)
+        return StagedVersion.begin(
+            self, ids, checked, parent=parent, bump=bump, model_files=model_files,
+            progress=progress,
+        )  # fmt: skip
 
     def register(
         self,

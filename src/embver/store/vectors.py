@@ -51,6 +51,12 @@ def hash_segment(ids: pa.Array, vectors: np.ndarray) -> tuple[str, str]:
     return str(hasher.hexdigest()), ids_digest
 
 
+def id_hasher(ids: pa.Array) -> Any:
+    """A blake3 hasher fed the row count and ``ids`` (n,): feed it the rows' vector bytes,
+    in order, and it gives :func:`hash_segment`'s segment hash (a staged version's)."""
+    return _id_hasher(ids)
+
+
 def _id_hasher(ids: pa.Array, threads: int | None = None) -> Any:
     """A blake3 hasher fed the row count and the ids; the vector bytes come next.
 
@@ -70,6 +76,31 @@ def _id_hasher(ids: pa.Array, threads: int | None = None) -> Any:
     if data is not None:
         hasher.update(memoryview(data)[start:end])
     return hasher
+
+
+#: rows per batch read back by :func:`hash_dataset` (12 MiB at 384 float32): memory stays
+#: that of a streamed write's chunk, not of the whole version
+_HASH_BATCH_ROWS: Final = 8192
+
+
+def hash_dataset(uri: str, lance_version: int, ids: pa.Array) -> tuple[str, str]:
+    """(segment hash, ids hash) of every row of the dataset at ``uri``, as
+    :func:`hash_segment` gives for ``ids`` and all its vectors, read back a batch at a time
+    (a dataset written in several appends hashes as the one segment it becomes).
+
+    IntegrityError when the dataset's ids are not ``ids`` (n,) in that order.
+    """
+    dataset = open_dataset(uri, lance_version)
+    with lance_failures_as_integrity_errors(uri):
+        stored = _read_id_column(dataset, uri, len(ids))
+        if not stored.equals(ids.cast(pa.string())):
+            raise IntegrityError(f"vector data {uri!r} holds other ids than were written to it")
+        hasher = _id_hasher(ids)
+        ids_digest = str(hasher.copy().hexdigest())
+        for batch in dataset.to_batches(columns=["vector"], batch_size=_HASH_BATCH_ROWS):
+            values = batch.column("vector").flatten().to_numpy()
+            hasher.update(np.ascontiguousarray(values).view(np.uint8).reshape(-1).data)
+    return str(hasher.hexdigest()), ids_digest
 
 
 def list_files(uri: str) -> set[str]:
