@@ -47,3 +47,25 @@ def truncated_dir(tmp_path_factory, minilm):
     from embver.extract.finetune import save, truncate
 
     return save(truncate(minilm, 3), tmp_path_factory.mktemp("models") / "minilm-l3")
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """``run(*args, ok=True)``: the embver CLI in a fresh store under ``tmp_path`` (the
+    working directory); with ``ok``, a non-zero exit fails the test."""
+    from click.testing import CliRunner
+
+    from embver.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EMBVER_STORE", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args, ok=True):
+        result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=True)
+        if ok:
+            assert result.exit_code == 0, (result.output, result.exception)
+        return result
+
+    invoke("init")
+    return invoke

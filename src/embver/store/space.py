@@ -204,23 +204,9 @@ class Space(RichDisplay):
                 self._store.data_path(data_rel), batch.ids, batch.vectors, recipe.dtype
             )
             items_added.result()
-        row = {
-            "bump": derived.name.lower(),
-            "reasons": reasons,
-            "recipe": recipe.to_dict(),
-            "identity_hash": recipe.identity_hash,
-            "dim": recipe.dim,
-            "dtype": recipe.dtype,
-            "metric": recipe.metric,
-            "data_uri": data_rel,
-            "lance_version": lance_version,
-            "count": segment.rows,
-            "segments": [segment.to_dict()],
-            "content_hash": vector_data.content_hash([segment]),
-            "verdict": verdict,
-            "author": recipe.context.author or default_actor(),
-            "model_digest": model_digest,
-        }
+        row = version_row(
+            recipe, derived, reasons, data_rel, lance_version, segment, verdict, model_digest
+        )
         try:
             version = self._commit_new(row, parent_version, derived, edges)
         except _RecipeRegisteredMeanwhile as twin:
@@ -394,3 +380,34 @@ def _semver(row: Any) -> Any:
     from embver.core import SemVer
 
     return SemVer(int(row[0]), int(row[1]), int(row[2]))
+
+
+def version_row(
+    recipe: Recipe,
+    bump: Bump,
+    reasons: list[str],
+    data_rel: str,
+    lance_version: int,
+    segment: vector_data.Segment,
+    verdict: dict[str, Any] | None,
+    model_digest: str | None,
+) -> dict[str, Any]:
+    """The catalog row of a new version whose vectors are the one ``segment`` at
+    ``data_rel`` (Lance version ``lance_version``)."""
+    return {
+        "bump": bump.name.lower(),
+        "reasons": reasons,
+        "recipe": recipe.to_dict(),
+        "identity_hash": recipe.identity_hash,
+        "dim": recipe.dim,
+        "dtype": recipe.dtype,
+        "metric": recipe.metric,
+        "data_uri": data_rel,
+        "lance_version": lance_version,
+        "count": segment.rows,
+        "segments": [segment.to_dict()],
+        "content_hash": vector_data.content_hash([segment]),
+        "verdict": verdict,
+        "author": recipe.context.author or default_actor(),
+        "model_digest": model_digest,
+    }

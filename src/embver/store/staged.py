@@ -27,7 +27,6 @@ from embver.core import Bump, Recipe, bump_reasons, check_declared_bump, derive_
 from embver.errors import InvalidInputError, RecipeError
 from embver.store import inputs
 from embver.store import vectors as vector_data
-from embver.store.actor import default_actor
 
 if TYPE_CHECKING:
     from embver.store.models import ModelFiles
@@ -200,24 +199,13 @@ class StagedVersion:
     def _row(
         self, segment: vector_data.Segment, verdict: dict[str, Any] | None, model: str | None
     ) -> dict[str, Any]:
-        recipe = self._recipe
-        return {
-            "bump": self._derived.name.lower(),
-            "reasons": self._reasons,
-            "recipe": recipe.to_dict(),
-            "identity_hash": recipe.identity_hash,
-            "dim": recipe.dim,
-            "dtype": recipe.dtype,
-            "metric": recipe.metric,
-            "data_uri": self._progress.data_rel,
-            "lance_version": self._progress.lance_version,
-            "count": segment.rows,
-            "segments": [segment.to_dict()],
-            "content_hash": vector_data.content_hash([segment]),
-            "verdict": verdict,
-            "author": recipe.context.author or default_actor(),
-            "model_digest": model,
-        }
+        from embver.store.space import version_row
+
+        assert self._progress.lance_version is not None
+        return version_row(
+            self._recipe, self._derived, self._reasons, self._progress.data_rel,
+            self._progress.lance_version, segment, verdict, model,
+        )  # fmt: skip
 
     def _patch_verdict(self, uri: str, segment: vector_data.Segment) -> dict[str, Any] | None:
         """The drop-in verdict of a PATCH (reads the staged vectors whole, as comparing
