@@ -6,12 +6,17 @@ import numpy as np
 import pytest
 
 from embver.project.cluster import (
+    _fast_hdbscan,
+    _renumber_by_size,
+    _sklearn_hdbscan,
     class_tfidf_terms,
     cluster_names,
     cluster_purity,
     cluster_vectors,
+    default_min_cluster_size,
     summarize_clusters,
 )
+from embver.project.layout import umap_layout
 
 
 def test_clusters_of_real_news_follow_topics(bbc):
@@ -93,3 +98,29 @@ def test_cluster_names_are_the_summaries_top_terms_else_label_else_number():
     assert names[2] == "2: misc"  # no words of its own: the majority label
     assert names[-1] == "noise"
     assert cluster_names(clusters)[1] == "cluster 1"  # neither texts nor labels
+
+
+@pytest.mark.parametrize("n", [400, 3000])
+def test_both_hdbscan_engines_find_the_same_partition(n):
+    """scikit-learn (up to 5,000 points, no JIT) and fast_hdbscan (above) are one HDBSCAN:
+    on the same 5-d UMAP space of clustered data they agree on every item's cluster."""
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(n)
+    centres = rng.normal(size=(12, 64)) * 3
+    vectors = centres[rng.integers(0, 12, size=n)] + rng.normal(size=(n, 64))
+    space = umap_layout(vectors.astype(np.float32), dims=5, min_dist=0.0, seed=0)
+    size = default_min_cluster_size(n)
+    fast = _renumber_by_size(_fast_hdbscan(space, size, size).astype(np.int32))
+    ours = _renumber_by_size(_sklearn_hdbscan(space, size, size).astype(np.int32))
+    assert len(set(fast.tolist())) >= 5
+    assert adjusted_rand_score(fast, ours) >= 0.999
+    assert ((fast == -1) == (ours == -1)).mean() >= 0.999
+
+
+def test_equal_sized_clusters_are_numbered_by_their_first_item():
+    labels = np.array([7, 7, 3, 3, -1, 5, 5, 5], dtype=np.int32)
+    # 5 is the largest; 7 and 3 tie at two items, 7 owns item 0 so it comes first
+    assert _renumber_by_size(labels).tolist() == [1, 1, 2, 2, -1, 0, 0, 0]
+    swapped = np.where(labels == 7, 3, np.where(labels == 3, 7, labels)).astype(np.int32)
+    assert _renumber_by_size(swapped).tolist() == [1, 1, 2, 2, -1, 0, 0, 0]

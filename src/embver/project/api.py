@@ -42,7 +42,15 @@ PIPELINE_REVISION = 3  # 2: parallel seeded UMAP optimiser, IVF k-NN above 20k p
 # 3: a layout aligned to another version is refined more gently (learning rate 0.2, 60 epochs)
 PROJECTION_KIND = "projection"
 CLUSTERS_KIND = "clusters"
-_LIBRARIES = ("embver", "umap-learn", "openTSNE", "fast_hdbscan", "faiss-cpu", "numpy")
+_LIBRARIES = (
+    "embver",
+    "umap-learn",
+    "openTSNE",
+    "fast_hdbscan",
+    "scikit-learn",
+    "faiss-cpu",
+    "numpy",
+)
 
 ItemSelection = Sequence[str] | Mapping[str, Any] | Callable[..., Any]
 

@@ -35,7 +35,7 @@ def cluster_vectors(
 
     The vectors are first laid out by UMAP in ``space_dims`` dimensions with
     ``min_dist=0`` (dense clumps, the usual recipe for density clustering of
-    embeddings), then clustered by fast_hdbscan. Seeded and reproducible.
+    embeddings), then clustered by HDBSCAN (:func:`cluster_layout`). Seeded and reproducible.
     """
     if len(vectors) < 2 * (min_cluster_size or default_min_cluster_size(len(vectors))):
         return np.full(len(vectors), -1, dtype=np.int32)
@@ -43,31 +43,71 @@ def cluster_vectors(
     return cluster_layout(space, min_cluster_size=min_cluster_size, min_samples=min_samples)
 
 
+#: at most this many points HDBSCAN runs in scikit-learn (compiled ahead of time) rather
+#: than fast_hdbscan, whose numba kernels take ~50 s to compile on a machine's first run
+#: (40 s of it as fast_hdbscan is imported) and win only on large data. Every clustering of
+#: compare (at most CLUSTER_SAMPLE = 5,000 items) takes this path.
+SKLEARN_UP_TO = 5_000
+
+
 def cluster_layout(
     space: np.ndarray, min_cluster_size: int | None = None, min_samples: int | None = None
 ) -> np.ndarray:
-    """HDBSCAN labels of points ``space`` (n, dims) already in a low dimension; int32 (n,)."""
-    ensure_numba_cache_dir()
-    import fast_hdbscan
+    """HDBSCAN labels of points ``space`` (n, dims) already in a low dimension; int32 (n,).
 
+    Both engines compute the same HDBSCAN: a point's core distance is that to its
+    ``min_samples``-th neighbour other than itself (fast_hdbscan's definition; scikit-learn
+    counts the point itself, hence the ``+ 1``), leaf selection, the same minimum cluster
+    size. On the same points they find the same partition (tests/project/test_cluster.py
+    checks it); the numbering is by size either way (:func:`_renumber_by_size`).
+    """
     size = min_cluster_size or default_min_cluster_size(len(space))
+    samples = size if min_samples is None else min_samples
+    points = np.ascontiguousarray(space, dtype=np.float32)
     # "leaf" selection: excess-of-mass often keeps two topics merged in one cluster, or
     # returns two giant clusters depending on the seed (BBC news, 5 topics: purity 0.40-0.78
     # with EOM, 0.95 with leaf over seeds 0-2; tests/project/test_cluster.py)
-    model = fast_hdbscan.HDBSCAN(
-        min_cluster_size=size,
-        min_samples=min_samples,
-        cluster_selection_method="leaf",
-        reproducible=True,
-    )
-    labels = model.fit_predict(np.ascontiguousarray(space, dtype=np.float32))
+    if len(points) <= SKLEARN_UP_TO:
+        labels = _sklearn_hdbscan(points, size, samples)
+    else:
+        labels = _fast_hdbscan(points, size, samples)
     return _renumber_by_size(np.asarray(labels, dtype=np.int32))
 
 
+def _sklearn_hdbscan(points: np.ndarray, size: int, samples: int) -> np.ndarray:
+    from sklearn.cluster import HDBSCAN
+
+    model = HDBSCAN(
+        min_cluster_size=size,
+        min_samples=samples + 1,
+        cluster_selection_method="leaf",
+        copy=True,
+    )
+    return np.asarray(model.fit_predict(points.astype(np.float64)))
+
+
+def _fast_hdbscan(points: np.ndarray, size: int, samples: int) -> np.ndarray:
+    ensure_numba_cache_dir()
+    import fast_hdbscan
+
+    model = fast_hdbscan.HDBSCAN(
+        min_cluster_size=size,
+        min_samples=samples,
+        cluster_selection_method="leaf",
+        reproducible=True,
+    )
+    return np.asarray(model.fit_predict(points))
+
+
 def _renumber_by_size(labels: np.ndarray) -> np.ndarray:
-    """Cluster 0 is the largest, then 1, ...; noise stays -1."""
-    found, counts = np.unique(labels[labels >= 0], return_counts=True)
-    order = found[np.argsort(-counts, kind="stable")]
+    """Cluster 0 is the largest, then 1, ...; noise stays -1.
+
+    Clusters of equal size are ordered by their first item, so the numbering depends on
+    the partition alone, not on the order an engine happened to find the clusters in.
+    """
+    found, first, counts = np.unique(labels[labels >= 0], return_index=True, return_counts=True)
+    first = np.flatnonzero(labels >= 0)[first]
+    order = found[np.lexsort((first, -counts))]
     mapping = np.full(int(labels.max(initial=-1)) + 2, -1, dtype=np.int32)
     mapping[order + 1] = np.arange(len(order), dtype=np.int32)
     return mapping[labels + 1]
