@@ -277,7 +277,7 @@ def umap_layout(
 ) -> np.ndarray:
     """UMAP layout of ``vectors`` (n, d) through PCA + faiss k-NN; float32 (n, dims).
 
-    umap-learn builds the fuzzy graph and the spectral start; the optimisation
+    umap-learn's fuzzy graph (:mod:`embver.project.fuzzy`) and spectral start; the optimisation
     runs on every core and stays reproducible (:mod:`embver.project.sgd`).
     ``init`` (n, dims) starts the optimisation from a given layout (used to
     align one version to another); otherwise umap's tswspectral initialisation.
@@ -285,13 +285,9 @@ def umap_layout(
     ensure_numba_cache_dir()
     import_umap()  # without pynndescent's kernels: the k-NN graph comes from faiss
     from umap.spectral import tswspectral_layout
-    from umap.umap_ import (
-        find_ab_params,
-        fuzzy_simplicial_set,
-        make_epochs_per_sample,
-        noisy_scale_coords,
-    )
+    from umap.umap_ import find_ab_params, make_epochs_per_sample, noisy_scale_coords
 
+    from embver.project.fuzzy import fuzzy_graph
     from embver.project.sgd import optimize_layout
 
     enable_kernel_caching()
@@ -302,10 +298,8 @@ def umap_layout(
     indices, distances = knn_graph(reduced, k)
     epochs = n_epochs if n_epochs is not None else default_epochs(len(reduced), init is not None)
     random_state = np.random.RandomState(seed)
-    graph, _, _ = fuzzy_simplicial_set(
-        reduced, k, random_state, "euclidean", knn_indices=indices, knn_dists=distances
-    )
-    graph = graph.tocsr()
+    # umap-learn's fuzzy_simplicial_set in numpy: the same graph without its JIT kernels
+    graph = fuzzy_graph(indices, distances)
     # as umap-learn: edges too weak to be sampled once in the run are dropped
     graph.data[graph.data < graph.data.max() / max(epochs, 10)] = 0.0
     graph.eliminate_zeros()
