@@ -97,13 +97,14 @@ def test_an_exact_rotation_changes_no_cluster_beyond_the_floor():
 
     from embver.compare.comparison import compare_arrays
 
-    # touching clusters of uneven width: the rotation alone moves a few items (ARI 0.995),
-    # which a reseed alone does not (ARI 1.0); the floor must include it
+    # touching clusters of uneven width: a rotation with a reseed moves a few items (the
+    # floor's ARI is below 1: 0.988 here), which a reseed alone does not; the floor must
+    # include it, and the rotated version must not be reported beyond it
     x, _ = blobs(400, 8, spread=1.2, widths=True)
     y = x @ ortho_group.rvs(16, random_state=3)
     report = compare_arrays(x, y, k=10, migration=False)
     c = report.clusters
-    assert c["ari"] < 1.0
+    assert c["floor"]["ari"] < 1.0
     assert f"agreement over {c['clustered_in_both']} of 400 items" in report.to_text()
     assert not (c["split"] or c["merged"] or c["new"] or c["vanished"])
     assert not c["floor"]["beyond"] and c["ari"] >= c["floor"]["ari"]

@@ -93,6 +93,48 @@ def cluster_again(vectors: np.ndarray, *, metric: str = "cosine", seed: int = 0)
     return np.asarray(labels, dtype=np.int64)
 
 
+def cluster_four(
+    old: np.ndarray,
+    new: np.ndarray,
+    *,
+    metric_old: str = "cosine",
+    metric_new: str = "cosine",
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cluster_both` and each version's :func:`cluster_again`, two at a time.
+
+    The four clusterings are independent and each is seeded, so running them on two
+    threads (their heavy parts, BLAS, faiss, the layout optimiser and HDBSCAN, release
+    the GIL) gives the labels of running them one after another.
+
+    Returns
+    -------
+    labels_old, labels_new, old_again, new_again : int arrays (n,), -1 for noise
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from embver.project.cluster import cluster_vectors
+    from embver.project.sgd import SERIAL_BELOW
+
+    m_old, m_new = canonical_metric(metric_old), canonical_metric(metric_new)
+    if len(old) >= SERIAL_BELOW:  # the optimiser already uses every core
+        first = cluster_both(old, new, metric_old=m_old, metric_new=m_new, seed=seed)
+        return (
+            *first,
+            cluster_again(old, metric=m_old, seed=seed),
+            cluster_again(new, metric=m_new, seed=seed),
+        )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = [
+            pool.submit(cluster_vectors, old, seed=seed, metric=m_old),
+            pool.submit(cluster_vectors, new, seed=seed, metric=m_new),
+            pool.submit(cluster_again, old, metric=m_old, seed=seed),
+            pool.submit(cluster_again, new, metric=m_new, seed=seed),
+        ]
+        labels = [np.asarray(job.result(), dtype=np.int64) for job in jobs]
+    return labels[0], labels[1], labels[2], labels[3]
+
+
 @dataclass(frozen=True)
 class ClusterComparison:
     """Agreement of two clusterings of the same items and where clusters went."""

@@ -408,7 +408,7 @@ def _clusters_doing(n: int) -> str:
     rows = min(n, cluster_mod.CLUSTER_SAMPLE)
     return (
         f"UMAP + HDBSCAN on {rows:,} items, each version twice (the first run on a machine "
-        "also compiles numba kernels, cached for later runs)"
+        "also compiles the layout optimiser, a few seconds, cached for later runs)"
     )
 
 
@@ -421,12 +421,9 @@ def _clusters(
         rows = np.sort(
             np.random.default_rng(seed).choice(n, cluster_mod.CLUSTER_SAMPLE, replace=False)
         )
-    labels_old, labels_new = cluster_mod.cluster_both(
+    labels_old, labels_new, old_again, new_again = cluster_mod.cluster_four(
         old[rows], new[rows], metric_old=m_old, metric_new=m_new, seed=seed
     )
-    # the noise floor: each version clustered again, unchanged but for rounding and seed
-    old_again = cluster_mod.cluster_again(old[rows], metric=m_old, seed=seed)
-    new_again = cluster_mod.cluster_again(new[rows], metric=m_new, seed=seed)
     result = cluster_mod.compare_clusterings(
         labels_old, labels_new, old_again=old_again, new_again=new_again, seed=seed
     ).to_dict()

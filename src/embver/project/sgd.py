@@ -119,6 +119,12 @@ def _epoch(
             next_negative_sample[edge] += n_negative * epochs_per_negative_sample[edge]
 
 
+#: the same epoch on the calling thread alone, for layouts below SERIAL_BELOW points: it
+#: releases the GIL, so independent small layouts (a compare's four clusterings) run side by
+#: side on threads, which the parallel kernel's thread pool may not be entered from
+_serial_epoch = numba.njit(nogil=True, fastmath=True, cache=True)(_epoch.py_func)
+
+
 def optimize_layout(
     start: np.ndarray,
     indptr: np.ndarray,
@@ -150,9 +156,10 @@ def optimize_layout(
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     tail = np.ascontiguousarray(tail, dtype=np.int64)
     alpha = initial_alpha
+    epoch_kernel = _serial_epoch if len(old) < SERIAL_BELOW else _epoch
     with _threads_for(len(old)):
         for epoch in range(n_epochs):
-            _epoch(
+            epoch_kernel(
                 old,
                 new,
                 indptr,
