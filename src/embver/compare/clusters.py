@@ -117,14 +117,8 @@ def cluster_four(
     from embver.project.sgd import SERIAL_BELOW
 
     m_old, m_new = canonical_metric(metric_old), canonical_metric(metric_new)
-    if len(old) >= SERIAL_BELOW:  # the optimiser already uses every core
-        first = cluster_both(old, new, metric_old=m_old, metric_new=m_new, seed=seed)
-        return (
-            *first,
-            cluster_again(old, metric=m_old, seed=seed),
-            cluster_again(new, metric=m_new, seed=seed),
-        )
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # at SERIAL_BELOW points and above the optimiser already uses every core: one at a time
+    with ThreadPoolExecutor(max_workers=2 if len(old) < SERIAL_BELOW else 1) as pool:
         jobs = [
             pool.submit(cluster_vectors, old, seed=seed, metric=m_old),
             pool.submit(cluster_vectors, new, seed=seed, metric=m_new),

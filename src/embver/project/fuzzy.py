@@ -87,7 +87,7 @@ def fuzzy_graph(indices: np.ndarray, distances: np.ndarray) -> scipy.sparse.csr_
     strength[indices == np.arange(n)[:, None]] = 0.0
     valid = (indices >= 0).ravel()
     directed = scipy.sparse.coo_matrix(
-        (strength.astype(np.float32).ravel()[valid], (rows[valid], indices.ravel()[valid])),
+        (strength.ravel()[valid], (rows[valid], indices.ravel()[valid])),
         shape=(n, n),
     ).tocsr()
     directed.eliminate_zeros()
