@@ -127,6 +127,27 @@ def test_trustworthiness_equals_scikit_learn(metric):
     assert continuity(x, y, k=7) == pytest.approx(expected_continuity, abs=1e-9)
 
 
+def test_trustworthiness_ranks_tied_distances_as_a_stable_sort():
+    # On a grid many distances tie; the rank of a tied neighbour is its place in a stable
+    # argsort of the row (the definition, computed here directly), not an arbitrary order.
+    rng = np.random.default_rng(11)
+    x = rng.integers(0, 3, size=(120, 3)).astype(np.float64)
+    y = x[:, :2] + 1e-3 * rng.normal(size=(120, 2))
+    k, n = 5, 120
+    dist_x = np.linalg.norm(x[:, None] - x[None], axis=2)
+    dist_y = np.linalg.norm(y[:, None] - y[None], axis=2)
+    np.fill_diagonal(dist_x, np.inf)
+    np.fill_diagonal(dist_y, np.inf)
+    ranks = np.empty((n, n), dtype=np.int64)
+    for i in range(n):
+        ranks[i, np.argsort(dist_x[i], kind="stable")] = np.arange(1, n + 1)
+    embedded = np.argsort(dist_y, axis=1, kind="stable")[:, :k]
+    penalty = np.maximum(np.take_along_axis(ranks, embedded, axis=1) - k, 0).sum()
+    expected = 1.0 - 2.0 * penalty / (n * k * (2.0 * n - 3.0 * k - 1.0))
+    assert trustworthiness(x, y, k=k) == pytest.approx(expected, abs=1e-12)
+    assert penalty > 0
+
+
 def test_pairwise_spearman_of_a_monotone_change_is_one():
     rng = np.random.default_rng(6)
     x = rng.normal(size=(300, 10))

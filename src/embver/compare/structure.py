@@ -168,10 +168,22 @@ def _pair_of_index(t: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 def pair_similarities(vectors: np.ndarray, i: np.ndarray, j: np.ndarray, metric: str) -> np.ndarray:
     """Similarity of each pair (i, j): cosine, dot product, or negative L2 distance; (m,)."""
     out = np.empty(i.size)
+    norms = None
+    if metric != "l2" and vectors.shape[0] <= i.size:
+        # more pairs than vectors: cast once and take each vector's norm once (the same
+        # row reductions as on the gathered rows, so the same values bit for bit)
+        vectors = np.asarray(vectors, dtype=np.float64)
+        norms = np.linalg.norm(vectors, axis=1) if metric == "cosine" else None
     # blocks of pairs keep the gathered (block, d) rows in cache instead of (m, d) in memory
     for start in range(0, i.size, 8192):
         rows = slice(start, start + 8192)
-        out[rows] = _pair_block(vectors[i[rows]], vectors[j[rows]], metric)
+        a, b = vectors[i[rows]], vectors[j[rows]]
+        if norms is None:
+            out[rows] = _pair_block(a, b, metric)
+        else:
+            dots = np.einsum("ij,ij->i", a, b)
+            scale = norms[i[rows]] * norms[j[rows]]
+            out[rows] = np.divide(dots, scale, out=np.zeros_like(dots), where=scale > 0)
     return out
 
 

@@ -96,11 +96,14 @@ def _rank_penalty(
     dist = _distances(xs[start:stop], xs, metric)
     rows = np.arange(stop - start)
     dist[rows, np.arange(start, stop)] = np.inf
-    # rank by a stable argsort, as scikit-learn's argsort does on distinct distances
-    order = np.argsort(dist, axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    ranks[rows[:, None], order] = np.arange(1, xs.shape[0] + 1)[None, :]
-    excess = np.take_along_axis(ranks, neighbours, axis=1) - k
+    # The rank a stable argsort gives j (as scikit-learn's argsort does on distinct
+    # distances), counted instead of sorted: the items strictly nearer, plus the items as
+    # near with a lower index, plus one. O(b·k·n) comparisons instead of an O(b·n log n) sort.
+    near = np.take_along_axis(dist, neighbours, axis=1)[:, :, None]  # (b, k, 1)
+    nearer = (dist[:, None, :] < near).sum(axis=2)
+    lower = np.arange(xs.shape[0])[None, None, :] < neighbours[:, :, None]
+    tied_before = ((dist[:, None, :] == near) & lower).sum(axis=2)
+    excess = nearer + tied_before + 1 - k
     return int(excess[excess > 0].sum())
 
 
