@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
-from embver.compare.clusters import compare_clusterings
+from embver.compare.clusters import NOISE, compare_clusterings, permutation_null
 
 
 def test_relabelled_clusters_agree_perfectly():
@@ -126,3 +126,28 @@ def test_two_clusters_merged_by_construction_are_reported_beyond_the_floor():
     assert c["n_clusters_old"] == c["n_clusters_new"] + 1
     text = report.to_text()
     assert "beyond the floor: split 0   merged 1" in text and "noise" in text
+
+
+@pytest.mark.parametrize("sizes", [(25, 30), (2, 3), (1, 4)])
+def test_the_permutation_null_is_scikit_learns_scores_of_the_same_shuffles(sizes):
+    # the null reuses what a shuffle cannot change (entropies, expected mutual information);
+    # its mean and percentile must be those of scikit-learn's own scores of the same shuffles
+    rng = np.random.default_rng(3)
+    old = rng.integers(0, sizes[0], 900)
+    new = rng.integers(0, sizes[1], 900)
+    old[::17] = NOISE
+    null = permutation_null(old, new, permutations=40, seed=5)
+    both = (old != NOISE) & (new != NOISE)
+    a, b = old[both], new[both]
+    shuffle = np.random.default_rng(5)
+    aris, amis = [], []
+    for _ in range(40):
+        shuffled = shuffle.permutation(b)
+        aris.append(adjusted_rand_score(a, shuffled))
+        amis.append(adjusted_mutual_info_score(a, shuffled))
+    assert null == {
+        "ari": float(np.mean(aris)),
+        "ari_p95": float(np.percentile(aris, 95)),
+        "ami": float(np.mean(amis)),
+        "ami_p95": float(np.percentile(amis, 95)),
+    }
