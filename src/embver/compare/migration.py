@@ -251,28 +251,43 @@ def fit_migration(
         [], int(train.size), int(test.size), int(queries.size), k,
         n_validation=int(valid.size), n_items=int(old.shape[0]),
     )  # fmt: skip
-    for direction in directions:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    def one_direction(direction: str) -> Migration:
+        """The scores, maps and choice of one direction, on a Migration of its own."""
+        part = Migration([], result.n_train, result.n_holdout, result.n_queries, k)
         source, target, m_source, m_target = sides[direction]
         target = np.asarray(target)
         score = _Scorer(source, target, m_target, k, seed, valid, test, queries, valid_queries)
         for kind in kinds:
             fitted = _fit(
                 kind, source, target, train, m_source, m_target, seed,
-                result.maps.get(("ridge", direction)),
+                part.maps.get(("ridge", direction)),
             )  # fmt: skip
-            result.scores.append(score(kind, direction, fitted))
-            result.maps[(kind, direction)] = fitted
+            part.scores.append(score(kind, direction, fitted))
+            part.maps[(kind, direction)] = fitted
         # the kind is chosen on validation items; it is then refitted on train + validation
         # (few items: 60 % instead of 100 % more rows) and judged once on the test items
-        best = max(
-            (s for s in result.scores if s.direction == direction), key=lambda s: s.validation
-        )
+        best = max(part.scores, key=lambda s: s.validation)
         both = np.concatenate([train, valid])
         refit = _fit(best.kind, source, target, both, m_source, m_target, seed, None)
-        result.chosen[direction] = replace(
+        part.chosen[direction] = replace(
             score(best.kind, direction, refit), validation=best.validation
         )
-        result.maps[(best.kind, direction)] = refit
+        part.maps[(best.kind, direction)] = refit
+        return part
+
+    # The directions are independent and each is seeded: they run side by side, one BLAS
+    # thread each (set once here: threadpoolctl's limits are process-wide), and are merged
+    # in order, so the result is the one of running them in turn.
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(2) as pool:
+        parts = list(pool.map(one_direction, directions))
+    for part in parts:
+        result.scores.extend(part.scores)
+        result.maps.update(part.maps)
+        result.chosen.update(part.chosen)
     return result
 
 
