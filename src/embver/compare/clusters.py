@@ -341,7 +341,7 @@ class _ShuffleScores:
         n = self.n
         rows = np.ravel(table.sum(axis=1))
         cols = np.ravel(table.sum(axis=0))
-        squares = int((table.data.astype(np.int64) ** 2).sum())
+        squares = int((table.data**2).sum())
         tp = squares - n
         fp = int(table.dot(cols).sum()) - squares
         fn = int(table.transpose().dot(rows).sum()) - squares

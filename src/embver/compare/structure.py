@@ -177,17 +177,15 @@ def pair_similarities(vectors: np.ndarray, i: np.ndarray, j: np.ndarray, metric:
     # blocks of pairs keep the gathered (block, d) rows in cache instead of (m, d) in memory
     for start in range(0, i.size, 8192):
         rows = slice(start, start + 8192)
-        a, b = vectors[i[rows]], vectors[j[rows]]
-        if norms is None:
-            out[rows] = _pair_block(a, b, metric)
-        else:
-            dots = np.einsum("ij,ij->i", a, b)
-            scale = norms[i[rows]] * norms[j[rows]]
-            out[rows] = np.divide(dots, scale, out=np.zeros_like(dots), where=scale > 0)
+        scale = None if norms is None else norms[i[rows]] * norms[j[rows]]
+        out[rows] = _pair_block(vectors[i[rows]], vectors[j[rows]], metric, scale)
     return out
 
 
-def _pair_block(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+def _pair_block(
+    a: np.ndarray, b: np.ndarray, metric: str, norms: np.ndarray | None = None
+) -> np.ndarray:
+    """Similarities of rows a[r], b[r]; ``norms`` (the products of their norms) when known."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if metric == "l2":
@@ -195,7 +193,8 @@ def _pair_block(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
     dots = np.einsum("ij,ij->i", a, b)
     if metric == "dot":
         return dots
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    if norms is None:
+        norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
 
 
