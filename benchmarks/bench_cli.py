@@ -9,12 +9,15 @@ wall clock, median of ``--repeats`` runs:
 - ``python -m embver.cli compare A B --json`` (what the ``embver`` script runs);
 - the peer: ``python benchmarks/numpy_compare.py a.npy b.npy`` (exact 10-NN
   overlap, linear CKA and orthogonal Procrustes in plain numpy);
+- the library peer: ``python benchmarks/library_compare.py a.npy b.npy`` (every figure
+  the compare prints, with the same sizes, seeds and resamples, from scikit-learn, SciPy
+  and umap-learn: what a user stitching them together runs; ``--no-library-peer`` skips);
 
-and prints their ratio with each step's share of the compare (the step timings
+and prints the ratios with each step's share of the compare (the step timings
 of ``--json``, the rest being start-up: interpreter, imports, opening the store,
-reading the vectors). Start-up itself: the wall time of ``embver compare --help``
-and the heavy modules (torch, FastAPI, umap, numba, ...) that ``--help`` and the
-compare import, from ``python -X importtime``.
+reading the vectors) beside the library peer's own steps. Start-up itself: the wall
+time of ``embver compare --help`` and the heavy modules (torch, FastAPI, umap, numba,
+...) that ``--help`` and the compare import, from ``python -X importtime``.
 
 ``--baseline SRC`` also times the compare with the package at ``SRC`` (the ``src/``
 folder of another checkout, e.g. main before a change), interleaved run by run with
@@ -126,7 +129,13 @@ def heavy_imports(command: list[str], env: dict[str, str]) -> tuple[list[str], f
 
 
 def bench_size(
-    n: int, dim: int, repeats: int, cold: bool, env: dict[str, str], baseline: str | None
+    n: int,
+    dim: int,
+    repeats: int,
+    cold: bool,
+    env: dict[str, str],
+    baseline: str | None,
+    library_peer: bool = True,
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         folder = Path(tmp)
@@ -138,6 +147,7 @@ def bench_size(
             str(folder / "a.npy"),
             str(folder / "b.npy"),
         ]
+        library = [peer[0], str(HERE / "library_compare.py"), *peer[2:]]
         codes = {"embver": env}
         if baseline:
             codes = {"baseline": {**env, "PYTHONPATH": baseline}, **codes}
@@ -152,16 +162,26 @@ def bench_size(
         runs: dict[str, list[float]] = {label: [] for label in codes}
         steps: dict[str, list[dict[str, float]]] = {label: [] for label in codes}
         peer_runs = []
+        library_runs = []
         for _ in range(repeats):
             for label, code_env in codes.items():
                 seconds, out = timed_run(compare, code_env)
                 runs[label].append(seconds)
                 steps[label].append(json.loads(out)["timings"])
             peer_runs.append(timed_run(peer, env))
+            if library_peer:
+                library_runs.append(timed_run(library, env))
         for label in codes:
             _print_size(
                 n, label, runs[label], steps[label], [s for s, _ in peer_runs], peer_runs[-1][1]
             )
+            if library_runs:
+                wall = statistics.median(runs[label])
+                other = statistics.median(s for s, _ in library_runs)
+                print(
+                    f"         library peer {other:6.2f} s   ratio {wall / other:5.2f}×   "
+                    f"({library_runs[-1][1].strip()})"
+                )
 
 
 def _print_size(
@@ -217,13 +237,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cold", action="store_true", help="Also time a first run, cache empty.")
     parser.add_argument("--baseline", default=None, help="src/ of another checkout to time too.")
+    parser.add_argument(
+        "--no-library-peer", action="store_true", help="Skip library_compare.py (slow)."
+    )
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.repeats} repeats")
     bench_startup(args.repeats, env)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     for n in sizes:
-        bench_size(n, args.dim, args.repeats, args.cold, env, args.baseline)
+        bench_size(
+            n, args.dim, args.repeats, args.cold, env, args.baseline, not args.no_library_peer
+        )
     bench_compare_imports(sizes[-1], args.dim, env)
 
 
