@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from embver.store import schema
-from embver.store.catalog import current_revision, head_revision
+from embver.store.catalog import HEAD_REVISION, current_revision, head_revision
 
 
 def test_migrated_catalog_matches_schema_module(store):
@@ -18,6 +18,12 @@ def test_migrated_catalog_matches_schema_module(store):
 
 def test_new_store_is_at_head(store):
     assert current_revision(store.engine) == head_revision()
+
+
+def test_the_head_revision_that_opening_trusts_is_alembics_head():
+    # opening a store at HEAD_REVISION skips alembic: a stale constant would leave
+    # catalogs one migration behind
+    assert head_revision() == HEAD_REVISION
 
 
 def _downgrade_to_initial(store) -> None:
