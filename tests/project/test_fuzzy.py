@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from umap_oracle import import_umap
 
-from embver.project._umap_import import import_umap
 from embver.project.fuzzy import fuzzy_graph, smooth_distances
 from embver.project.neighbors import knn_graph
 

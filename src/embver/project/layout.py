@@ -9,15 +9,16 @@ than a cut-down one:
    text/image embeddings while making every later step cheaper;
 3. k-NN from faiss (BLAS brute force; above 20k points an inverted-file index
    probed to a recall of ~1) replaces pynndescent's approximate search;
-4. the initialisation is umap's "tswspectral" layout of the same graph (the
-   spectral start warm-started by a truncated SVD: a fraction of the time of
-   the plain spectral solve), or a given layout (alignment across versions),
-   in which case fewer epochs at a gentler learning rate suffice;
+4. the initialisation is umap-learn's "tswspectral" start of the same graph (the
+   normalised Laplacian's eigenvectors, component by component), computed by
+   :mod:`embver.project.spectral` without importing umap-learn, or a given layout
+   (alignment across versions), in which case fewer epochs at a gentler learning
+   rate suffice;
 5. the gradient descent runs on every core and stays reproducible with a seed
    (umap-learn falls back to one thread when seeded): :mod:`embver.project.sgd`;
 6. numba's on-disk cache is pointed at a writable folder so a new process does
-   not recompile the kernels, and umap is imported without pynndescent, whose
-   kernels (most of a first run's JIT time) the faiss graph makes unnecessary.
+   not recompile the optimiser. umap-learn itself is not imported: its kernels
+   (and pynndescent's) were most of a first run's JIT time.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import numpy as np
 
 from embver.errors import InvalidInputError
-from embver.project._numba_cache import enable_kernel_caching, ensure_numba_cache_dir
-from embver.project._umap_import import import_umap
+from embver.project._numba_cache import ensure_numba_cache_dir
 from embver.project.neighbors import knn_graph
 
 if TYPE_CHECKING:
@@ -277,20 +277,16 @@ def umap_layout(
 ) -> np.ndarray:
     """UMAP layout of ``vectors`` (n, d) through PCA + faiss k-NN; float32 (n, dims).
 
-    umap-learn's fuzzy graph (:mod:`embver.project.fuzzy`) and spectral start; the optimisation
-    runs on every core and stays reproducible (:mod:`embver.project.sgd`).
-    ``init`` (n, dims) starts the optimisation from a given layout (used to
-    align one version to another); otherwise umap's tswspectral initialisation.
+    umap-learn's fuzzy graph (:mod:`embver.project.fuzzy`) and spectral start
+    (:mod:`embver.project.spectral`); the optimisation runs on every core and stays
+    reproducible (:mod:`embver.project.sgd`). ``init`` (n, dims) starts the optimisation
+    from a given layout (used to align one version to another); otherwise the spectral
+    start.
     """
     ensure_numba_cache_dir()
-    import_umap()  # without pynndescent's kernels: the k-NN graph comes from faiss
-    from umap.spectral import tswspectral_layout
-    from umap.umap_ import find_ab_params, make_epochs_per_sample, noisy_scale_coords
-
     from embver.project.fuzzy import fuzzy_graph
     from embver.project.sgd import optimize_layout
-
-    enable_kernel_caching()
+    from embver.project.spectral import ab_params, epochs_per_sample, noisy_scale, spectral_start
 
     reduced = reduce_dimensions(prepare_vectors(vectors, metric), pca_dims)
     # umap-learn counts the point itself among its n_neighbors
@@ -304,18 +300,18 @@ def umap_layout(
     graph.data[graph.data < graph.data.max() / max(epochs, 10)] = 0.0
     graph.eliminate_zeros()
     if init is None:
-        start = tswspectral_layout(reduced, graph, dims, random_state, metric="euclidean")
-        start = noisy_scale_coords(start, random_state, max_coord=10, noise=0.0001)
+        start = spectral_start(reduced, graph, dims, random_state)
+        start = noisy_scale(start, random_state, max_coord=10, noise=0.0001)
     else:
         start = np.asarray(init, dtype=np.float32)
     low, high = start.min(axis=0), start.max(axis=0)
     start = (10.0 * (start - low) / np.maximum(high - low, 1e-12)).astype(np.float32)
-    a, b = find_ab_params(1.0, min_dist)
+    a, b = ab_params(1.0, min_dist)
     return optimize_layout(
         start,
         graph.indptr,
         graph.indices,
-        make_epochs_per_sample(graph.data, epochs),
+        epochs_per_sample(graph.data, epochs),
         epochs,
         float(a),
         float(b),

@@ -23,8 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import numba
 import numpy as np
+
+from embver.project._numba_cache import ensure_numba_cache_dir
+
+ensure_numba_cache_dir()  # before numba loads: its kernels then cache in embver's folder
+import numba  # noqa: E402
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 #: below this many points an epoch runs on one thread: its work (~1 ms at 3,000 points) is

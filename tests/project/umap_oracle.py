@@ -1,11 +1,11 @@
-"""Import umap-learn's graph and spectral code without compiling pynndescent.
+"""umap-learn, the tests' independent reference, imported without compiling pynndescent.
 
-``umap.umap_`` imports pynndescent at the top for its approximate k-NN search, and
-pynndescent compiles (or loads from numba's cache) well over a hundred numba kernels
-as it is imported. embver never searches through it: the k-NN graph comes from faiss
-(:mod:`embver.project.neighbors`). On a first run that import was most of the JIT
-time of ``embver compare`` (benchmarks/bench_cli.py ``--cold``), and on every later
-run the cache loads still cost a second or more.
+embver no longer imports umap-learn (:mod:`embver.project.spectral` computes the pieces
+it took from it). The tests still compare with it: its fuzzy graph, its spectral start,
+its optimiser. ``umap.umap_`` imports pynndescent at the top, and pynndescent compiles
+(or loads from numba's cache) well over a hundred numba kernels as it is imported,
+tens of seconds per test worker on a fresh machine, for k-NN searches these tests never
+run through it.
 
 :func:`import_umap` imports umap with stand-ins for the three names ``umap.umap_``
 takes from pynndescent. Each stand-in loads the real pynndescent the moment it is
