@@ -206,6 +206,12 @@ def test_non_finite_first_and_last_rows_are_named_and_nothing_is_written(
     assert seeded_store.space_names() == ["stop-signs"]
 
 
+def test_finite_vectors_whose_sum_overflows_are_registered(seeded_store):
+    vectors = np.full((N, D), np.finfo(np.float32).max, dtype=np.float32)
+    version = _register(vectors=vectors, space="fresh")(seeded_store)
+    assert np.array_equal(version.vectors(), vectors)
+
+
 def test_bad_input_refused_during_a_write_of_many_batches_leaves_nothing(
     seeded_store, store_snapshot, monkeypatch
 ):

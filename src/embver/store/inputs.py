@@ -255,7 +255,13 @@ def _check_finite(given: np.ndarray, stored: np.ndarray, ids: pa.Array, dtype: s
     """Refuse rows of ``stored`` (``given`` cast to ``dtype``) that hold NaN or inf.
 
     Checked after the cast: a finite float64 beyond the stored dtype's range becomes inf.
+    A finite sum of all values proves them all finite (NaN and inf carry through a sum)
+    in one cheap pass; only a sum that is not (bad rows, or finite values summing past
+    the dtype's range) needs the row-by-row look that names the first bad row.
     """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(stored.sum()):
+            return
     finite = _finite_rows(stored)
     if not finite.all():
         row = int(np.argmin(finite))
