@@ -187,6 +187,43 @@ def test_bad_input_is_refused_and_store_unchanged(seeded_store, store_snapshot, 
     assert store_snapshot(seeded_store) == before
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("rows", [[0], [N - 1], [0, N - 1]])
+def test_non_finite_first_and_last_rows_are_named_and_nothing_is_written(
+    seeded_store, store_snapshot, value, rows
+):
+    # the rows are checked while Lance writes; the message is the one checked before it
+    vectors = _vectors(1)
+    vectors[rows, D - 1] = value
+    before = store_snapshot(seeded_store)
+    with pytest.raises(InvalidInputError) as info:
+        _register(vectors=vectors, space="fresh")(seeded_store)
+    assert str(info.value) == (
+        f"vectors contain NaN or inf in {len(rows)} row(s), first at id 'item-{rows[0]}' "
+        f"(row {rows[0]})"
+    )
+    assert store_snapshot(seeded_store) == before
+    assert seeded_store.space_names() == ["stop-signs"]
+
+
+def test_finite_vectors_whose_sum_overflows_are_registered(seeded_store):
+    vectors = np.full((N, D), np.finfo(np.float32).max, dtype=np.float32)
+    version = _register(vectors=vectors, space="fresh")(seeded_store)
+    assert np.array_equal(version.vectors(), vectors)
+
+
+def test_bad_input_refused_during_a_write_of_many_batches_leaves_nothing(
+    seeded_store, store_snapshot, monkeypatch
+):
+    from embver.store import vectors as vector_data
+
+    monkeypatch.setattr(vector_data, "_WRITE_BATCH_ROWS", 1)  # the write can stop at any row
+    before = store_snapshot(seeded_store)
+    with pytest.raises(InvalidInputError, match="duplicate"):
+        _register(ids=[*IDS[:-1], IDS[0]], space="fresh")(seeded_store)
+    assert store_snapshot(seeded_store) == before
+
+
 def test_there_are_at_least_thirty_cases():
     assert len(CASES) >= 30
 

@@ -65,6 +65,30 @@ def test_every_file_a_version_reads_is_recorded(versions):
     assert len(_data_files(versions[0])) == 2
 
 
+def test_each_data_file_hashed_while_the_next_is_written_is_recorded_and_checked(
+    store, monkeypatch
+):
+    from embver.store import vectors as vector_data
+
+    # a new data file every 100 rows: 450 rows in five files, 250 appended in three more
+    monkeypatch.setattr(vector_data, "_FILE_VECTOR_BYTES", 100 * DIM * 4)
+    _register(store, "a", 1, 0, 450)
+    version = _register(store, "a", 2, 450, 250)
+    assert [len([p for p in s.files if p.startswith("data/")]) for s in version.segments] == [5, 3]
+    assert set(_data_files(version)) <= set(_recorded_files(version))
+    assert verify(store).ok
+    expected = np.concatenate([_vectors(1, 450), _vectors(2, 250)])
+    assert np.array_equal(store.get(version.ref).vectors(), expected)
+    for path in _data_files(version):
+        original = path.read_bytes()
+        damaged = bytearray(original)
+        damaged[len(original) // 2] ^= 1
+        path.write_bytes(bytes(damaged))
+        assert _flagged(store) == {version.ref}, path.name
+        path.write_bytes(original)
+    assert verify(store).ok
+
+
 def test_verify_detects_flipped_bytes_in_every_file(store, versions):
     rng = random.Random(0)
     checked = 0

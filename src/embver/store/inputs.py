@@ -115,8 +115,50 @@ def _check_numeric(array: np.ndarray) -> np.ndarray:
     return array
 
 
+@dataclass(frozen=True)
+class Unchecked:
+    """Input ready to write whose values are not checked yet (:func:`check_values`):
+    ``ids`` (n,) strings, ``vectors`` (n, d) cast to ``dtype``, and ``given``, the
+    vectors as given (what an error about a value beyond ``dtype``'s range quotes)."""
+
+    ids: pa.Array
+    vectors: np.ndarray
+    given: np.ndarray
+    dtype: str
+
+
+def prepare(vectors: Any, ids: Any, dim: int, dtype: str) -> Unchecked:
+    """Convert ``vectors`` and ``ids`` and check their shapes, not yet their values.
+
+    What is checked here costs nothing per value (types, counts, nulls, the width);
+    :func:`check_values` then checks the rest, so that it may run while the vectors
+    are written. Errors come in the order :func:`as_ids` then :func:`check_vectors`
+    raise them.
+    """
+    vectors, ids = split_frame(vectors, ids)
+    matrix = as_matrix(vectors)
+    id_array = _as_id_array(ids, matrix.shape[0])
+    problem = _shape_problem(matrix, dim)
+    if problem:
+        _check_id_values(id_array)
+        raise InvalidInputError(problem)
+    return Unchecked(id_array, _cast(matrix, dtype), matrix, dtype)
+
+
+def check_values(unchecked: Unchecked) -> None:
+    """Refuse empty and duplicate ids, then non-finite vectors (InvalidInputError)."""
+    _check_id_values(unchecked.ids)
+    _check_finite(unchecked.given, unchecked.vectors, unchecked.ids, unchecked.dtype)
+
+
 def as_ids(ids: Any, count: int) -> pa.Array:
     """A string array of ``count`` unique, non-empty ids."""
+    return _check_id_values(_as_id_array(ids, count))
+
+
+def _as_id_array(ids: Any, count: int) -> pa.Array:
+    """A string array of ``count`` ids without nulls (not yet checked for empty or
+    duplicate ids)."""
     if ids is None:
         raise InvalidInputError("ids are required: pass ids=[...] with one string per vector")
     if isinstance(ids, pa.ChunkedArray):
@@ -146,7 +188,7 @@ def as_ids(ids: Any, count: int) -> pa.Array:
         ids = pa.array(ids, type=pa.string())
     elif not pa.types.is_string(ids.type) and not pa.types.is_large_string(ids.type):
         raise InvalidInputError(f"ids must be strings, got Arrow type {ids.type}")
-    return _check_ids(ids.cast(pa.string()), count)
+    return _check_count(ids.cast(pa.string()), count)
 
 
 def _string_array_or_list(ids: list[Any]) -> pa.Array | list[Any]:
@@ -161,13 +203,17 @@ def _string_array_or_list(ids: list[Any]) -> pa.Array | list[Any]:
     return ids
 
 
-def _check_ids(ids: pa.Array, count: int) -> pa.Array:
-    import pyarrow.compute as pc
-
+def _check_count(ids: pa.Array, count: int) -> pa.Array:
     if len(ids) != count:
         raise InvalidInputError(f"got {len(ids)} ids for {count} vectors; they must match 1:1")
     if ids.null_count:
         raise InvalidInputError(f"ids contain {ids.null_count} null value(s)")
+    return ids
+
+
+def _check_id_values(ids: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc
+
     if pc.any(pc.equal(pc.utf8_length(ids), 0)).as_py():
         raise InvalidInputError("ids contain an empty string; every id must be non-empty")
     unique = pc.unique(ids)
@@ -182,25 +228,49 @@ def _check_ids(ids: pa.Array, count: int) -> pa.Array:
 
 def check_vectors(array: np.ndarray, ids: pa.Array, dim: int, dtype: str) -> np.ndarray:
     """Cast to ``dtype`` and refuse empty input, wrong width and non-finite values."""
+    problem = _shape_problem(array, dim)
+    if problem:
+        raise InvalidInputError(problem)
+    stored = _cast(array, dtype)
+    _check_finite(array, stored, ids, dtype)
+    return stored
+
+
+def _shape_problem(array: np.ndarray, dim: int) -> str | None:
+    """What is wrong with the shape of ``array`` (n, d) for a recipe of width ``dim``."""
     if array.shape[0] == 0:
-        raise InvalidInputError("no vectors given: the set of vectors is empty")
+        return "no vectors given: the set of vectors is empty"
     if array.shape[1] != dim:
-        raise InvalidInputError(
-            f"vectors have dimension {array.shape[1]} but the recipe says dim={dim}"
-        )
-    # Checked after the cast: a finite float64 beyond the stored dtype's range becomes inf.
+        return f"vectors have dimension {array.shape[1]} but the recipe says dim={dim}"
+    return None
+
+
+def _cast(array: np.ndarray, dtype: str) -> np.ndarray:
+    """``array`` as a C-contiguous array of ``dtype`` (itself when it is one already)."""
     with np.errstate(over="ignore"):
-        stored = np.ascontiguousarray(array, dtype=np.dtype(dtype))
+        return np.ascontiguousarray(array, dtype=np.dtype(dtype))
+
+
+def _check_finite(given: np.ndarray, stored: np.ndarray, ids: pa.Array, dtype: str) -> None:
+    """Refuse rows of ``stored`` (``given`` cast to ``dtype``) that hold NaN or inf.
+
+    Checked after the cast: a finite float64 beyond the stored dtype's range becomes inf.
+    A finite sum of all values proves them all finite (NaN and inf carry through a sum)
+    in one cheap pass; only a sum that is not (bad rows, or finite values summing past
+    the dtype's range) needs the row-by-row look that names the first bad row.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(stored.sum()):
+            return
     finite = _finite_rows(stored)
     if not finite.all():
         row = int(np.argmin(finite))
-        if np.isfinite(array[row]).all():
-            raise _overflow(array, ids, row, dtype)
+        if np.isfinite(given[row]).all():
+            raise _overflow(given, ids, row, dtype)
         raise InvalidInputError(
             f"vectors contain NaN or inf in {int((~finite).sum())} row(s), first at id "
             f"{ids[row].as_py()!r} (row {row})"
         )
-    return stored
 
 
 def _overflow(array: np.ndarray, ids: pa.Array, row: int, dtype: str) -> InvalidInputError:

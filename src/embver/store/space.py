@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -184,38 +186,86 @@ class Space(RichDisplay):
         recipe = coerce_recipe(recipe)
         if author and not recipe.context.author:
             recipe = recipe.with_context(author=author)
-        batch = self._check_input(vectors, ids, recipe, texts, labels, uris, metadata)
+        unchecked = inputs.prepare(vectors, ids, recipe.dim, recipe.dtype)
         existing = self.registered(recipe)
         if existing is not None:
+            batch = self._check_input(unchecked, texts, labels, uris, metadata)
             return self._append_keeping(existing, batch, model_files)
-        parent_version = self._resolve_parent(parent)
-        parent_recipe = parent_version.recipe if parent_version else None
-        derived = derive_bump(parent_recipe, recipe)
-        reasons = bump_reasons(parent_recipe, recipe)
-        check_declared_bump(bump, derived, reasons)
-        verdict = self._patch_verdict(parent_version, batch) if derived == Bump.PATCH else None
-        self._write()  # the input is accepted: from here on the store changes
-        model_digest = self._store._keep_model(model_files) if model_files else None
         data_rel = f"spaces/{self.name}/versions/{uuid.uuid4().hex}.lance"
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # the item rows go in while Lance writes the vectors
-            items_added = pool.submit(self._store._add_items, self.name, batch.items)
-            lance_version, segment = vector_data.write_segment(
-                self._store.data_path(data_rel), batch.ids, batch.vectors, recipe.dtype
-            )
-            items_added.result()
+        lance_version, segment, accepted = self._write_accepting(
+            self._store.data_path(data_rel), unchecked, recipe, parent, bump, model_files,
+            texts, labels, uris, metadata,
+        )  # fmt: skip
         row = version_row(
-            recipe, derived, reasons, data_rel, lance_version, segment, verdict, model_digest
-        )
+            recipe, accepted.derived, accepted.reasons, data_rel, lance_version, segment,
+            accepted.verdict, accepted.model_digest,
+        )  # fmt: skip
         try:
-            version = self._commit_new(row, parent_version, derived, edges)
+            version = self._commit_new(row, accepted.parent, accepted.derived, edges)
         except _RecipeRegisteredMeanwhile as twin:
             # Another writer registered this recipe while we wrote; our data is an orphan
             # for gc, and the ids go to the version that won.
             winner = self._store._version_by_id(twin.version_id)
-            return self._append_keeping(winner, batch, model_files)
+            return self._append_keeping(winner, accepted.batch, model_files)
         self._store.on_registered(version)
         return version
+
+    def _write_accepting(
+        self,
+        uri: str,
+        unchecked: inputs.Unchecked,
+        recipe: Recipe,
+        *accept_args: Any,
+    ) -> tuple[int, vector_data.Segment, _Accepted]:
+        """Write the vectors to ``uri`` while one helper thread accepts the input
+        (:meth:`_accept`) and hashes; Lance's thread and the helper share the cores.
+
+        When either fails (bad input first of all) the write stops and the dataset is
+        removed again; the input's error is the one raised.
+        """
+        abandon = threading.Event()
+        with ThreadPoolExecutor(max_workers=1) as helper:
+            accepting = helper.submit(self._accept, unchecked, recipe, abandon, *accept_args)
+            try:
+                lance_version, segment = vector_data.write_segment(
+                    uri, unchecked.ids, unchecked.vectors, recipe.dtype,
+                    helper=helper, abandon=abandon,
+                )  # fmt: skip
+                return lance_version, segment, accepting.result()
+            except BaseException:
+                abandon.set()
+                wait([accepting])
+                vector_data.remove_dataset(uri)
+                accepting.result()  # the input's error, when it was refused
+                raise
+
+    def _accept(
+        self,
+        unchecked: inputs.Unchecked,
+        recipe: Recipe,
+        abandon: threading.Event,
+        parent: str | Version | None,
+        bump: Bump | str | None,
+        model_files: ModelFiles | None,
+        *item_fields: Any,
+    ) -> _Accepted:
+        """Check the input and the bump of a new version; once both are accepted, create
+        the space's row and add the item rows. ``abandon`` is set when they are refused."""
+        try:
+            batch = self._check_input(unchecked, *item_fields)
+            parent_version = self._resolve_parent(parent)
+            parent_recipe = parent_version.recipe if parent_version else None
+            derived = derive_bump(parent_recipe, recipe)
+            reasons = bump_reasons(parent_recipe, recipe)
+            check_declared_bump(bump, derived, reasons)
+            verdict = self._patch_verdict(parent_version, batch) if derived == Bump.PATCH else None
+        except BaseException:
+            abandon.set()
+            raise
+        self._write()  # the input is accepted: from here on the store changes
+        model_digest = self._store._keep_model(model_files) if model_files else None
+        self._store._add_items(self.name, batch.items)
+        return _Accepted(batch, parent_version, derived, reasons, verdict, model_digest)
 
     def _append_keeping(
         self, existing: Version, batch: inputs.Batch, model_files: ModelFiles | None
@@ -229,20 +279,15 @@ class Space(RichDisplay):
     # -- steps -------------------------------------------------------------
     def _check_input(
         self,
-        vectors: Any,
-        ids: Any,
-        recipe: Recipe,
+        unchecked: inputs.Unchecked,
         texts: Any,
         labels: Any,
         uris: Any,
         metadata: Any,
     ) -> inputs.Batch:
-        vectors, ids = inputs.split_frame(vectors, ids)
-        matrix = inputs.as_matrix(vectors)
-        id_array = inputs.as_ids(ids, matrix.shape[0])
-        matrix = inputs.check_vectors(matrix, id_array, recipe.dim, recipe.dtype)
-        items = inputs.item_table(id_array, texts, labels, uris, metadata)
-        return inputs.Batch(ids=id_array, vectors=matrix, items=items)
+        inputs.check_values(unchecked)
+        items = inputs.item_table(unchecked.ids, texts, labels, uris, metadata)
+        return inputs.Batch(ids=unchecked.ids, vectors=unchecked.vectors, items=items)
 
     def _resolve_parent(self, parent: str | Version | None) -> Version | None:
         from embver.store.version import Version
@@ -355,6 +400,18 @@ class Space(RichDisplay):
             self.name, batch.items.take(pa.array(fresh)) if batch.items else None
         )
         return self._store._append_segment(existing, ids, matrix)
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    """What :meth:`Space._accept` found: the checked input and the new version's bump."""
+
+    batch: inputs.Batch
+    parent: Version | None
+    derived: Bump
+    reasons: list[str]
+    verdict: dict[str, Any] | None
+    model_digest: str | None
 
 
 class _RecipeRegisteredMeanwhile(Exception):

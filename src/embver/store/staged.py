@@ -14,7 +14,6 @@ it recorded and goes on after the last chunk written.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -183,7 +182,7 @@ class StagedVersion:
             winner = store._version_by_id(twin.version_id)
             return space._append_keeping(winner, self._batch(uri, segment), self._model_files)
         store.on_registered(version)
-        _remove_dataset(store.data_path(state.items_rel))
+        vector_data.remove_dataset(store.data_path(state.items_rel))
         return version
 
     # -- steps -------------------------------------------------------------
@@ -264,12 +263,3 @@ def _reopen(space: Space, progress: StagedProgress, count: int) -> StagedProgres
     except Exception:  # swept by gc, or damaged: nothing worth keeping
         return None
     return progress
-
-
-def _remove_dataset(uri: str) -> None:
-    """Delete a dataset nothing needs any more (``gc`` removes it if this fails)."""
-    from embver.store.objectstore import filesystem
-
-    fs, root = filesystem(uri)
-    with contextlib.suppress(OSError):
-        fs.delete_dir(root)

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pyarrow as pa
 
 from embver.errors import IntegrityError, InvalidInputError
 from embver.store.objectstore import filesystem, is_local, local_path
+
+if TYPE_CHECKING:
+    import threading
+    from concurrent.futures import Executor
 
 _ARROW_DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
 
@@ -42,10 +46,13 @@ class Segment:
         return {"rows": self.rows, "hash": self.hash, "files": self.files, "ids": self.ids}
 
 
-def hash_segment(ids: pa.Array, vectors: np.ndarray) -> tuple[str, str]:
+def hash_segment(ids: pa.Array, vectors: np.ndarray, threads: int | None = None) -> tuple[str, str]:
     """blake3 over the row count, the ids (offsets + utf-8 bytes) and the vector bytes,
-    and blake3 over the row count and the ids alone: (segment hash, ids hash)."""
-    hasher = _id_hasher(ids)
+    and blake3 over the row count and the ids alone: (segment hash, ids hash).
+
+    ``threads``: blake3's own worker threads (default: as many as it likes).
+    """
+    hasher = _id_hasher(ids, threads)
     ids_digest = str(hasher.copy().hexdigest())
     hasher.update(np.ascontiguousarray(vectors).view(np.uint8).reshape(-1).data)
     return str(hasher.hexdigest()), ids_digest
@@ -129,11 +136,14 @@ def list_files(uri: str) -> set[str]:
     return {path for path in found if "latest" not in path.rsplit("/", 1)[-1]}
 
 
-def hash_file(uri: str, relative: str) -> str | None:
-    """blake3 of the bytes of ``relative`` inside the dataset at ``uri``; None if missing."""
+def hash_file(uri: str, relative: str, threads: int | None = None) -> str | None:
+    """blake3 of the bytes of ``relative`` inside the dataset at ``uri``; None if missing.
+
+    ``threads``: blake3's own worker threads (default: as many as it likes).
+    """
     import blake3
 
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    hasher = blake3.blake3(max_threads=threads or blake3.blake3.AUTO)
     if is_local(uri):
         path = os.path.join(local_path(uri), relative)
         if not os.path.isfile(path):
@@ -151,9 +161,19 @@ def hash_file(uri: str, relative: str) -> str | None:
     return hasher.hexdigest()
 
 
-def hash_new_files(uri: str, before: set[str]) -> dict[str, str]:
-    """blake3 of each file of the dataset at ``uri`` that is not in ``before``."""
-    hashes = {path: hash_file(uri, path) for path in sorted(list_files(uri) - before)}
+def hash_new_files(
+    uri: str, before: set[str], known: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """blake3 of each file of the dataset at ``uri`` that is not in ``before``.
+
+    ``known``: digests of new files already hashed once they were complete (while the
+    rest of the write went on); those files are not read again.
+    """
+    known = known or {}
+    hashes = {
+        path: known[path] if path in known else hash_file(uri, path)
+        for path in sorted(list_files(uri) - before)
+    }
     return {path: digest for path, digest in hashes.items() if digest is not None}
 
 
@@ -203,42 +223,128 @@ def to_table(ids: Sequence[str] | pa.Array, vectors: np.ndarray, dtype: str) -> 
 #: 0.84 s against 1.33 s for the whole table at once; benchmarks/bench_store.py's
 #: "lance" line times this setting)
 _WRITE_BATCH_ROWS: Final = 1 << 18
+#: vector bytes per data file: Lance starts a new file past this many rows' worth, so a
+#: file that is complete is hashed while Lance writes the next one and only the last is
+#: hashed after the write (200k × 384 float32: five files, the last 37 MiB)
+_FILE_VECTOR_BYTES: Final = 64 << 20
 
 
 def write_segment(
-    uri: str, ids: pa.Array, vectors: np.ndarray, dtype: str, mode: str = "create"
+    uri: str,
+    ids: pa.Array,
+    vectors: np.ndarray,
+    dtype: str,
+    mode: str = "create",
+    helper: Executor | None = None,
+    abandon: threading.Event | None = None,
 ) -> tuple[int, Segment]:
     """Write (``mode="create"``) or append rows to the dataset at ``uri``.
 
-    Returns the new Lance version and the segment: its content hash is computed on
-    a second thread while Lance writes (blake3 releases the GIL), then the files
-    the write added are hashed.
+    Returns the new Lance version and the segment. The hashing runs on ``helper`` (one
+    thread; default: a thread of its own) while Lance writes, blake3 releasing the GIL:
+    the content hash, then each data file Lance reports complete; the files left (the
+    last data file, the manifest) are hashed once the write is committed. A caller with
+    other work for that thread queues it there first, so that Lance's thread and one
+    other share two cores. ``abandon``: once set, the write stops before its next batch
+    and raises :class:`WriteAbandoned`, leaving a partial dataset at ``uri``.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     before = list_files(uri) if mode == "append" else set()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        content = pool.submit(hash_segment, ids, vectors)
-        lance_version = write_dataset(uri, to_table(ids, vectors, dtype), mode)
+    with contextlib.ExitStack() as stack:
+        if helper is None:
+            helper = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        content = helper.submit(hash_segment, ids, vectors, 1)
+        completed = _completed_files(uri, helper)
+        table = to_table(ids, vectors, dtype)
+        lance_version = write_dataset(uri, table, mode, completed, abandon)
         digest, ids_digest = content.result()
-    return lance_version, Segment(len(ids), digest, hash_new_files(uri, before), ids_digest)
+        known = {path: future.result() for path, future in completed.hashes.items()}
+    files = hash_new_files(uri, before, {p: d for p, d in known.items() if d is not None})
+    return lance_version, Segment(len(ids), digest, files, ids_digest)
 
 
-def write_dataset(uri: str, table: pa.Table, mode: str = "create") -> int:
-    """Write (or append to) the Lance dataset at ``uri``; returns its new Lance version."""
+class WriteAbandoned(Exception):
+    """A write stopped because its caller set ``abandon`` (the input was refused)."""
+
+
+def _completed_files(uri: str, pool: Any) -> Any:
+    """A Lance write progress that has ``pool`` hash each data file Lance reports complete;
+    ``.hashes`` maps their paths (relative to the dataset) to the futures of their digests.
+
+    Lance reports a file once its writer has finished it (footer written, file closed),
+    never the last file of a write, which is complete only when the write returns.
+    """
+    from lance.progress import FragmentWriteProgress
+
+    class CompletedFiles(FragmentWriteProgress):
+        def __init__(self) -> None:
+            self.hashes: dict[str, Any] = {}
+
+        def begin(self, fragment: Any, **kwargs: Any) -> None:
+            pass
+
+        def complete(self, fragment: Any, **kwargs: Any) -> None:
+            for data_file in fragment.files:
+                path = f"data/{data_file.path}"
+                self.hashes[path] = pool.submit(hash_file, uri, path, 1)
+
+    return CompletedFiles()
+
+
+def write_dataset(
+    uri: str,
+    table: pa.Table,
+    mode: str = "create",
+    progress: Any = None,
+    abandon: threading.Event | None = None,
+) -> int:
+    """Write (or append to) the Lance dataset at ``uri``; returns its new Lance version.
+
+    ``progress``: a Lance ``FragmentWriteProgress`` told of each data file as it is done.
+    ``abandon``: as for :func:`write_segment`.
+    """
     import lance
 
-    batches = pa.RecordBatchReader.from_batches(
-        table.schema, table.to_batches(max_chunksize=_WRITE_BATCH_ROWS)
-    )
-    dataset = lance.write_dataset(
-        batches,
-        uri,
-        mode=mode,
-        max_rows_per_file=1 << 24,
-        data_storage_version=_LANCE_FILE_VERSION,
-    )
+    batches = pa.RecordBatchReader.from_batches(table.schema, _batches(table, abandon))
+    try:
+        dataset = lance.write_dataset(
+            batches,
+            uri,
+            mode=mode,
+            max_rows_per_file=_rows_per_file(table.schema),
+            data_storage_version=_LANCE_FILE_VERSION,
+            progress=progress,
+        )
+    except Exception:
+        if abandon is not None and abandon.is_set():
+            raise WriteAbandoned(f"the write to {uri!r} was abandoned") from None
+        raise
     return int(dataset.version)
+
+
+def _batches(table: pa.Table, abandon: threading.Event | None) -> Iterator[pa.RecordBatch]:
+    """``table`` in batches of :data:`_WRITE_BATCH_ROWS` rows, until ``abandon`` is set."""
+    for batch in table.to_batches(max_chunksize=_WRITE_BATCH_ROWS):
+        if abandon is not None and abandon.is_set():
+            raise WriteAbandoned("abandoned")
+        yield batch
+
+
+def remove_dataset(uri: str) -> None:
+    """Delete a dataset nothing needs any more (``gc`` removes it if this fails)."""
+    fs, root = filesystem(uri)
+    with contextlib.suppress(OSError):
+        fs.delete_dir(root)
+
+
+def _rows_per_file(schema: pa.Schema) -> int:
+    """Rows per data file: :data:`_FILE_VECTOR_BYTES` worth of vectors, or one file for
+    a table without them (a staged version's item rows)."""
+    if "vector" not in schema.names:
+        return 1 << 24
+    kind = schema.field("vector").type
+    return max(1, _FILE_VECTOR_BYTES // (kind.list_size * kind.value_type.bit_width // 8))
 
 
 def open_dataset(uri: str, lance_version: int, what: str = "vector data") -> Any:
