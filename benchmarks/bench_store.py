@@ -7,8 +7,8 @@ them (on a busy machine the best round is the least disturbed one), and the
 ratio of CPU seconds (all threads), which other tenants disturb far less.
 
 ``lance`` is Lance alone writing the same table with the store's settings (file
-format, no compression, batch size, rows per data file): the floor under ``register``. ``lance read``
-is Lance alone reading it back into what ``load`` returns, one contiguous (n, d)
+format, no compression, batch size, rows per data file): the floor under ``register``.
+``lance read`` is Lance alone reading it back into what ``load`` returns, one contiguous (n, d)
 array: each round times the two honest Lance paths to it and keeps the faster
 (``to_table(batch_size=rows)``, one chunk viewed without a copy, and
 ``to_table()`` with its chunks copied into one array), the floor under ``load``,
