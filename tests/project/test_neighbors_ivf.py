@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from embver.project.neighbors import IVF_MIN_POINTS, _ivf_knn, knn_graph
 
@@ -14,12 +15,14 @@ def _clustered(n: int, dims: int, seed: int = 0) -> np.ndarray:
     return (centres[labels] + rng.standard_normal((n, dims))).astype(np.float32)
 
 
-def test_ivf_graph_matches_brute_force_neighbours():
+@pytest.mark.parametrize("large", [False, True])
+def test_ivf_graph_matches_brute_force_neighbours(large):
+    """Both indexes: the default one and the cheaper one of large layouts."""
     from sklearn.neighbors import NearestNeighbors
 
     points = _clustered(IVF_MIN_POINTS + 5_000, 32)
     k = 15
-    indices, distances = knn_graph(points, k)
+    indices, distances = knn_graph(points, k, large=large)
     assert indices.shape == distances.shape == (len(points), k)
     assert np.array_equal(indices[:, 0], np.arange(len(points)))
     assert np.all(distances[:, 0] == 0)

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from embver.errors import InvalidInputError
-from embver.project.layout import SampledAxes, pca_layout, sample_rows, sampled_pca_layout
+from embver.project.layout import (
+    SampledAxes,
+    pca_layout,
+    principal_components,
+    reduce_dimensions,
+    sample_rows,
+    sampled_pca_layout,
+)
 
 
 def _clustered(n: int, dim: int = 24, seed: int = 0) -> np.ndarray:
@@ -70,3 +77,20 @@ def test_projection_takes_rows_too_large_for_float32_squares_and_refuses_inf():
     huge[18, 2] = np.inf
     with pytest.raises(InvalidInputError, match="NaN or inf"):
         axes.project(huge)
+
+
+def test_reduction_on_sampled_axes_keeps_the_exact_components():
+    """A large layout's PCA (axes of a sample, every row projected) against the exact one."""
+    data = _clustered(30_000, dim=64)
+    sampled = reduce_dimensions(data, 10, sample=3000)
+    exact = principal_components(data, 10)[0]
+    assert sampled.shape == (30_000, 10) and sampled.dtype == np.float32
+    # the 8 clusters span 7 axes of near-equal variance, which a sample may rotate among
+    # themselves: what must hold is the subspace, i.e. as much of the variance kept (0.1 %)
+    assert sampled.var(axis=0).sum() >= 0.999 * exact.var(axis=0).sum()
+    assert sampled[:, :7].var(axis=0).sum() >= 0.999 * exact[:, :7].var(axis=0).sum()
+    # no sample bigger than the data: the exact reduction itself
+    small = data[:2000]
+    np.testing.assert_array_equal(
+        reduce_dimensions(small, 10, sample=3000), principal_components(small, 10)[0]
+    )

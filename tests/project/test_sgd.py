@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.manifold import trustworthiness
 
+from embver.project import layout
 from embver.project.layout import umap_layout
 
 
@@ -69,3 +70,28 @@ def test_the_comparison_rejects_an_optimiser_that_does_not_optimise(bbc, umap_le
         bbc.vectors, lambda seed: umap_layout(bbc.vectors, seed=seed, learning_rate=1e-6)
     )
     assert start_only < umap_learn_trust - MARGIN
+
+
+@pytest.fixture
+def large_path(monkeypatch):
+    """Every layout takes the path of large ones (PCA start, fewer epochs, fast kernel)."""
+    monkeypatch.setattr(layout, "LARGE_LAYOUT", 0)
+
+
+def test_large_path_is_identical_on_one_thread_and_on_all(bbc, threads, large_path):
+    numba.set_num_threads(1)
+    one = umap_layout(bbc.vectors, seed=5)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    many = umap_layout(bbc.vectors, seed=5)
+    np.testing.assert_array_equal(one, many)
+
+
+def test_large_path_start_and_kernel_are_as_trustworthy_as_umap_learn(
+    bbc, umap_learn_trust, large_path, monkeypatch
+):
+    """The PCA start and the fast kernel, given a small layout's 200 epochs: 300 items are
+    too few for LARGE_EPOCHS (measured 0.890 at 50 epochs), which large layouts afford
+    (the figures in embver.project.layout's comment on LARGE_LAYOUT)."""
+    monkeypatch.setattr(layout, "LARGE_EPOCHS", 200)
+    ours = _mean_trustworthiness(bbc.vectors, lambda seed: umap_layout(bbc.vectors, seed=seed))
+    assert ours >= umap_learn_trust - MARGIN

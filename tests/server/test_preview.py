@@ -100,6 +100,8 @@ def test_preview_is_the_quick_layout_of_the_sampled_rows_and_starts_no_job(big_s
         # nothing is computed in the background before the page asks for every row
         version = big_store.get(ref)
         assert app.state.data.jobs.get(version, "umap") is None
+        # but the worker process that will run it is started, importing meanwhile
+        assert app.state.data.jobs.has_worker
         oracle = _oracle_layout(vectors[rows])
         for axis in range(2):
             assert abs(np.corrcoef(preview[:, axis], oracle[:, axis])[0, 1]) > 0.9999

@@ -211,7 +211,8 @@ class UIData:
         The full layout when it is ready (stage ``"full"``); else, for a version of more
         than :data:`QUICK_SAMPLE` items, the :meth:`preview` of the sampled rows (stage
         ``"preview"``, unverified); else the quick layout of every row (:meth:`layout_now`).
-        Starts no background job: the page's next request, for every row, does.
+        Starts no background job (the page's next request, for every row, does), but for a
+        preview it starts the worker process that will run it (:meth:`LayoutJobs.warm`).
         """
         method = self.method_of(view, method)
         found = view.peek(f"layout:{method}")
@@ -223,6 +224,8 @@ class UIData:
         if view.version.count <= QUICK_SAMPLE:
             coords, stage = self.layout_now(view, method)
             return coords, stage, None
+        # the worker that will compute the full layout starts importing meanwhile
+        self.jobs.warm()
         rows, coords = self.preview(view)
         return coords, "preview", rows
 
