@@ -167,8 +167,8 @@ class TextEncoder(Encoder):
         return Prepared(payload=features, cost=lengths)
 
     def runtime_for(self, extraction: Extraction) -> str:
-        """ "onnxruntime" or "torch": what runs this encoder's forward passes under the
-        resolved ``extraction`` (hidden layers other than the last, and the pooler head,
+        """What runs this encoder's forward passes under the resolved ``extraction``:
+        "onnxruntime" or "torch" (hidden layers other than the last, and the pooler head,
         need torch)."""
         from embver.extract import onnx_runtime
 
@@ -193,6 +193,7 @@ class TextEncoder(Encoder):
             (not installed, "onnxruntime or onnx is not installed"),
             (model_type not in OPTIMIZER_MODEL_TYPES, f"model type {model_type!r} is untested"),
             (self.model.device.type != "cpu", "the model is not on the CPU"),
+            (str(self.model.dtype) != "torch.float32", f"the model is {self.model.dtype}"),
             ((extraction.layers or (-1,)) != (-1,), "the extraction reads inner layers"),
             ("pooler" in extraction.modes, "pooling 'pooler' reads the pooler head"),
             (self._onnx_failed, "the export failed in this process"),
