@@ -25,7 +25,20 @@ def sentence_transformer():
     return SentenceTransformer(str(get_model_path()), device="cpu")
 
 
-def test_vectors_equal_sentence_transformers(minilm, bbc, sentence_transformer):
+@pytest.fixture(params=["onnxruntime", "torch"])
+def routed(minilm, request):
+    """MiniLM on each runtime in turn (ONNX Runtime is the default where installed)."""
+    if request.param == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnx")
+    minilm.runtime = request.param
+    yield minilm
+    minilm.runtime = "auto"
+
+
+def test_vectors_equal_sentence_transformers(routed, bbc, sentence_transformer):
+    minilm = routed
+    assert minilm.runtime_for(minilm.resolve(None)) == minilm.runtime
     texts = list(bbc.text)
     expected = sentence_transformer.encode(texts, batch_size=8)
     got = _vectors(minilm, texts)
@@ -37,7 +50,8 @@ def test_vectors_equal_sentence_transformers(minilm, bbc, sentence_transformer):
 @pytest.mark.parametrize(
     "mode", ["cls", "max", "weightedmean", "lasttoken", "mean_sqrt_len_tokens"]
 )
-def test_other_poolings_equal_sentence_transformers(minilm, bbc, sentence_transformer, mode):
+def test_other_poolings_equal_sentence_transformers(routed, bbc, sentence_transformer, mode):
+    minilm = routed
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling
 
@@ -179,11 +193,12 @@ def _varied_texts(bbc) -> list[str]:
 
 
 def test_length_sorted_batches_keep_input_order_and_equal_sentence_transformers(
-    minilm, bbc, sentence_transformer
+    routed, bbc, sentence_transformer
 ):
     """Texts of very different lengths, embedded in length-sorted batches, come back in
     input order within 1e-5 of sentence-transformers (its own batches of 32) and of
     embedding each text alone (no padding at all)."""
+    minilm = routed
     texts = _varied_texts(bbc)
     resolved = minilm.resolve(None)
     lengths = minilm.prepare(texts, resolved).cost

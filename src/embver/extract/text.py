@@ -3,7 +3,9 @@
 Tokenisation happens once for the whole input (the fast tokenizer works in
 parallel); batches are then padded only to their own longest member, and the
 pooling formulas match sentence-transformers', so vectors agree with
-``SentenceTransformer.encode`` to float32 rounding.
+``SentenceTransformer.encode`` to float32 rounding. Forward passes run on ONNX Runtime
+where it is installed and the architecture is one it is tested on
+(:mod:`embver.extract.onnx_runtime`), else on torch; both agree to ~2e-7.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from embver.core.recipe import fingerprint
 from embver.errors import InvalidInputError
 from embver.extract.encoders import Encoder, Prepared
 from embver.extract.fingerprints import (
@@ -39,6 +42,9 @@ class TextEncoder(Encoder):
     """
 
     modality = "text"
+    #: what runs forward passes: "auto" (ONNX Runtime where :meth:`runtime_for` finds it
+    #: applies, else torch), "torch", or "onnxruntime" (an error where it does not apply)
+    runtime: str = "auto"
 
     def __init__(
         self,
@@ -55,6 +61,15 @@ class TextEncoder(Encoder):
         self.lowercase = lowercase
         self.source = source
         self._arch: dict[str, Any] | None = None
+        # the ONNX Runtime session, and the parameters (identity, in-place version) and
+        # threads it was made for: weights trained in place since then mean a new export
+        self._onnx: tuple[tuple[Any, ...], Any] | None = None
+        self._onnx_failed = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_onnx"] = None  # a session does not pickle (Ray ships encoders); reopened there
+        return state
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -151,12 +166,50 @@ class TextEncoder(Encoder):
         lengths = np.fromiter((len(ids) for ids in features["input_ids"]), np.int64, len(texts))
         return Prepared(payload=features, cost=lengths)
 
+    def runtime_for(self, extraction: Extraction) -> str:
+        """What runs this encoder's forward passes under the resolved ``extraction``:
+        "onnxruntime" or "torch" (hidden layers other than the last, and the pooler head,
+        need torch)."""
+        from embver.extract import onnx_runtime
+
+        if self.runtime not in ("auto", "torch", "onnxruntime"):
+            raise InvalidInputError(
+                f"runtime is {self.runtime!r}; use 'auto', 'torch' or 'onnxruntime'"
+            )
+        if self.runtime == "torch":
+            return "torch"
+        reason = self._onnx_unsuitable(extraction, onnx_runtime.available())
+        if reason is None:
+            return "onnxruntime"
+        if self.runtime == "onnxruntime":
+            raise InvalidInputError(f"runtime 'onnxruntime' does not apply: {reason}; use 'auto'")
+        return "torch"
+
+    def _onnx_unsuitable(self, extraction: Extraction, installed: bool) -> str | None:
+        from embver.extract.onnx_runtime import OPTIMIZER_MODEL_TYPES
+
+        model_type = self.model.config.model_type
+        checks = [
+            (not installed, "onnxruntime or onnx is not installed"),
+            (model_type not in OPTIMIZER_MODEL_TYPES, f"model type {model_type!r} is untested"),
+            (self.model.device.type != "cpu", "the model is not on the CPU"),
+            (str(self.model.dtype) != "torch.float32", f"the model is {self.model.dtype}"),
+            ((extraction.layers or (-1,)) != (-1,), "the extraction reads inner layers"),
+            ("pooler" in extraction.modes, "pooling 'pooler' reads the pooler head"),
+            (self._onnx_failed, "the export failed in this process"),
+        ]
+        return next((reason for failed, reason in checks if failed), None)
+
     def encode(
         self, prepared: Prepared, positions: np.ndarray, extraction: Extraction
     ) -> np.ndarray:
         import torch
 
         batch = {k: [v[i] for i in positions] for k, v in prepared.payload.items()}
+        if self.runtime_for(extraction) == "onnxruntime":
+            session = self._onnx_session(prepared)
+            if session is not None:
+                return self._encode_onnx(session, batch, extraction)
         inputs = self.tokenizer.pad(batch, padding=True, return_tensors="pt")
         layers = extraction.layers or (-1,)
         with torch.inference_mode():
@@ -170,14 +223,68 @@ class TextEncoder(Encoder):
                     if extraction.layer_combine == "concat"
                     else torch.stack(chosen).mean(dim=0)
                 )
-            from embver.extract.pooling import pool_tokens
+            pooler_output = getattr(out, "pooler_output", None)
+        return _pooled(hidden, inputs["attention_mask"], extraction, pooler_output)
 
-            vectors = pool_tokens(
-                hidden,
-                inputs["attention_mask"],
-                extraction.modes,
-                getattr(out, "pooler_output", None),
+    def _encode_onnx(
+        self, session: Any, batch: dict[str, list[Any]], extraction: Extraction
+    ) -> np.ndarray:
+        import torch
+
+        inputs = self.tokenizer.pad(batch, padding=True, return_tensors="np")
+        hidden = torch.from_numpy(session(inputs))
+        return _pooled(hidden, torch.from_numpy(inputs["attention_mask"]), extraction)
+
+    def _onnx_session(self, prepared: Prepared) -> Any:
+        """The ORT session for the model's current weights and torch's thread count (None,
+        with a warning, when the export fails: torch runs instead)."""
+        import torch
+
+        from embver.extract import onnx_runtime
+
+        present = {*prepared.payload, "attention_mask"}  # pad() adds the mask
+        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in present]
+        threads = torch.get_num_threads()
+        token = (
+            tuple((id(p), p._version) for p in self.model.parameters()),
+            tuple(names),
+            threads,
+        )
+        if self._onnx is not None and self._onnx[0] == token:
+            return self._onnx[1]
+        try:
+            key = onnx_runtime.export_key(
+                self.weights_fingerprint(), fingerprint(self.architecture_spec(), "arch"), names
             )
-            if extraction.normalize:
-                vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
-        return vectors.float().numpy()
+            path = onnx_runtime.exported(self.model, names, key)
+            session = onnx_runtime.OnnxTransformer(path, names, threads)
+        except Exception as error:  # an exporter gap for this model: torch still works
+            if self.runtime == "onnxruntime":
+                raise
+            import warnings
+
+            warnings.warn(
+                f"ONNX export of {self.source or 'the model'} failed ({error}); "
+                "running it on torch",
+                stacklevel=2,
+            )
+            self._onnx_failed = True
+            return None
+        self._onnx = (token, session)
+        return session
+
+
+def _pooled(
+    hidden: Any, attention_mask: Any, extraction: Extraction, pooler_output: Any = None
+) -> np.ndarray:
+    """Pooled (and, if the extraction says so, normalised) vectors (batch, dim) float32 of
+    hidden states (batch, tokens, width) under ``attention_mask`` (batch, tokens)."""
+    import torch
+
+    from embver.extract.pooling import pool_tokens
+
+    with torch.inference_mode():
+        vectors = pool_tokens(hidden, attention_mask, extraction.modes, pooler_output)
+        if extraction.normalize:
+            vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
+    return vectors.float().numpy()
