@@ -43,7 +43,7 @@ def test_cache_key_depends_on_method_seed_and_params(bbc_store):
     stored = bbc_store.artifacts.find(PROJECTION_KIND)
     assert keys <= {a.key for a in stored}
     meta = next(a.meta for a in stored if a.key in keys)
-    assert "umap-learn" in meta["libraries"] and meta["method"] == "pca"
+    assert "scipy" in meta["libraries"] and meta["method"] == "pca"
 
 
 def test_umap_projection_of_a_stored_version(bbc_store, bbc):

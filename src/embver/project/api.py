@@ -45,7 +45,7 @@ PROJECTION_KIND = "projection"
 CLUSTERS_KIND = "clusters"
 _LIBRARIES = (
     "embver",
-    "umap-learn",
+    "scipy",  # the spectral start (umap-learn is no longer imported)
     "openTSNE",
     "fast_hdbscan",
     "scikit-learn",
