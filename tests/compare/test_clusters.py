@@ -151,3 +151,54 @@ def test_the_permutation_null_is_scikit_learns_scores_of_the_same_shuffles(sizes
         "ami": float(np.mean(amis)),
         "ami_p95": float(np.percentile(amis, 95)),
     }
+
+
+def test_the_four_clusterings_finish_in_the_background_as_if_run_in_turn():
+    from threadpoolctl import threadpool_limits
+
+    from embver.compare.clusters import cluster_again, start_four
+    from embver.project.cluster import cluster_vectors
+
+    x, _ = blobs(400, 8, spread=1.2, widths=True)
+    y = x + 0.3 * np.random.default_rng(5).standard_normal(x.shape).astype(np.float32)
+    running = start_four(x, y, seed=3)
+    # the caller's own BLAS work beside them, under another thread limit (as migration does)
+    with threadpool_limits(limits=1, user_api="blas"):
+        product = float(np.sum(x.astype(np.float64).T @ y))
+    labels = running.result()
+    in_turn = (
+        cluster_vectors(x, seed=3),
+        cluster_vectors(y, seed=3),
+        cluster_again(x, seed=3),
+        cluster_again(y, seed=3),
+    )
+    for background, alone in zip(labels, in_turn, strict=True):
+        assert background.dtype == np.int64 and np.array_equal(background, alone)
+    assert len(set(labels[0].tolist()) - {NOISE}) >= 2  # the clusterings found clusters
+    assert np.isfinite(product)
+
+
+def test_cancel_drops_the_background_clusterings_not_yet_started():
+    from concurrent.futures import wait
+
+    from embver.compare.clusters import start_four
+
+    x, _ = blobs(400, 8)
+    running = start_four(x, x.copy())
+    running.cancel()  # two run (two threads), two wait: those two are dropped
+    jobs = running._jobs
+    wait(jobs, timeout=120)
+    assert [job.cancelled() for job in jobs] == [False, False, True, True]
+    assert all(job.result().shape == (400,) for job in jobs[:2])
+
+
+def test_a_step_failing_beside_the_background_clusterings_fails_the_compare(monkeypatch):
+    import embver.compare.comparison as comparison
+
+    def fails(*args, **kwargs):  # a fault injected into the step after structure
+        raise RuntimeError("same_space failed")
+
+    monkeypatch.setattr(comparison, "_same_space", fails)
+    x, _ = blobs(400, 8)
+    with pytest.raises(RuntimeError, match="same_space failed"):
+        comparison.compare_arrays(x, x.copy(), k=10, migration=False)

@@ -210,3 +210,28 @@ def test_spearman_reports_the_true_pair_count_and_its_interval():
 
     assert spearman["ci"] == list(fisher_interval(spearman["rho"], 60 * 59 // 2))
     assert abs(spearman["chance"]) < 0.1 and "over 1770 pairs (all)" in report.to_text()
+
+
+@pytest.mark.parametrize("metrics", [("cosine", "cosine"), ("l2", "dot"), ("dot", "l2")])
+def test_trust_and_continuity_in_one_pass_are_the_two_measures_apart(metrics):
+    from embver.compare.trust import trust_and_continuity
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(600, 12)).astype(np.float32)  # more rows than one block (256)
+    y = (x @ rng.normal(size=(12, 6)) + 0.5 * rng.normal(size=(600, 6))).astype(np.float32)
+    mx, my = metrics
+    both = trust_and_continuity(x, y, k=7, metric_x=mx, metric_y=my)
+    # continuity: trustworthiness with the roles swapped, computed on its own
+    apart = (
+        trustworthiness(x, y, k=7, metric_x=mx, metric_y=my),
+        trustworthiness(y, x, k=7, metric_x=my, metric_y=mx),
+    )
+    assert both == apart and both[0] != both[1]
+
+
+def test_continuity_is_scikit_learns_trustworthiness_with_the_roles_swapped():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(500, 10)).astype(np.float32)
+    y = (x[:, :4] + 0.3 * rng.normal(size=(500, 4))).astype(np.float32)
+    expected = sklearn_trustworthiness(y, x, n_neighbors=6)
+    assert continuity(x, y, k=6) == pytest.approx(expected, abs=1e-12)

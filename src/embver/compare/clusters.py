@@ -32,13 +32,17 @@ same items.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from embver.errors import InvalidInputError
 from embver.neighbors import canonical_metric
+
+if TYPE_CHECKING:
+    from embver.project.cluster import ClusteringProblem
 
 NOISE = -1
 #: HDBSCAN (through UMAP) runs on at most this many items per version
@@ -84,13 +88,19 @@ def cluster_again(vectors: np.ndarray, *, metric: str = "cosine", seed: int = 0)
     clustering it measures how much clusters move when nothing changed: a
     reseed alone leaves small spaces identical while a rotation of them does not.
     """
-    from embver.project.cluster import cluster_vectors
+    return np.asarray(_again_problem(vectors, metric, seed).solve(), dtype=np.int64)
+
+
+def _again_problem(vectors: np.ndarray, metric: str, seed: int) -> ClusteringProblem:
+    from embver.project.cluster import clustering_problem
 
     rng = np.random.default_rng(seed + 1)
     signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=vectors.shape[1])
     moved = np.asarray(vectors)[:, rng.permutation(vectors.shape[1])] * signs
-    labels = cluster_vectors(moved, seed=seed + 1, metric=canonical_metric(metric))
-    return np.asarray(labels, dtype=np.int64)
+    return clustering_problem(moved, seed=seed + 1, metric=canonical_metric(metric))
+
+
+Labels = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def cluster_four(
@@ -100,33 +110,73 @@ def cluster_four(
     metric_old: str = "cosine",
     metric_new: str = "cosine",
     seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Labels:
     """:func:`cluster_both` and each version's :func:`cluster_again`, two at a time.
-
-    The four clusterings are independent and each is seeded, so running them on two
-    threads (their heavy parts, BLAS, faiss, the layout optimiser and HDBSCAN, release
-    the GIL) gives the labels of running them one after another.
 
     Returns
     -------
     labels_old, labels_new, old_again, new_again : int arrays (n,), -1 for noise
     """
-    from concurrent.futures import ThreadPoolExecutor
+    return start_four(old, new, metric_old=metric_old, metric_new=metric_new, seed=seed).result()
 
-    from embver.project.cluster import cluster_vectors
+
+class FourClusterings:
+    """The four clusterings of :func:`cluster_four`, finishing on background threads."""
+
+    def __init__(self, pool: ThreadPoolExecutor, jobs: list[Future[np.ndarray]]) -> None:
+        self._pool, self._jobs = pool, jobs
+
+    def done(self) -> bool:
+        return all(job.done() for job in self._jobs)
+
+    def result(self) -> Labels:
+        """Wait for the four: labels_old, labels_new, old_again, new_again, int64 (n,)."""
+        try:
+            labels = [np.asarray(job.result(), dtype=np.int64) for job in self._jobs]
+        finally:
+            self._pool.shutdown(wait=False)
+        return labels[0], labels[1], labels[2], labels[3]
+
+    def cancel(self) -> None:
+        """Drop the clusterings not yet started (a started one runs to its end)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start_four(
+    old: np.ndarray,
+    new: np.ndarray,
+    *,
+    metric_old: str = "cosine",
+    metric_new: str = "cosine",
+    seed: int = 0,
+) -> FourClusterings:
+    """Prepare the four clusterings of :func:`cluster_four`, then leave them running.
+
+    The preparations (PCA, the k-NN and fuzzy graphs, the spectral start: BLAS, faiss
+    and SciPy) run here, two at a time; the layouts' optimisation and HDBSCAN then run on
+    two background threads (:meth:`ClusteringProblem.solve` touches neither BLAS nor
+    faiss), so the caller's other work (BLAS included, whatever its thread limits) goes
+    on beside them with the results of both unchanged. The four are independent and
+    each is seeded: the labels are those of running them one after another.
+    """
+    from embver.project.cluster import clustering_problem
     from embver.project.sgd import SERIAL_BELOW
 
     m_old, m_new = canonical_metric(metric_old), canonical_metric(metric_new)
     # at SERIAL_BELOW points and above the optimiser already uses every core: one at a time
-    with ThreadPoolExecutor(max_workers=2 if len(old) < SERIAL_BELOW else 1) as pool:
-        jobs = [
-            pool.submit(cluster_vectors, old, seed=seed, metric=m_old),
-            pool.submit(cluster_vectors, new, seed=seed, metric=m_new),
-            pool.submit(cluster_again, old, metric=m_old, seed=seed),
-            pool.submit(cluster_again, new, metric=m_new, seed=seed),
+    pool = ThreadPoolExecutor(max_workers=2 if len(old) < SERIAL_BELOW else 1)
+    try:
+        preparing = [
+            pool.submit(clustering_problem, old, seed=seed, metric=m_old),
+            pool.submit(clustering_problem, new, seed=seed, metric=m_new),
+            pool.submit(_again_problem, old, m_old, seed),
+            pool.submit(_again_problem, new, m_new, seed),
         ]
-        labels = [np.asarray(job.result(), dtype=np.int64) for job in jobs]
-    return labels[0], labels[1], labels[2], labels[3]
+        problems = [job.result() for job in preparing]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    return FourClusterings(pool, [pool.submit(problem.solve) for problem in problems])
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from embver.compare.structure import (
     spearman_chance,
 )
 from embver.compare.trust import MAX_ITEMS as TRUST_ITEMS
-from embver.compare.trust import chance_trustworthiness, continuity, trustworthiness
+from embver.compare.trust import chance_trustworthiness, trust_and_continuity
 from embver.core.display import Part, RichDisplay
 from embver.errors import InvalidInputError
 from embver.neighbors import as_float32, canonical_metric, check_paired, knn, prepare
@@ -72,6 +72,10 @@ class Comparison(RichDisplay):
     clusters: dict[str, Any] | None = None
     same_space: dict[str, Any] | None = None
     migration: dict[str, Any] | None = None
+    #: wall and CPU (all threads) seconds per step, in the order they ran; the clusters'
+    #: layouts run in the background beside the later steps, so ``clusters`` counts the
+    #: compare's own time on them (preparing, then any wait at the end) and the CPU seconds
+    #: of the steps beside them include theirs
     timings: dict[str, float] = field(default_factory=dict)
     cpu_timings: dict[str, float] = field(default_factory=dict)
     #: requested neighbour counts left out because the shared items are too few for them
@@ -177,16 +181,23 @@ class _Timer:
         self._progress = progress
 
     @contextmanager
-    def step(self, name: str, doing: str = "") -> Iterator[None]:
-        """Time step ``name``; announce it first as "name: what it does" when given."""
-        if self._progress is not None:
+    def step(self, name: str, doing: str = "", again: bool = False) -> Iterator[None]:
+        """Time step ``name``; announce it first as "name: what it does" when given.
+
+        ``again`` adds to the step's earlier time (a step resumed later), announcing it
+        only when ``doing`` says something.
+        """
+        if self._progress is not None and (doing or not again):
             self._progress(f"{name}: {doing}" if doing else name)
         start, cpu = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
-            self.seconds[name] = round(time.perf_counter() - start, 4)
-            self.cpu_seconds[name] = round(time.process_time() - cpu, 4)
+            before = (self.seconds.get(name, 0.0), self.cpu_seconds.get(name, 0.0))
+            if not again:
+                before = (0.0, 0.0)
+            self.seconds[name] = round(before[0] + time.perf_counter() - start, 4)
+            self.cpu_seconds[name] = round(before[1] + time.process_time() - cpu, 4)
 
 
 def compare_arrays(
@@ -249,6 +260,42 @@ def compare_arrays(
         n_queries=int(queries.size),
         sampled=bool(queries.size < n),
     )
+    clustering = None
+    if clusters:
+        # prepared here; their layouts then run in the background beside the steps below
+        with timer.step("clusters", _clusters_doing(n)):
+            clustering = _start_clusters(old, new, m_old, m_new, seed)
+    try:
+        _other_steps(report, timer, old, new, m_old, m_new, ks, queries, labels, seed, migration,
+                     map_kinds)  # fmt: skip
+        if clustering is not None:
+            waiting = "" if clustering.done() else "waiting for the layouts in the background"
+            with timer.step("clusters", waiting, again=True):
+                report.clusters = clustering.finish()
+    finally:
+        if clustering is not None:
+            clustering.cancel()
+    report.timings = timer.seconds
+    report.cpu_timings = timer.cpu_seconds
+    return report
+
+
+def _other_steps(
+    report: Comparison,
+    timer: _Timer,
+    old: np.ndarray,
+    new: np.ndarray,
+    m_old: str,
+    m_new: str,
+    ks: tuple[int, ...],
+    queries: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
+    migration: bool,
+    map_kinds: tuple[str, ...],
+) -> None:
+    """Every step but the clusters, in order, filling ``report``."""
+    n = old.shape[0]
     with timer.step(
         "neighbours", f"exact {ks[-1]}-NN of {queries.size:,} queries among {n:,} items"
     ):
@@ -262,9 +309,6 @@ def compare_arrays(
         )
     with timer.step("structure", "CKA, Procrustes, Spearman of pairs, trustworthiness"):
         report.structure = _structure(old, new, base_old, base_new, m_old, m_new, ks[0], seed)
-    if clusters:
-        with timer.step("clusters", _clusters_doing(n)):
-            report.clusters = _clusters(old, new, m_old, m_new, seed)
     if old.shape[1] == new.shape[1] and m_old == m_new:
         with timer.step("same_space", "per-item cosine and cross-version retrieval"):
             report.same_space = _same_space(old, new, base_old, queries, nb_old, m_old, seed)
@@ -274,9 +318,6 @@ def compare_arrays(
                 old, new, metric_old=m_old, metric_new=m_new, kinds=map_kinds, k=ks[0], seed=seed
             )
             report.migration = fitted.to_dict()
-    report.timings = timer.seconds
-    report.cpu_timings = timer.cpu_seconds
-    return report
 
 
 def _neighbourhood(
@@ -386,8 +427,9 @@ def _structure(
     }
     if tk >= 1:
         xs, ys = old[sample], new[sample]
-        out["trustworthiness"] = trustworthiness(xs, ys, k=tk, metric_x=m_old, metric_y=m_new)
-        out["continuity"] = continuity(xs, ys, k=tk, metric_x=m_old, metric_y=m_new)
+        out["trustworthiness"], out["continuity"] = trust_and_continuity(
+            xs, ys, k=tk, metric_x=m_old, metric_y=m_new
+        )
         out["null"]["trustworthiness"] = chance_trustworthiness(int(sample.size), tk)
     return out
 
@@ -407,31 +449,50 @@ def _clusters_doing(n: int) -> str:
     """What the clusters step announces: its method, its size, and the one-time JIT."""
     rows = min(n, cluster_mod.CLUSTER_SAMPLE)
     return (
-        f"UMAP + HDBSCAN on {rows:,} items, each version twice (the first run on a machine "
-        "also compiles the layout optimiser, a few seconds, cached for later runs)"
+        f"UMAP + HDBSCAN on {rows:,} items, each version twice; their layouts run in the "
+        "background beside the next steps (the first run on a machine also compiles the "
+        "layout optimiser, a few seconds, cached for later runs)"
     )
 
 
-def _clusters(
+class _PendingClusters:
+    """The clusters step under way: four clusterings finishing in the background."""
+
+    def __init__(self, running: cluster_mod.FourClusterings, rows: np.ndarray, seed: int) -> None:
+        self._running, self._rows, self._seed = running, rows, seed
+
+    def done(self) -> bool:
+        return self._running.done()
+
+    def cancel(self) -> None:
+        self._running.cancel()
+
+    def finish(self) -> dict[str, Any]:
+        """Wait for the clusterings and compare them: the report's ``clusters``."""
+        labels_old, labels_new, old_again, new_again = self._running.result()
+        result = cluster_mod.compare_clusterings(
+            labels_old, labels_new, old_again=old_again, new_again=new_again, seed=self._seed
+        ).to_dict()
+        result["method"] = (
+            f"UMAP(5-d) + HDBSCAN on {self._rows.size} items; floor: each version clustered "
+            f"again, coordinates permuted, seed {self._seed + 1}"
+        )
+        return result
+
+
+def _start_clusters(
     old: np.ndarray, new: np.ndarray, m_old: str, m_new: str, seed: int
-) -> dict[str, Any]:
+) -> _PendingClusters:
     n = old.shape[0]
     rows = np.arange(n)
     if n > cluster_mod.CLUSTER_SAMPLE:
         rows = np.sort(
             np.random.default_rng(seed).choice(n, cluster_mod.CLUSTER_SAMPLE, replace=False)
         )
-    labels_old, labels_new, old_again, new_again = cluster_mod.cluster_four(
+    running = cluster_mod.start_four(
         old[rows], new[rows], metric_old=m_old, metric_new=m_new, seed=seed
     )
-    result = cluster_mod.compare_clusterings(
-        labels_old, labels_new, old_again=old_again, new_again=new_again, seed=seed
-    ).to_dict()
-    result["method"] = (
-        f"UMAP(5-d) + HDBSCAN on {rows.size} items; floor: each version clustered again, "
-        f"coordinates permuted, seed {seed + 1}"
-    )
-    return result
+    return _PendingClusters(running, rows, seed)
 
 
 def _same_space(

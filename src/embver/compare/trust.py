@@ -48,12 +48,22 @@ def _embedded_neighbours(y: np.ndarray, k: int, metric: str) -> np.ndarray:
     out = np.empty((n, k), dtype=np.int64)
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
-        dist = _distances(y[start:stop], y, metric)
-        dist[np.arange(stop - start), np.arange(start, stop)] = np.inf
-        part = np.argpartition(dist, k - 1, axis=1)[:, :k]
-        order = np.argsort(np.take_along_axis(dist, part, axis=1), axis=1, kind="stable")
-        out[start:stop] = np.take_along_axis(part, order, axis=1)
+        out[start:stop] = _block_neighbours(_block_distances(y, start, stop, metric), k)
     return out
+
+
+def _block_distances(x: np.ndarray, start: int, stop: int, metric: str) -> np.ndarray:
+    """Distances (b, n) of rows start:stop of ``x`` to every row, inf to themselves."""
+    dist = _distances(x[start:stop], x, metric)
+    dist[np.arange(stop - start), np.arange(start, stop)] = np.inf
+    return dist
+
+
+def _block_neighbours(dist: np.ndarray, k: int) -> np.ndarray:
+    """The k nearest (b, k) of each row of ``dist`` (b, n), nearest first, ties by index."""
+    part = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    order = np.argsort(np.take_along_axis(dist, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
 
 
 def trustworthiness(
@@ -71,6 +81,17 @@ def trustworthiness(
         Neighbours considered; must be below n / 2, as in scikit-learn.
     metric_x, metric_y : {"cosine", "dot", "l2"}
     """
+    return trust_and_continuity(x, y, k=k, metric_x=metric_x, metric_y=metric_y)[0]
+
+
+def trust_and_continuity(
+    x: np.ndarray, y: np.ndarray, *, k: int = 5, metric_x: str = "l2", metric_y: str = "l2"
+) -> tuple[float, float]:
+    """:func:`trustworthiness` and :func:`continuity` of ``y`` against ``x`` in one pass.
+
+    Both need every distance within each version; each block of rows' distances is
+    computed once and serves both (the same numbers as the two functions apart).
+    """
     x = np.asarray(x)
     y = np.asarray(y)
     n = check_paired(x, y, ("x", "y"))
@@ -80,28 +101,26 @@ def trustworthiness(
         raise InvalidInputError(f"k={k} must be below n/2 = {n / 2}; use a smaller k")
     mx, my = canonical_metric(metric_x), canonical_metric(metric_y)
     xs, ys = _prepared(x, mx), _prepared(y, my)
-    neighbours = _embedded_neighbours(ys, k, my)
-    penalty = 0
+    trust_penalty = continuity_penalty = 0
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
-        penalty += _rank_penalty(xs, start, stop, neighbours[start:stop], k, mx)
+        dist_x = _block_distances(xs, start, stop, mx)
+        dist_y = _block_distances(ys, start, stop, my)
+        trust_penalty += _rank_penalty(dist_x, _block_neighbours(dist_y, k), k)
+        continuity_penalty += _rank_penalty(dist_y, _block_neighbours(dist_x, k), k)
     scale = 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
-    return float(1.0 - penalty * scale)
+    return float(1.0 - trust_penalty * scale), float(1.0 - continuity_penalty * scale)
 
 
-def _rank_penalty(
-    xs: np.ndarray, start: int, stop: int, neighbours: np.ndarray, k: int, metric: str
-) -> int:
-    """Σ max(0, r(i, j) - k) over the block's embedded neighbours j, r = rank in x (1-based)."""
-    dist = _distances(xs[start:stop], xs, metric)
-    rows = np.arange(stop - start)
-    dist[rows, np.arange(start, stop)] = np.inf
+def _rank_penalty(dist: np.ndarray, neighbours: np.ndarray, k: int) -> int:
+    """Σ max(0, r(i, j) - k) over a block's neighbours j (b, k) taken in another version,
+    r = the rank of j among the block's distances ``dist`` (b, n) in this one (1-based)."""
     # The rank a stable argsort gives j (as scikit-learn's argsort does on distinct
     # distances), counted instead of sorted: the items strictly nearer, plus the items as
     # near with a lower index, plus one. O(b·k·n) comparisons instead of an O(b·n log n) sort.
     near = np.take_along_axis(dist, neighbours, axis=1)[:, :, None]  # (b, k, 1)
     nearer = (dist[:, None, :] < near).sum(axis=2)
-    lower = np.arange(xs.shape[0])[None, None, :] < neighbours[:, :, None]
+    lower = np.arange(dist.shape[1])[None, None, :] < neighbours[:, :, None]
     tied_before = ((dist[:, None, :] == near) & lower).sum(axis=2)
     excess = nearer + tied_before + 1 - k
     return int(excess[excess > 0].sum())

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from embver.project._numba_cache import ensure_numba_cache_dir
-from embver.project.layout import prepare_vectors, umap_layout
+from embver.project.layout import LayoutProblem, layout_problem, prepare_vectors
 
 CLUSTER_SPACE_DIMS = 5
 
@@ -36,11 +36,52 @@ def cluster_vectors(
     The vectors are first laid out by UMAP in ``space_dims`` dimensions with
     ``min_dist=0`` (dense clumps, the usual recipe for density clustering of
     embeddings), then clustered by HDBSCAN (:func:`cluster_layout`). Seeded and reproducible.
+    :func:`clustering_problem` and :meth:`ClusteringProblem.solve` are its two halves.
     """
-    if len(vectors) < 2 * (min_cluster_size or default_min_cluster_size(len(vectors))):
-        return np.full(len(vectors), -1, dtype=np.int32)
-    space = umap_layout(vectors, dims=space_dims, seed=seed, metric=metric, min_dist=0.0)
-    return cluster_layout(space, min_cluster_size=min_cluster_size, min_samples=min_samples)
+    return clustering_problem(
+        vectors, seed, min_cluster_size, min_samples, metric, space_dims
+    ).solve()
+
+
+@dataclass(frozen=True)
+class ClusteringProblem:
+    """A clustering ready to finish: its UMAP layout to optimise (None when there are too
+    few items for two clusters), then HDBSCAN.
+
+    :meth:`solve` uses neither BLAS nor faiss (numba's optimiser, then scikit-learn's
+    HDBSCAN on a few dimensions), so it runs on a thread beside other work with the labels
+    unchanged.
+    """
+
+    layout: LayoutProblem | None
+    n_items: int
+    min_cluster_size: int | None
+    min_samples: int | None
+
+    def solve(self) -> np.ndarray:
+        """The labels, int32 (n,), -1 for noise."""
+        if self.layout is None:
+            return np.full(self.n_items, -1, dtype=np.int32)
+        space = self.layout.optimize()
+        return cluster_layout(
+            space, min_cluster_size=self.min_cluster_size, min_samples=self.min_samples
+        )
+
+
+def clustering_problem(
+    vectors: np.ndarray,
+    seed: int = 0,
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+    metric: str = "cosine",
+    space_dims: int = CLUSTER_SPACE_DIMS,
+) -> ClusteringProblem:
+    """Everything :func:`cluster_vectors` does before its layout's optimisation (same
+    parameters): the layout's PCA, graphs and start (:func:`layout_problem`)."""
+    layout = None
+    if len(vectors) >= 2 * (min_cluster_size or default_min_cluster_size(len(vectors))):
+        layout = layout_problem(vectors, dims=space_dims, seed=seed, metric=metric, min_dist=0.0)
+    return ClusteringProblem(layout, len(vectors), min_cluster_size, min_samples)
 
 
 #: at most this many points HDBSCAN runs in scikit-learn (compiled ahead of time) rather

@@ -329,11 +329,67 @@ def umap_layout(
     (:mod:`embver.project.spectral`); the optimisation runs on every core and stays
     reproducible (:mod:`embver.project.sgd`). ``init`` (n, dims) starts the optimisation
     from a given layout (used to align one version to another); otherwise the spectral
-    start.
+    start. :func:`layout_problem` and :meth:`LayoutProblem.optimize` are its two halves.
     """
+    return layout_problem(
+        vectors, dims, seed, metric, init, n_neighbors, min_dist, n_epochs, pca_dims,
+        learning_rate,
+    ).optimize()  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LayoutProblem:
+    """A UMAP layout ready to optimise: its start (n, dims), fuzzy graph and schedule.
+
+    :meth:`optimize` runs numba kernels alone (no BLAS, no faiss, the GIL released), so
+    it can run on a thread beside other work without changing its result or theirs.
+    """
+
+    start: np.ndarray
+    indptr: np.ndarray
+    tail: np.ndarray
+    epochs_per_sample: np.ndarray
+    epochs: int
+    a: float
+    b: float
+    seed: int
+    initial_alpha: float
+    fast: bool
+
+    def optimize(self) -> np.ndarray:
+        """The layout, float32 (n, dims)."""
+        from embver.project.sgd import optimize_layout
+
+        return optimize_layout(
+            self.start,
+            self.indptr,
+            self.tail,
+            self.epochs_per_sample,
+            self.epochs,
+            self.a,
+            self.b,
+            seed=self.seed,
+            initial_alpha=self.initial_alpha,
+            fast=self.fast,
+        )
+
+
+def layout_problem(
+    vectors: np.ndarray,
+    dims: int = 2,
+    seed: int = 0,
+    metric: str = "cosine",
+    init: np.ndarray | None = None,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    n_epochs: int | None = None,
+    pca_dims: int = DEFAULT_PCA_DIMS,
+    learning_rate: float | None = None,
+) -> LayoutProblem:
+    """Everything :func:`umap_layout` does before its optimisation (same parameters):
+    PCA, the k-NN graph, the fuzzy graph, the start and the sampling schedule."""
     load_layout_kernels()
     from embver.project.fuzzy import fuzzy_graph
-    from embver.project.sgd import optimize_layout
     from embver.project.spectral import ab_params, epochs_per_sample
 
     large = len(vectors) >= LARGE_LAYOUT
@@ -356,14 +412,14 @@ def umap_layout(
     low, high = start.min(axis=0), start.max(axis=0)
     start = (10.0 * (start - low) / np.maximum(high - low, 1e-12)).astype(np.float32)
     a, b = ab_params(1.0, min_dist)
-    return optimize_layout(
-        start,
-        graph.indptr,
-        graph.indices,
-        epochs_per_sample(graph.data, epochs),
-        epochs,
-        float(a),
-        float(b),
+    return LayoutProblem(
+        start=start,
+        indptr=graph.indptr,
+        tail=graph.indices,
+        epochs_per_sample=epochs_per_sample(graph.data, epochs),
+        epochs=epochs,
+        a=float(a),
+        b=float(b),
         seed=seed,
         initial_alpha=learning_rate or (ALIGNED_LEARNING_RATE if init is not None else 1.0),
         fast=large,
