@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
@@ -179,17 +181,18 @@ def test_the_four_clusterings_finish_in_the_background_as_if_run_in_turn():
 
 
 def test_cancel_drops_the_background_clusterings_not_yet_started():
-    from concurrent.futures import wait
-
     from embver.compare.clusters import start_four
 
     x, _ = blobs(400, 8)
     running = start_four(x, x.copy())
-    running.cancel()  # two run (two threads), two wait: those two are dropped
     jobs = running._jobs
-    wait(jobs, timeout=120)
+    deadline = time.monotonic() + 60
+    while not all(job.running() or job.done() for job in jobs[:2]):
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    running.cancel()  # two run (two threads, each ~0.2 s of work), two wait: those are dropped
     assert [job.cancelled() for job in jobs] == [False, False, True, True]
-    assert all(job.result().shape == (400,) for job in jobs[:2])
+    assert all(job.result(timeout=120).shape == (400,) for job in jobs[:2])
 
 
 def test_a_step_failing_beside_the_background_clusterings_fails_the_compare(monkeypatch):
