@@ -88,3 +88,39 @@ def test_epochs_per_sample_are_umap_learns():
         theirs = make_epochs_per_sample(weights, epochs)
         assert np.array_equal(epochs_per_sample(weights, epochs), theirs)
     assert (epochs_per_sample(weights, 200)[::7] == -1.0).all()
+
+
+def test_the_start_measures_distances_as_scikit_learn_does_bit_for_bit():
+    from sklearn.metrics import pairwise_distances
+
+    from embver.project.spectral import euclidean_distances
+
+    rng = np.random.default_rng(4)
+    centroids = rng.normal(size=(23, 50))
+    assert np.array_equal(
+        euclidean_distances(centroids, centroids, same=True),
+        pairwise_distances(centroids, metric="euclidean"),
+    )
+    places = rng.normal(size=(9, 5))
+    for label in range(9):
+        assert np.array_equal(
+            euclidean_distances(places[label : label + 1], places),
+            pairwise_distances([places[label]], places),
+        )
+
+
+def test_the_start_of_a_graph_of_few_components_imports_no_scikit_learn():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, numpy as np\n"
+        "from embver.project.layout import layout_problem\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = np.vstack([rng.normal(size=(150, 16)), 40 + rng.normal(size=(150, 16))])\n"
+        "layout_problem(x.astype(np.float32), dims=5, min_dist=0.0)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'umap')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -122,8 +122,6 @@ def _components_layout(
     dims: int,
     random_state: np.random.RandomState,
 ) -> np.ndarray:
-    from sklearn.metrics import pairwise_distances
-
     result = np.empty((graph.shape[0], dims), dtype=np.float32)
     if n_components > 2 * dims:
         places = _centroid_layout(data, n_components, labels, dims, random_state)
@@ -135,7 +133,7 @@ def _components_layout(
     for label in range(n_components):
         members = labels == label
         part = rows[members, :].tocsc()[:, members].tocoo()
-        distances = pairwise_distances([places[label]], places)
+        distances = euclidean_distances(places[label : label + 1], places)
         reach = distances[distances > 0.0].min() / 2.0
         size = part.shape[0]
         if size < 2 * dims or size <= dims + 1:
@@ -157,15 +155,30 @@ def _centroid_layout(
 ) -> np.ndarray:
     """Where each component goes: a spectral embedding of the components' centroids."""
     from sklearn.manifold import SpectralEmbedding
-    from sklearn.metrics import pairwise_distances
 
     if data is None:  # a component's own graph split again (umap-learn: the global RNG)
         return random_state.random_sample((n_components, dims)) * 10.0
     centroids = np.empty((n_components, data.shape[1]), dtype=np.float64)
     for label in range(n_components):
         centroids[label] = data[labels == label].mean(axis=0)
-    affinity = np.exp(-(pairwise_distances(centroids, metric="euclidean") ** 2))
+    affinity = np.exp(-(euclidean_distances(centroids, centroids, same=True) ** 2))
     embedding = SpectralEmbedding(
         n_components=dims, affinity="precomputed", random_state=random_state
     ).fit_transform(affinity)
     return np.asarray(embedding / embedding.max())
+
+
+def euclidean_distances(x: np.ndarray, y: np.ndarray, same: bool = False) -> np.ndarray:
+    """Distances (m, n) between rows of float64 ``x`` (m, d) and ``y`` (n, d) as
+    scikit-learn's ``pairwise_distances`` computes them (|x|² + |y|² - 2 x·y, clipped at 0,
+    the diagonal 0 when ``same``), bit for bit, without importing scikit-learn (~1 s with
+    SciPy's statistics, which it loads): the layout's start then needs neither."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    distances = -2 * (x @ y.T)
+    distances += np.einsum("ij,ij->i", x, x)[:, None]
+    distances += np.einsum("ij,ij->i", y, y)[None, :]
+    np.maximum(distances, 0, out=distances)
+    if same:
+        np.fill_diagonal(distances, 0)
+    return np.sqrt(distances, out=distances)
