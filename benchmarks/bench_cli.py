@@ -12,6 +12,9 @@ wall clock, median of ``--repeats`` runs:
 - the library peer: ``python benchmarks/library_compare.py a.npy b.npy`` (every figure
   the compare prints, with the same sizes, seeds and resamples, from scikit-learn, SciPy
   and umap-learn: what a user stitching them together runs; ``--no-library-peer`` skips);
+- the import floor: a fresh ``python -c "import numpy, lance, ..."`` of the libraries the
+  compare's figures need (FLOOR_MODULES), whatever computes them: its ratio to the numpy
+  peer is the least any compare that computes them from a fresh process can score;
 
 and prints the ratios with each step's share of the compare (the step timings
 of ``--json``, the rest being start-up: interpreter, imports, opening the store,
@@ -73,6 +76,16 @@ def make_versions(n: int, dim: int, seed: int = 0):  # type: ignore[no-untyped-d
 
     z = latent(n, seed, clusters=max(8, n // 60))
     return version(z, dim, seed + 1), version(z, dim, seed + 2)
+
+
+#: what the figures of a compare need loaded, whatever computes them: the store's engines
+#: (Lance, SQLAlchemy), exact k-NN (faiss), the layout optimiser (numba), the spectral start
+#: (SciPy's sparse eigensolver) and HDBSCAN with the cluster scores (scikit-learn)
+FLOOR_MODULES = (
+    "numpy", "lance", "sqlalchemy", "faiss", "numba", "scipy.sparse.linalg", "sklearn.cluster",
+    "sklearn.metrics",
+)  # fmt: skip
+IMPORT_FLOOR = [sys.executable, "-c", "import " + ", ".join(FLOOR_MODULES)]
 
 
 def build_store(folder: Path, n: int, dim: int) -> tuple[str, str]:
@@ -163,12 +176,14 @@ def bench_size(
         steps: dict[str, list[dict[str, float]]] = {label: [] for label in codes}
         peer_runs = []
         library_runs = []
+        floor_runs = []
         for _ in range(repeats):
             for label, code_env in codes.items():
                 seconds, out = timed_run(compare, code_env)
                 runs[label].append(seconds)
                 steps[label].append(json.loads(out)["timings"])
             peer_runs.append(timed_run(peer, env))
+            floor_runs.append(timed_run(IMPORT_FLOOR, env)[0])
             if library_peer:
                 library_runs.append(timed_run(library, env))
         for label in codes:
@@ -182,6 +197,11 @@ def bench_size(
                     f"         library peer {other:6.2f} s   ratio {wall / other:5.2f}×   "
                     f"({library_runs[-1][1].strip()})"
                 )
+        floor, peer_wall = statistics.median(floor_runs), statistics.median(s for s, _ in peer_runs)
+        print(
+            f"         import floor {floor:5.2f} s = {floor / peer_wall:4.1f}× the numpy peer "
+            f"(a fresh process importing only what the figures need: {', '.join(FLOOR_MODULES)})"
+        )
 
 
 def _print_size(
