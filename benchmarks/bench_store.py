@@ -2,9 +2,11 @@
 
 Both sides write to and read from the same disk in the same run (a temporary
 folder under ``--dir``), alternately, ``--repeat`` times, each round to new
-files; the medians and their ratios are printed, with the best rounds beside
-them (on a busy machine the best round is the least disturbed one), and the
-ratio of CPU seconds (all threads), which other tenants disturb far less.
+files; the writers, like the readers, take turns going first, and every timed
+step starts after a sync and a touch of fresh memory (``_timed``). The medians
+and their ratios are printed, with the median of each round's own ratio, the
+best rounds (on a busy machine the best round is the least disturbed one), and
+the ratio of CPU seconds (all threads), which other tenants disturb far less.
 
 ``lance`` is Lance alone writing the same table with the store's settings (file
 format, no compression, batch size, rows per data file): the floor under ``register``.
@@ -24,6 +26,7 @@ commit. Loading is ``store.get(ref).vectors()``, which checks the content hash.
     python benchmarks/bench_store.py                 # 1M × 384, 3 repeats
     python benchmarks/bench_store.py --rows 200000   # quicker
     python benchmarks/bench_store.py --profile       # cProfile of one register + load
+    python benchmarks/bench_store.py --no-warm       # without the touch of fresh memory
 """
 
 from __future__ import annotations
@@ -266,7 +269,7 @@ def _report(rows: int, dim: int, repeat: int, timings: dict[str, list[float]]) -
         goal = GOALS.get(ours) if peer in ("lance", "lance read") else None
         verdict = "context" if goal is None else "ok" if ratio <= goal else f"over the {goal}× goal"
         cpu = statistics.median(CPU[ours]) / statistics.median(CPU[peer])
-        paired = statistics.median(a / b for a, b in zip(timings[ours], timings[peer]))
+        paired = statistics.median(a / b for a, b in zip(timings[ours], timings[peer], strict=True))
         print(
             f"  {ours} / {peer}: {ratio:.2f}× median ({verdict}), "
             f"{paired:.2f}× round by round, {best[ours] / best[peer]:.2f}× best, "
