@@ -2,9 +2,11 @@
 
 Both sides write to and read from the same disk in the same run (a temporary
 folder under ``--dir``), alternately, ``--repeat`` times, each round to new
-files; the medians and their ratios are printed, with the best rounds beside
-them (on a busy machine the best round is the least disturbed one), and the
-ratio of CPU seconds (all threads), which other tenants disturb far less.
+files; the writers, like the readers, take turns going first, and every timed
+step starts after a sync and a touch of fresh memory (``_timed``). The medians
+and their ratios are printed, with the median of each round's own ratio, the
+best rounds (on a busy machine the best round is the least disturbed one), and
+the ratio of CPU seconds (all threads), which other tenants disturb far less.
 
 ``lance`` is Lance alone writing the same table with the store's settings (file
 format, no compression, batch size, rows per data file): the floor under ``register``.
@@ -24,6 +26,7 @@ commit. Loading is ``store.get(ref).vectors()``, which checks the content hash.
     python benchmarks/bench_store.py                 # 1M × 384, 3 repeats
     python benchmarks/bench_store.py --rows 200000   # quicker
     python benchmarks/bench_store.py --profile       # cProfile of one register + load
+    python benchmarks/bench_store.py --no-warm       # without the touch of fresh memory
 """
 
 from __future__ import annotations
@@ -65,14 +68,17 @@ def _faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def _timed(function, *args, name: str = "", **kwargs):
+def _timed(function, *args, name: str = "", warm: int = 0, **kwargs):
     """Wall seconds of the call (returned) and its CPU seconds (kept in CPU[name]).
 
-    Dirty pages are flushed first (untimed): otherwise whichever side writes once
-    the kernel's dirty-page threshold is crossed waits for the disk on the other's
-    behalf (20% of RAM here, crossed in the second round of 1M × 384).
+    Two things are settled first (untimed), so that every step starts from the same
+    state whatever ran before it. Dirty pages are flushed: otherwise whichever side
+    writes once the kernel's dirty-page threshold is crossed waits for the disk on the
+    other's behalf (20% of RAM here, crossed in the second round of 1M × 384). And
+    ``warm`` bytes of memory are touched and freed (:func:`_warm_memory`).
     """
     os.sync()
+    _warm_memory(warm)
     cpu, faults, start = _cpu_seconds(), _faults(), time.perf_counter()
     result = function(*args, **kwargs)
     CPU.setdefault(name, []).append(_cpu_seconds() - cpu)
@@ -115,17 +121,19 @@ def _lance_chunks_copied(uri: str) -> np.ndarray:
     return out
 
 
-def _prefault(gib: float) -> None:
-    """Touch and free ``gib`` GiB so that neither side pays the first touch of memory.
+def _warm_memory(size: int) -> None:
+    """Touch and free ``size`` bytes just before a timed step, so that the memory the
+    step takes (page cache for the files it writes, buffers) is memory the host backs.
 
-    On a virtual machine the first touch of a guest page can cost more than
-    the copy into it (here ~3 s per GiB), and it would fall on whichever side
-    happens to allocate first. A round holds up to ~8× the vectors' size at once
-    (the input, both loaded copies, decode buffers and the round's page cache),
-    so that much is touched up front.
+    On this virtual machine (Firecracker, free page reporting) memory left free for
+    about two seconds goes back to the host, and the next first touch of it costs
+    ~2.5 s per GiB, in the guest's CPU time: a step pays that for whatever it
+    allocates beyond what the step before it freed moments earlier, so the order of
+    the steps, not their work, decided part of each figure. A touch once at start
+    (what this benchmark did) is lost two seconds later.
     """
-    if gib > 0:
-        block = np.ones(int(gib * 2**30), dtype=np.uint8)
+    if size > 0:
+        block = np.ones(size, dtype=np.uint8)
         del block
 
 
@@ -146,10 +154,18 @@ def _warm_up(store) -> None:
     _load(store, version.ref)
 
 
-def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
+def _rotated(names: list[str], index: int) -> list[str]:
+    """``names`` starting from the ``index``-th (round ``index``'s order)."""
+    shift = index % len(names)
+    return names[shift:] + names[:shift]
+
+
+def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool, warm: bool) -> None:
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((rows, dim), dtype=np.float32)
-    _prefault(min(8 * vectors.nbytes, _available_bytes() * 0.7) / 2**30)
+    # a step holds up to ~3× the vectors' size of fresh memory (its files' page cache,
+    # a loaded copy and decode buffers, Lance's write buffers)
+    warm_bytes = int(min(3 * vectors.nbytes, _available_bytes() * 0.5)) if warm else 0
     ids = [f"item-{i:08d}" for i in range(rows)]
     _warm_up(embver.init(folder / "warm-up"))
     timings: dict[str, list[float]] = {
@@ -164,17 +180,23 @@ def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
     table = vector_data.to_table(pa.array(ids), vectors, "float32")
     for index in range(repeat):
         # Each round writes new files for every side into its own folder, removed at
-        # the end of the round: the page cache does not grow round after round and
-        # push later rounds onto memory the virtual machine has never touched.
+        # the end of the round: the page cache does not grow round after round.
         round_folder = folder / f"round-{index}"
         store = embver.init(round_folder / "project")
         npy = round_folder / "vectors.npy"
-        timings["np.save"].append(_timed(np.save, npy, vectors, name="np.save")[0])
-        seconds, version = _timed(_register, store, rows, dim, vectors, ids, index, name="register")
-        timings["register"].append(seconds)
-        # The floor under register: Lance writing the same table with the store's settings.
+        # The floor under register: Lance writing the same table with the store's
+        # settings. The writers take turns going first, like the readers below.
         scratch = str(round_folder / "lance-only.lance")
-        timings["lance"].append(_timed(vector_data.write_dataset, scratch, table, name="lance")[0])
+        writers = {
+            "np.save": functools.partial(np.save, npy, vectors),
+            "register": functools.partial(_register, store, rows, dim, vectors, ids, index),
+            "lance": functools.partial(vector_data.write_dataset, scratch, table),
+        }
+        written = {}
+        for side in _rotated(list(writers), index):
+            seconds, written[side] = _timed(writers[side], name=side, warm=warm_bytes)
+            timings[side].append(seconds)
+        version = written["register"]
         # Each read is dropped before the next starts (none works beside another's
         # copy), and the readers take turns going first: under memory pressure the
         # second of two reads in a row pays for the first's pages.
@@ -184,9 +206,8 @@ def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
             "lance read _lance_one_chunk": functools.partial(_lance_one_chunk, scratch),
             "lance read _lance_chunks_copied": functools.partial(_lance_chunks_copied, scratch),
         }
-        names = list(readers)
-        for side in names[index % len(names) :] + names[: index % len(names)]:
-            seconds, loaded = _timed(readers[side], name=side)
+        for side in _rotated(list(readers), index):
+            seconds, loaded = _timed(readers[side], name=side, warm=warm_bytes)
             assert np.array_equal(loaded, vectors), f"{side} returned different vectors"
             timings.setdefault(side, []).append(seconds)
             del loaded
@@ -198,7 +219,9 @@ def run(rows: int, dim: int, repeat: int, folder: Path, profile: bool) -> None:
         timings["lance read"].append(timings[fastest][-1])
         CPU.setdefault("lance read", []).append(CPU[fastest][-1])
         FAULTS.setdefault("lance read", []).append(FAULTS[fastest][-1])
-        timings["lance table"].append(_timed(_lance_table, scratch, name="lance table")[0])
+        timings["lance table"].append(
+            _timed(_lance_table, scratch, name="lance table", warm=warm_bytes)[0]
+        )
         if not (profile and index == repeat - 1):
             store.close()
             shutil.rmtree(round_folder)
@@ -246,9 +269,11 @@ def _report(rows: int, dim: int, repeat: int, timings: dict[str, list[float]]) -
         goal = GOALS.get(ours) if peer in ("lance", "lance read") else None
         verdict = "context" if goal is None else "ok" if ratio <= goal else f"over the {goal}× goal"
         cpu = statistics.median(CPU[ours]) / statistics.median(CPU[peer])
+        paired = statistics.median(a / b for a, b in zip(timings[ours], timings[peer], strict=True))
         print(
             f"  {ours} / {peer}: {ratio:.2f}× median ({verdict}), "
-            f"{best[ours] / best[peer]:.2f}× best, {cpu:.2f}× in CPU seconds"
+            f"{paired:.2f}× round by round, {best[ours] / best[peer]:.2f}× best, "
+            f"{cpu:.2f}× in CPU seconds"
         )
 
 
@@ -261,9 +286,21 @@ def main() -> None:
         "--dir", type=Path, default=None, help="where to write (default: a temp dir)"
     )
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one round")
+    parser.add_argument(
+        "--no-warm",
+        action="store_true",
+        help="skip touching fresh memory before each step (shows what it changes)",
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=options.dir, prefix="embver-bench-") as folder:
-        run(options.rows, options.dim, options.repeat, Path(folder), options.profile)
+        run(
+            options.rows,
+            options.dim,
+            options.repeat,
+            Path(folder),
+            options.profile,
+            not options.no_warm,
+        )
 
 
 if __name__ == "__main__":

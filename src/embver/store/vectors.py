@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -21,7 +21,6 @@ from embver.store.objectstore import filesystem, is_local, local_path
 
 if TYPE_CHECKING:
     import threading
-    from concurrent.futures import Executor
 
 _ARROW_DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
 
@@ -161,19 +160,9 @@ def hash_file(uri: str, relative: str, threads: int | None = None) -> str | None
     return hasher.hexdigest()
 
 
-def hash_new_files(
-    uri: str, before: set[str], known: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """blake3 of each file of the dataset at ``uri`` that is not in ``before``.
-
-    ``known``: digests of new files already hashed once they were complete (while the
-    rest of the write went on); those files are not read again.
-    """
-    known = known or {}
-    hashes = {
-        path: known[path] if path in known else hash_file(uri, path)
-        for path in sorted(list_files(uri) - before)
-    }
+def hash_new_files(uri: str, before: set[str]) -> dict[str, str]:
+    """blake3 of each file of the dataset at ``uri`` that is not in ``before``."""
+    hashes = {path: hash_file(uri, path) for path in sorted(list_files(uri) - before)}
     return {path: digest for path, digest in hashes.items() if digest is not None}
 
 
@@ -235,32 +224,32 @@ def write_segment(
     vectors: np.ndarray,
     dtype: str,
     mode: str = "create",
-    helper: Executor | None = None,
     abandon: threading.Event | None = None,
 ) -> tuple[int, Segment]:
     """Write (``mode="create"``) or append rows to the dataset at ``uri``.
 
-    Returns the new Lance version and the segment. The hashing runs on ``helper`` (one
-    thread; default: a thread of its own) while Lance writes, blake3 releasing the GIL:
-    the content hash, then each data file Lance reports complete; the files left (the
-    last data file, the manifest) are hashed once the write is committed. A caller with
-    other work for that thread queues it there first, so that Lance's thread and one
-    other share two cores. ``abandon``: once set, the write stops before its next batch
-    and raises :class:`WriteAbandoned`, leaving a partial dataset at ``uri``.
+    Returns the new Lance version and the segment. The hashing runs on a helper thread
+    while Lance writes, blake3 releasing the GIL: the content hash, then each data file
+    Lance reports complete. Once the write is committed the files left (those the helper
+    has not begun, the last data file, the manifest) are hashed on all cores.
+    ``abandon``: once set, the write stops before its next batch and raises
+    :class:`WriteAbandoned`, leaving a partial dataset at ``uri``.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     before = list_files(uri) if mode == "append" else set()
-    with contextlib.ExitStack() as stack:
-        if helper is None:
-            helper = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+    with ThreadPoolExecutor(max_workers=1) as helper:
         content = helper.submit(hash_segment, ids, vectors, 1)
         completed = _completed_files(uri, helper)
         table = to_table(ids, vectors, dtype)
         lance_version = write_dataset(uri, table, mode, completed, abandon)
+        # Lance is done and its cores are free: the files still queued for the helper
+        # are hashed here, on all cores, while the helper finishes what it has begun
+        begun = {path: hashed for path, hashed in completed.hashes.items() if not hashed.cancel()}
+        rest = hash_new_files(uri, before | set(begun))
         digest, ids_digest = content.result()
-        known = {path: future.result() for path, future in completed.hashes.items()}
-    files = hash_new_files(uri, before, {p: d for p, d in known.items() if d is not None})
+        digests = {**{path: hashed.result() for path, hashed in begun.items()}, **rest}
+    files = {path: digests[path] for path in sorted(digests) if digests[path] is not None}
     return lance_version, Segment(len(ids), digest, files, ids_digest)
 
 
