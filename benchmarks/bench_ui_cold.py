@@ -105,6 +105,7 @@ def open_cold(browser, url: str, out: Path, n: int, full_timeout_s: float) -> di
         "first_points": timing["points"],
         "fetch_s": timing["fetchMs"] / 1000,
         "draw_s": timing["drawMs"] / 1000,
+        "pane_s": timing["paneMs"] / 1000,
         "every_row_s": events.get("frame:quick", float("nan")),
         "painted_share": painted,
         "progress_text": progress,
@@ -193,7 +194,8 @@ def main() -> None:
         f"{first / peer_s:.3f}× old path |"
     )
     print(
-        f"| of which: fetch {page['fetch_s']:.2f} s, draw {page['draw_s']:.2f} s "
+        f"| of which: fetch {page['fetch_s']:.2f} s (the WebGL pane made meanwhile: "
+        f"{page['pane_s']:.2f} s), draw {page['draw_s']:.2f} s "
         f"({page['first_points']:,} points) | | |"
     )
     print(f"| every row drawn (checked quick layout) | {page['every_row_s']:.2f} | |")
