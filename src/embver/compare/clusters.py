@@ -103,25 +103,8 @@ def _again_problem(vectors: np.ndarray, metric: str, seed: int) -> ClusteringPro
 Labels = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-def cluster_four(
-    old: np.ndarray,
-    new: np.ndarray,
-    *,
-    metric_old: str = "cosine",
-    metric_new: str = "cosine",
-    seed: int = 0,
-) -> Labels:
-    """:func:`cluster_both` and each version's :func:`cluster_again`, two at a time.
-
-    Returns
-    -------
-    labels_old, labels_new, old_again, new_again : int arrays (n,), -1 for noise
-    """
-    return start_four(old, new, metric_old=metric_old, metric_new=metric_new, seed=seed).result()
-
-
 class FourClusterings:
-    """The four clusterings of :func:`cluster_four`, finishing on background threads."""
+    """The four clusterings of :func:`start_four`, finishing on background threads."""
 
     def __init__(self, pool: ThreadPoolExecutor, jobs: list[Future[np.ndarray]]) -> None:
         self._pool, self._jobs = pool, jobs
@@ -150,7 +133,8 @@ def start_four(
     metric_new: str = "cosine",
     seed: int = 0,
 ) -> FourClusterings:
-    """Prepare the four clusterings of :func:`cluster_four`, then leave them running.
+    """Prepare :func:`cluster_both`'s two clusterings and each version's
+    :func:`cluster_again`, then leave them running.
 
     The preparations (PCA, the k-NN and fuzzy graphs, the spectral start: BLAS, faiss
     and SciPy) run here, two at a time; the layouts' optimisation and HDBSCAN then run on

@@ -195,11 +195,12 @@ class _Timer:
         try:
             yield
         finally:
-            before = (self.seconds.get(name, 0.0), self.cpu_seconds.get(name, 0.0))
-            if not again:
-                before = (0.0, 0.0)
-            self.seconds[name] = round(before[0] + time.perf_counter() - start, 4)
-            self.cpu_seconds[name] = round(before[1] + time.process_time() - cpu, 4)
+            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+            if again:
+                seconds += self.seconds.get(name, 0.0)
+                cpu_seconds += self.cpu_seconds.get(name, 0.0)
+            self.seconds[name] = round(seconds, 4)
+            self.cpu_seconds[name] = round(cpu_seconds, 4)
 
 
 def compare_arrays(
@@ -272,12 +273,14 @@ def compare_arrays(
             _other_steps(report, timer, old, new, m_old, m_new, ks, queries, labels, seed,
                          migration, map_kinds)  # fmt: skip
         if clustering is not None:
-            waiting = "" if clustering.done() else "waiting for the layouts in the background"
+            waiting = (
+                "" if clustering.running.done() else "waiting for the layouts in the background"
+            )
             with timer.step("clusters", waiting, again=True):
                 report.clusters = clustering.finish()
     finally:
         if clustering is not None:
-            clustering.cancel()
+            clustering.running.cancel()
     report.timings = timer.seconds
     report.cpu_timings = timer.cpu_seconds
     return report
@@ -291,8 +294,9 @@ _BLAS_BEFORE: ContextVar[list[dict[str, Any]] | None] = ContextVar("_BLAS_BEFORE
 @contextmanager
 def _blas_beside(background: bool) -> Iterator[None]:
     """One BLAS (and OpenMP) thread for the steps run beside the clusters' two layout
-    threads: on two cores a second BLAS thread mostly spins, waiting for a core (2 cores,
-    3,000 items: 14.9 CPU-s a compare against 16.4). Their figures are the same at any
+    threads: on two cores a second BLAS thread mostly spins, waiting for a core (3,000
+    items, 3 interleaved rounds: 14.9 CPU-s a compare against 16.4 with every step's BLAS
+    on two threads). Their figures are the same at any
     thread count but for the moments' float32 sums, which :func:`_moments` computes at the
     count the compare began with, so every figure is that of the steps run alone."""
     if not background:
@@ -494,27 +498,23 @@ def _clusters_doing(n: int) -> str:
     )
 
 
+@dataclass(frozen=True)
 class _PendingClusters:
-    """The clusters step under way: four clusterings finishing in the background."""
+    """The clusters step under way: four clusterings of ``rows`` in the background."""
 
-    def __init__(self, running: cluster_mod.FourClusterings, rows: np.ndarray, seed: int) -> None:
-        self._running, self._rows, self._seed = running, rows, seed
-
-    def done(self) -> bool:
-        return self._running.done()
-
-    def cancel(self) -> None:
-        self._running.cancel()
+    running: cluster_mod.FourClusterings
+    rows: np.ndarray
+    seed: int
 
     def finish(self) -> dict[str, Any]:
         """Wait for the clusterings and compare them: the report's ``clusters``."""
-        labels_old, labels_new, old_again, new_again = self._running.result()
+        labels_old, labels_new, old_again, new_again = self.running.result()
         result = cluster_mod.compare_clusterings(
-            labels_old, labels_new, old_again=old_again, new_again=new_again, seed=self._seed
+            labels_old, labels_new, old_again=old_again, new_again=new_again, seed=self.seed
         ).to_dict()
         result["method"] = (
-            f"UMAP(5-d) + HDBSCAN on {self._rows.size} items; floor: each version clustered "
-            f"again, coordinates permuted, seed {self._seed + 1}"
+            f"UMAP(5-d) + HDBSCAN on {self.rows.size} items; floor: each version clustered "
+            f"again, coordinates permuted, seed {self.seed + 1}"
         )
         return result
 

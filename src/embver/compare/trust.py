@@ -43,15 +43,6 @@ def _prepared(x: np.ndarray, metric: str) -> np.ndarray:
     return x
 
 
-def _embedded_neighbours(y: np.ndarray, k: int, metric: str) -> np.ndarray:
-    n = y.shape[0]
-    out = np.empty((n, k), dtype=np.int64)
-    for start in range(0, n, _BLOCK):
-        stop = min(start + _BLOCK, n)
-        out[start:stop] = _block_neighbours(_block_distances(y, start, stop, metric), k)
-    return out
-
-
 def _block_distances(x: np.ndarray, start: int, stop: int, metric: str) -> np.ndarray:
     """Distances (b, n) of rows start:stop of ``x`` to every row, inf to themselves."""
     dist = _distances(x[start:stop], x, metric)
@@ -81,7 +72,7 @@ def trustworthiness(
         Neighbours considered; must be below n / 2, as in scikit-learn.
     metric_x, metric_y : {"cosine", "dot", "l2"}
     """
-    return trust_and_continuity(x, y, k=k, metric_x=metric_x, metric_y=metric_y)[0]
+    return _scores(x, y, k, metric_x, metric_y, continuity=False)[0]
 
 
 def trust_and_continuity(
@@ -92,6 +83,14 @@ def trust_and_continuity(
     Both need every distance within each version; each block of rows' distances is
     computed once and serves both (the same numbers as the two functions apart).
     """
+    return _scores(x, y, k, metric_x, metric_y, continuity=True)
+
+
+def _scores(
+    x: np.ndarray, y: np.ndarray, k: int, metric_x: str, metric_y: str, continuity: bool
+) -> tuple[float, float]:
+    """Trustworthiness and, when ``continuity``, continuity (else NaN) of ``y`` against
+    ``x``, from one pass over blocks of rows."""
     x = np.asarray(x)
     y = np.asarray(y)
     n = check_paired(x, y, ("x", "y"))
@@ -107,9 +106,11 @@ def trust_and_continuity(
         dist_x = _block_distances(xs, start, stop, mx)
         dist_y = _block_distances(ys, start, stop, my)
         trust_penalty += _rank_penalty(dist_x, _block_neighbours(dist_y, k), k)
-        continuity_penalty += _rank_penalty(dist_y, _block_neighbours(dist_x, k), k)
+        if continuity:
+            continuity_penalty += _rank_penalty(dist_y, _block_neighbours(dist_x, k), k)
     scale = 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
-    return float(1.0 - trust_penalty * scale), float(1.0 - continuity_penalty * scale)
+    kept = 1.0 - continuity_penalty * scale if continuity else float("nan")
+    return float(1.0 - trust_penalty * scale), float(kept)
 
 
 def _rank_penalty(dist: np.ndarray, neighbours: np.ndarray, k: int) -> int:
