@@ -3,11 +3,12 @@
 Builds a real store of ``--size`` (default 100 000) 384-dimensional vectors drawn from
 50 Gaussian clusters (cosine metric, texts, no labels: the page colours by clusters),
 starts ``embver ui``'s app with uvicorn and opens ``#/version/<ref>`` in Debian's Chromium
-through Playwright. Nothing is primed (the server only imports its vector engine as it
-starts): the page's first frame is the preview, the quick layout (PCA axes fitted on a
+through Playwright. Nothing is primed: as ``embver ui`` does, the server imports its vector
+engine and starts its layout worker (which imports its libraries) as it starts, and reads
+no data. The page's first frame is the preview, the quick layout (PCA axes fitted on a
 10 000-row sample) of just those sampled rows, read without the content-hash check and
-marked so; then the quick layout of every row (the checked full read), while the server
-computes the full UMAP projection in the background.
+marked so, which starts the full UMAP projection in the background; then the quick
+layout of every row (the checked full read).
 
 Reported, from the same run:
 
@@ -158,7 +159,8 @@ def main() -> None:
         browser = playwright.chromium.launch(
             executable_path=shutil.which("chromium"), args=HEADLESS_CHROMIUM_FLAGS
         )
-        server, thread, base = serve(create_app(store))
+        # as `embver ui` starts: the layout worker loaded before the server serves
+        server, thread, base = serve(create_app(store, layout_worker_at_start=True))
         try:
             url = f"{base}/#/version/{version.ref}"
             page = open_cold(browser, url, args.out, n, args.full_timeout)

@@ -10,7 +10,7 @@ from embver.project.layout import (
     SampledAxes,
     pca_layout,
     principal_components,
-    reduce_dimensions,
+    reduce_vectors,
     sample_rows,
     sampled_pca_layout,
 )
@@ -82,7 +82,7 @@ def test_projection_takes_rows_too_large_for_float32_squares_and_refuses_inf():
 def test_reduction_on_sampled_axes_keeps_the_exact_components():
     """A large layout's PCA (axes of a sample, every row projected) against the exact one."""
     data = _clustered(30_000, dim=64)
-    sampled = reduce_dimensions(data, 10, sample=3000)
+    sampled = reduce_vectors(data, "euclidean", 10, sample=3000)
     exact = principal_components(data, 10)[0]
     assert sampled.shape == (30_000, 10) and sampled.dtype == np.float32
     # the 8 clusters span 7 axes of near-equal variance, which a sample may rotate among
@@ -92,5 +92,21 @@ def test_reduction_on_sampled_axes_keeps_the_exact_components():
     # no sample bigger than the data: the exact reduction itself
     small = data[:2000]
     np.testing.assert_array_equal(
-        reduce_dimensions(small, 10, sample=3000), principal_components(small, 10)[0]
+        reduce_vectors(small, "euclidean", 10, sample=3000), principal_components(small, 10)[0]
     )
+
+
+def test_cosine_reduction_on_sampled_axes_is_the_pca_of_the_unit_rows():
+    """Without a normalised copy (scores of raw rows, scaled): the same as normalising the
+    rows first and projecting them, centred, on the sample's axes (an SVD oracle)."""
+    data = _clustered(12_000, dim=48) * np.random.default_rng(5).uniform(0.5, 3.0, (12_000, 1))
+    reduced = reduce_vectors(data, "cosine", 6, sample=2000)
+    unit = data / np.linalg.norm(data, axis=1, keepdims=True)
+    fitted = unit[sample_rows(len(data), 2000)].astype(np.float64)
+    mean = fitted.mean(axis=0)
+    _, _, axes = np.linalg.svd(fitted - mean, full_matrices=False)
+    oracle = (unit - mean) @ axes[:6].T
+    # an SVD's signs are arbitrary: compare each component up to its sign
+    signs = np.sign((oracle * reduced).sum(axis=0))
+    assert reduced.dtype == np.float32 and reduced.shape == (12_000, 6)
+    np.testing.assert_allclose(reduced, oracle * signs, atol=2e-5)

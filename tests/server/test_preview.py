@@ -25,7 +25,7 @@ from test_browser import (  # noqa: F401  (the module's fixtures, shared rather 
 from test_progressive import _wait_full
 
 import embver
-from embver.project.api import project
+from embver.project.api import cached_projection, project
 from embver.server import create_app, data
 from embver.server.binary import decode_points_and_rows
 
@@ -58,7 +58,8 @@ def _store(root: Path, spaces: tuple[str, ...]) -> embver.Store:
 @pytest.fixture(scope="module")
 def big_store(tmp_path_factory):
     """Uncached versions, one per test that opens one."""
-    store = _store(tmp_path_factory.mktemp("preview") / "project", ("api", "small", "browser"))
+    spaces = ("api", "small", "browser", "started")
+    store = _store(tmp_path_factory.mktemp("preview") / "project", spaces)
     yield store
     store.close()
 
@@ -87,7 +88,7 @@ def _damage_a_vector(version: embver.Version, vectors: np.ndarray, row: int) -> 
     path.write_bytes(bytes(content))
 
 
-def test_preview_is_the_quick_layout_of_the_sampled_rows_and_starts_no_job(big_store):
+def test_preview_is_the_quick_layout_of_the_sampled_rows_and_starts_the_job(big_store):
     ref = "api@1.0.0"
     vectors = big_store.get(ref).vectors()
     app = create_app(big_store)
@@ -97,10 +98,9 @@ def test_preview_is_the_quick_layout_of_the_sampled_rows_and_starts_no_job(big_s
         assert first.headers["x-embver-verified"] == "false"
         [(preview, _)], rows = decode_points_and_rows(first.content)
         assert rows is not None and np.array_equal(rows, _sampled_rows())
-        # nothing is computed in the background before the page asks for every row
+        # the full layout starts with the preview, before the page asks for every row
         version = big_store.get(ref)
-        assert app.state.data.jobs.get(version, "umap") is None
-        # but the worker process that will run it is started, importing meanwhile
+        assert app.state.data.jobs.get(version, "umap") is not None
         assert app.state.data.jobs.has_worker
         oracle = _oracle_layout(vectors[rows])
         for axis in range(2):
@@ -110,7 +110,6 @@ def test_preview_is_the_quick_layout_of_the_sampled_rows_and_starts_no_job(big_s
         assert every.headers["x-embver-verified"] == "true"
         [(quick, _)], none = decode_points_and_rows(every.content)
         assert none is None and quick.shape == (N_ITEMS, 2)
-        assert app.state.data.jobs.get(version, "umap") is not None
         # the preview's points are where the checked frame draws the same items
         spread = np.ptp(quick, axis=0).max()
         assert np.abs(preview - quick[rows]).max() <= 2 * spread / 65535
@@ -136,6 +135,26 @@ def test_small_versions_get_the_checked_quick_layout_first(big_store, monkeypatc
         _wait_full(client, "small@1.0.0")  # the job it started ends before the store does
 
 
+def test_a_worker_started_with_the_server_runs_the_first_job_and_leaves_with_it(big_store):
+    """As `embver ui` starts: the layout worker has loaded its libraries before the
+    server answers, the preview hands it the job, and it exits when the server stops."""
+    ref = "started@1.0.0"
+    app = create_app(big_store, layout_worker_at_start=True)
+    jobs = app.state.data.jobs
+    assert not jobs.has_worker
+    with TestClient(app, base_url=BASE) as client:
+        worker = jobs._worker
+        assert worker is not None and worker.ready.is_set() and jobs.has_worker
+        first = client.get(f"/api/versions/{ref}/points", params={"preview": "true"})
+        assert first.headers["x-embver-stage"] == "preview"
+        assert jobs._worker is worker and jobs.get(big_store.get(ref), "umap") is not None
+        statuses = _wait_full(client, ref)
+    assert statuses[-1]["stage"] == "full"
+    worker.process.join(timeout=30)
+    assert worker.process.exitcode == 0 and not jobs.has_worker
+    assert project(big_store, ref, method="umap", dims=2, seed=0).cached
+
+
 @pytest.fixture
 def damaged(tmp_path):
     """A store whose one version has a flipped bit in a row the preview does not read."""
@@ -154,10 +173,16 @@ def test_a_damaged_version_is_previewed_unverified_and_its_full_read_refused(dam
         first = client.get(f"/api/versions/{ref}/points", params={"preview": "true"})
         assert first.status_code == 200 and first.headers["x-embver-verified"] == "false"
         every = client.get(f"/api/versions/{ref}/points")
+        # the job the preview started read the vectors checked too: it failed there
+        statuses = _wait_full(client, ref)
     assert every.status_code == 500
     detail = every.json()["detail"]
     assert "damaged" in detail and "embver verify" in detail and "\n" not in detail
-    assert app.state.data.jobs.get(damaged.get(ref), "umap") is None
+    last = statuses[-1]
+    assert last["stage"] == "failed" and "clusters" not in last["reached"]
+    assert last["message"] == detail and not last["layout_ready"]
+    version = damaged.get(ref)
+    assert cached_projection(damaged, version, method="umap", dims=2, seed=0) is None
 
 
 def _event_names(browser_page) -> list[str]:

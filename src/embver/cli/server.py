@@ -76,7 +76,13 @@ def ui(
     extra = _machine_names() if is_wildcard(host) or not is_loopback(host) else frozenset()
     security = SecurityConfig(bind_host=host, token=token, extra_hosts=extra)
     roots = media_roots or (_default_media_root(store),)
-    app = create_app(store, security=security, media_roots=roots, default_method=layout)
+    app = create_app(
+        store,
+        security=security,
+        media_roots=roots,
+        default_method=layout,
+        layout_worker_at_start=True,
+    )
     url = _url(host, port, token)
     click.echo(f"embver ui: serving {url}")
     if not is_loopback(host):

@@ -38,10 +38,11 @@ if TYPE_CHECKING:
     from embver.store import Store, Version
 
 #: bump when the pipeline changes what it computes, so old cached results are not reused
-PIPELINE_REVISION = 5  # 2: parallel seeded UMAP optimiser, IVF k-NN above 20k points
+PIPELINE_REVISION = 6  # 2: parallel seeded UMAP optimiser, IVF k-NN above 20k points
 # 3: a layout aligned to another version is refined more gently (learning rate 0.2, 60 epochs)
 # 4: UMAP of 50k items or more: PCA start, 50 epochs, fast kernel, cheaper k-NN index
 # 5: UMAP of 50k items or more: 40 epochs, an IVF index of √n lists probed 8 times
+# 6: UMAP of 50k items or more: the rows projected on the sampled PCA axes without a copy
 PROJECTION_KIND = "projection"
 CLUSTERS_KIND = "clusters"
 _LIBRARIES = (

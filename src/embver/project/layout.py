@@ -64,7 +64,9 @@ ALIGNED_LEARNING_RATE = 0.2
 #: epochs: 0.9922-0.9929). 40 epochs cost ~5.2 CPU-s on 2 busy cores, 50 ~6.6.
 #: A PCA start keeps the global structure as well as the spectral one (Kobak & Linderman,
 #: Nat. Biotechnol. 2021) and is what the page drew first. Smaller layouts (every one of
-#: compare's) are computed exactly as before.
+#: compare's) are computed exactly as before. The rows are projected on the sampled axes as
+#: the quick layout projects them (``SampledAxes.project``: no normalised copy of the
+#: vectors; PIPELINE_REVISION 6).
 LARGE_LAYOUT = 50_000
 LARGE_EPOCHS = 40
 LARGE_PCA_SAMPLE = 20_000
@@ -173,20 +175,32 @@ def _principal_axes(
     return mean, axes, eigenvalues[order].clip(min=0) / total
 
 
-def reduce_dimensions(
-    data: np.ndarray, n_components: int = DEFAULT_PCA_DIMS, sample: int | None = None
-) -> np.ndarray:
-    """PCA scores (n, min(n_components, d)); the data itself when it is already small.
-
-    With ``sample``, the axes are fitted on that many seeded rows (:func:`sample_rows`)
-    and every row is projected on them: the covariance of all rows costs ~n·d² flops.
-    """
+def reduce_dimensions(data: np.ndarray, n_components: int = DEFAULT_PCA_DIMS) -> np.ndarray:
+    """PCA scores (n, min(n_components, d)); the data itself when it is already small."""
     if data.shape[1] <= n_components:
         return np.ascontiguousarray(data, dtype=np.float32)
-    if sample is None or len(data) <= sample:
-        return principal_components(data, min(n_components, len(data) - 1))[0]
-    mean, axes, _ = _principal_axes(data[sample_rows(len(data), sample)], n_components)
-    return np.asarray((data - mean) @ axes.astype(np.float32), dtype=np.float32)
+    return principal_components(data, min(n_components, len(data) - 1))[0]
+
+
+def reduce_vectors(
+    vectors: np.ndarray,
+    metric: str = "cosine",
+    n_components: int = DEFAULT_PCA_DIMS,
+    sample: int | None = None,
+) -> np.ndarray:
+    """PCA scores (n, min(n_components, d)) of ``vectors`` as ``metric`` sees them (unit
+    rows for cosine): :func:`reduce_dimensions` of :func:`prepare_vectors`.
+
+    With ``sample`` (and more rows than that), the axes are fitted on that many seeded
+    rows (:func:`sample_rows`) and every row is projected on them as the quick layout
+    projects them (:meth:`SampledAxes.project`): the covariance of all rows costs ~n·d²
+    flops, and the normalised and centred copies of 100k x 384 vectors ~450 MB of memory.
+    """
+    if sample is None or len(vectors) <= sample or np.shape(vectors)[1] <= n_components:
+        return reduce_dimensions(prepare_vectors(vectors, metric), n_components)
+    rows = sample_rows(len(vectors), sample)
+    axes = SampledAxes.fit(np.asarray(vectors)[rows], dims=n_components, metric=metric)
+    return axes.project(vectors)
 
 
 def pca_layout(vectors: np.ndarray, dims: int = 2, metric: str = "cosine") -> np.ndarray:
@@ -304,10 +318,11 @@ def default_epochs(n_items: int, initialised: bool) -> int:
 
 def load_layout_kernels() -> None:
     """Import what :func:`umap_layout` runs (the optimiser's numba kernels, the spectral
-    start, faiss), numba's on-disk cache pointed at embver's folder. Cheap once done; the
-    UI's layout worker calls it before its first job arrives."""
+    start and its curve fit, faiss), numba's on-disk cache pointed at embver's folder.
+    Cheap once done; the UI's layout worker calls it before its first job arrives."""
     ensure_numba_cache_dir()
     import faiss  # noqa: F401
+    import scipy.optimize  # noqa: F401  (the spectral start's a, b: ~0.2 s to import)
 
     import embver.project.sgd
     import embver.project.spectral  # noqa: F401
@@ -395,8 +410,7 @@ def layout_problem(
     from embver.project.spectral import ab_params, epochs_per_sample
 
     large = len(vectors) >= LARGE_LAYOUT
-    sample = LARGE_PCA_SAMPLE if large else None
-    reduced = reduce_dimensions(prepare_vectors(vectors, metric), pca_dims, sample)
+    reduced = reduce_vectors(vectors, metric, pca_dims, LARGE_PCA_SAMPLE if large else None)
     # umap-learn counts the point itself among its n_neighbors
     k = min(n_neighbors, len(reduced))
     indices, distances = knn_graph(reduced, k, large=large)

@@ -18,7 +18,8 @@ Routes (all GET but the alias move; every one behind :mod:`embver.web.security`)
                                               sampled rows it is fitted on, read without
                                               the content-hash check (X-Embver-Stage:
                                               preview, X-Embver-Verified: false; the frame
-                                              carries the rows); starts no background job
+                                              carries the rows); starts the full layout
+                                              in the background (its read is checked)
     /api/versions/{ref}/layout-status?method= the background layout's {stage, fraction,
                                               message, layout_ready, ...} (layouts.py)
     /api/versions/{ref}/colors?by=&method=    binary EVC1 colour codes + legend (by=default:
@@ -96,6 +97,7 @@ def create_app(
     media_roots: Sequence[Path] = (),
     dist: Path = DIST,
     default_method: str | None = None,
+    layout_worker_at_start: bool = False,
 ) -> FastAPI:
     """The UI application over ``store``.
 
@@ -112,11 +114,17 @@ def create_app(
     default_method
         Layout method when the client names none (default: UMAP up to 2 000 000 items,
         else PCA), computed in the background while the page shows a quick PCA.
+    layout_worker_at_start
+        Start the background layout worker as the server starts and serve once it has
+        loaded its libraries (up to :data:`WORKER_START_WAIT_S`), so that the first page
+        of an uncached version does not wait for its imports (``embver ui`` does). Off,
+        the worker starts with the first layout job.
     """
     app = FastAPI(
         title="embver ui", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_warm_up
     )
     app.state.data = UIData(store, default_method=default_method)
+    app.state.layout_worker_at_start = layout_worker_at_start
     app.state.media_roots = tuple(Path(r) for r in media_roots)
     app.include_router(_registry_router())
     app.include_router(_version_router())
@@ -127,12 +135,30 @@ def create_app(
     return app
 
 
+#: the longest the server's start waits for its layout worker to be ready
+WORKER_START_WAIT_S = 30.0
+
+
 @contextlib.asynccontextmanager
-async def _warm_up(_: FastAPI) -> AsyncIterator[None]:
+async def _warm_up(app: FastAPI) -> AsyncIterator[None]:
     """Import the vector engine (Lance, ~0.7 s) as the server starts, not on the first
-    page: every version page reads vectors at once. Reads no data."""
+    page: every version page reads vectors at once. Reads no data. With
+    ``layout_worker_at_start``, the layout worker is started meanwhile and waited for.
+    When the server stops, the worker leaves after the jobs it was handed."""
+    jobs = _data_of(app).jobs
+    if app.state.layout_worker_at_start:
+        jobs.start_worker()
     await run_in_threadpool(importlib.import_module, "lance")
-    yield
+    if app.state.layout_worker_at_start:
+        await run_in_threadpool(jobs.start_worker, WORKER_START_WAIT_S)
+    try:
+        yield
+    finally:
+        jobs.close()
+
+
+def _data_of(app: FastAPI) -> UIData:
+    return app.state.data
 
 
 def _data(request: Request) -> UIData:

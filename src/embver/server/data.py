@@ -211,8 +211,11 @@ class UIData:
         The full layout when it is ready (stage ``"full"``); else, for a version of more
         than :data:`QUICK_SAMPLE` items, the :meth:`preview` of the sampled rows (stage
         ``"preview"``, unverified); else the quick layout of every row (:meth:`layout_now`).
-        Starts no background job (the page's next request, for every row, does), but for a
-        preview it starts the worker process that will run it (:meth:`LayoutJobs.warm`).
+        Either way the full projection's job starts (once the preview is computed: the
+        worker's imports would take the cores its read and fit wait for). The job's own
+        read of the vectors is checked against the content hash, so a damaged version's
+        job fails there and nothing of it is laid out or cached, while the page's checked
+        read of every row withdraws the preview.
         """
         method = self.method_of(view, method)
         found = view.peek(f"layout:{method}")
@@ -225,10 +228,9 @@ class UIData:
             coords, stage = self.layout_now(view, method)
             return coords, stage, None
         rows, coords = self.preview(view)
-        # the worker that will compute the full layout starts importing now, while the page
-        # draws the preview: started before the preview, its imports (~2.5 CPU-s) took the
-        # cores the preview's read and fit were waiting for
-        self.jobs.warm()
+        # the full layout starts now, while the page draws the preview and reads every row:
+        # waiting for that checked read (~2 s on a cold 100k page) delayed it as much
+        self.full_job(view, method)
         return coords, "preview", rows
 
     def preview(self, view: VersionView) -> tuple[np.ndarray, np.ndarray]:

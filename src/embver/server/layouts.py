@@ -21,6 +21,7 @@ or ends in ``failed`` with the error's message.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import logging
 import multiprocessing
@@ -136,16 +137,25 @@ class LayoutJobs:
         with self._lock:
             return self._jobs.setdefault((version.id, method), job)
 
-    def warm(self) -> None:
-        """Start the worker now, if none is running: it imports the projection's libraries
-        and loads their kernels (~2.5 s on 2 cores) while the page draws its preview, so
-        the job that follows starts on the work at once."""
+    def start_worker(self, wait_s: float = 0.0) -> bool:
+        """Start the worker now, if none is running, and wait up to ``wait_s`` for it to
+        have imported the projection's libraries and loaded their kernels (~1.5-2.5 s on
+        2 cores); whether it has. ``embver ui`` calls it as it starts, so that the first
+        job starts on the work at once instead of behind the worker's imports."""
         with self._lock:
-            self._running_worker()
+            worker = self._running_worker()
+        return worker.ready.wait(wait_s)
+
+    def close(self) -> None:
+        """Let the worker leave once the jobs handed to it are done (the server stops)."""
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
 
     @property
     def has_worker(self) -> bool:
-        """Whether a worker process is running (started by :meth:`warm` or a job)."""
+        """Whether a worker process is running (started by a job, it outlives it a while)."""
         with self._lock:
             return self._worker is not None and self._worker.accepts()
 
@@ -194,6 +204,8 @@ class _Worker:
         self._numbers = itertools.count()
         self._lock = threading.Lock()
         self._closed = False
+        #: set once the process has imported its libraries and can take a job at once
+        self.ready = threading.Event()
         threading.Thread(target=self._follow, name="embver-layout-replies", daemon=True).start()
 
     def accepts(self) -> bool:
@@ -206,6 +218,12 @@ class _Worker:
             self._jobs[number] = job
         self.requests.put((number, job.version.ref, job.method))
 
+    def close(self) -> None:
+        """No more jobs: the process leaves after those already handed to it."""
+        with self._lock:
+            self._closed = True
+        self.requests.put(None)
+
     def _follow(self) -> None:
         while True:
             try:
@@ -215,6 +233,9 @@ class _Worker:
                     continue
                 self._ended()
                 return
+            if kind == "ready":
+                self.ready.set()
+                continue
             with self._lock:
                 job = self._jobs.get(number)
             if job is None:
@@ -256,19 +277,27 @@ def serve_jobs(store_class: type[Store], root: str, requests: Any, replies: Any)
     """The worker process: for each ``(number, ref, method)`` request, :func:`project` of
     ``ref`` into the store at ``root``, reported on ``replies`` as ``(number, "stage",
     stage, text)``, ``(number, "layout", coords)``, ``(number, "done", coords, clusters)``
-    or ``(number, "failed", exception)``. Returns after :data:`WORKER_IDLE_S` idle."""
+    or ``(number, "failed", exception)``; ``(-1, "ready")`` first, once its libraries are
+    loaded. Returns after :data:`WORKER_IDLE_S` idle, or at a ``None`` request."""
     from embver.project.layout import load_layout_kernels
     from embver.store.store import open as open_store
 
     _exit_with_parent()
     store = open_store(root, store_class=store_class)
     load_layout_kernels()
+    # the vector engine the job reads with (~0.3 s, with pyarrow.dataset and pandas):
+    # imported before the first job arrives, as the server does when it starts
+    importlib.import_module("lance")
+    replies.put((-1, "ready"))
     try:
         while True:
             try:
-                number, ref, method = requests.get(timeout=WORKER_IDLE_S)
+                request = requests.get(timeout=WORKER_IDLE_S)
             except queue.Empty:
                 return
+            if request is None:
+                return
+            number, ref, method = request
             _run_one(store, number, ref, method, replies)
     finally:
         store.close()
