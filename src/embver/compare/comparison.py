@@ -32,9 +32,8 @@ from embver.compare.structure import (
     centred_moments,
     linear_cka_from_moments,
     pair_similarities,
-    pairwise_spearman,
     procrustes_from_moments,
-    spearman_chance,
+    spearman_and_chance,
 )
 from embver.compare.trust import MAX_ITEMS as TRUST_ITEMS
 from embver.compare.trust import chance_trustworthiness, trust_and_continuity
@@ -450,7 +449,7 @@ def _structure(
     sample = np.sort(rng.choice(n, min(n, TRUST_ITEMS), replace=False))
     null = _null_structure(x[sample], y[sample], rng)
     pair_args: dict[str, Any] = {"metric_x": m_old, "metric_y": m_new, "seed": seed, "pairs": PAIRS}
-    rho, pairs = pairwise_spearman(old, new, **pair_args)
+    rho, pairs, chance = spearman_and_chance(old, new, **pair_args)
     tk = min(k, (sample.size - 1) // 2)
     out: dict[str, Any] = {
         "cka": linear_cka_from_moments(moments),
@@ -462,7 +461,7 @@ def _structure(
             "ci": list(fisher_interval(rho, pairs)),
             "pairs": pairs,
             "exhaustive": pairs == n * (n - 1) // 2,
-            "chance": spearman_chance(old, new, **pair_args),
+            "chance": chance,
         },
         "null": null,
         "trust_sample": int(sample.size),

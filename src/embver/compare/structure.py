@@ -234,11 +234,38 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     structure step does not import scipy.stats itself (scikit-learn, which the clusters
     step uses, still does: the import saves no start-up time today).
     """
-    rx, ry = average_ranks(x), average_ranks(y)
-    rx -= rx.mean()
-    ry -= ry.mean()
+    return _rank_correlation(average_ranks(x), average_ranks(y))
+
+
+def _rank_correlation(rx: np.ndarray, ry: np.ndarray) -> float:
+    """Pearson's r of two rank vectors (m,), which are left as they are."""
+    rx = rx - rx.mean()
+    ry = ry - ry.mean()
     scale = float(np.sqrt((rx @ rx) * (ry @ ry)))
     return float(rx @ ry / scale) if scale > 0 else float("nan")
+
+
+def spearman_and_chance(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    pairs: int = 100_000,
+    metric_x: str = "cosine",
+    metric_y: str = "cosine",
+    seed: int = 0,
+) -> tuple[float, int, float]:
+    """:func:`pairwise_spearman` and :func:`spearman_chance` of the same arguments at once,
+    ``(rho, pairs, chance)``: both draw the same pairs, so ``x``'s pair similarities and
+    their ranks are computed once for the two (the same figures bit for bit)."""
+    if pairs < 3:
+        raise InvalidInputError(f"pairs={pairs} must be at least 3")
+    x, y = paired(x, y)
+    i, j = sample_pairs(x.shape[0], pairs, np.random.default_rng(seed))
+    ranks_x = average_ranks(pair_similarities(x, i, j, metric_x))
+    rho = _rank_correlation(ranks_x, average_ranks(pair_similarities(y, i, j, metric_y)))
+    shuffled = y[np.random.default_rng(seed + 1).permutation(y.shape[0])]
+    chance = _rank_correlation(ranks_x, average_ranks(pair_similarities(shuffled, i, j, metric_y)))
+    return rho, int(i.size), chance
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
