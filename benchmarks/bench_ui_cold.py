@@ -34,8 +34,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +69,28 @@ def register(store: embver.Store, space: str, vectors: np.ndarray) -> embver.Ver
     ids = [f"p{i:07d}" for i in range(n)]
     texts = [f"point {i}" for i in range(n)]
     return store.space(space).register(vectors, ids=ids, recipe=recipe, texts=texts)
+
+
+def serve_cli(root: Path) -> tuple[subprocess.Popen, str]:
+    """``embver ui`` on a free port, in its own process as a user runs it; returned once it
+    answers (it serves once its layout worker has loaded)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "embver.cli", "--store", str(root), "ui", "--port", str(port)]
+    ui = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if ui.poll() is not None:
+            raise SystemExit(f"embver ui exited with code {ui.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/api/spaces", timeout=5):
+                return ui, base
+        except OSError:
+            time.sleep(0.1)
+    ui.kill()
+    raise SystemExit("embver ui did not answer within 120 s")
 
 
 def trust(vectors: np.ndarray, layout: np.ndarray, rows: np.ndarray) -> float:
@@ -143,6 +169,12 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip the old path's timing")
     parser.add_argument("--full-timeout", type=float, default=3600, help="seconds to wait")
     parser.add_argument("--out", type=Path, default=Path("test-artifacts"))
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="serve from this process (create_app + uvicorn on a thread, sharing the GIL "
+        "with the browser's driver) instead of an `embver ui` process",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     build_front_end()
@@ -159,14 +191,21 @@ def main() -> None:
         browser = playwright.chromium.launch(
             executable_path=shutil.which("chromium"), args=HEADLESS_CHROMIUM_FLAGS
         )
-        # as `embver ui` starts: the layout worker loaded before the server serves
-        server, thread, base = serve(create_app(store, layout_worker_at_start=True))
+        if args.in_process:
+            # create_app as `embver ui` calls it: the layout worker loaded before it serves
+            server, thread, base = serve(create_app(store, layout_worker_at_start=True))
+        else:
+            ui, base = serve_cli(Path(tmp) / "project")
         try:
             url = f"{base}/#/version/{version.ref}"
             page = open_cold(browser, url, args.out, n, args.full_timeout)
         finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+            if args.in_process:
+                server.should_exit = True
+                thread.join(timeout=10)
+            else:
+                ui.terminate()
+                ui.wait(timeout=30)
             browser.close()
         print(f"n={n:,} × {args.dim}: {page}", flush=True)
         full = project(store, version.ref, method="umap")
