@@ -96,6 +96,10 @@ def test_preview_is_the_quick_layout_of_the_sampled_rows_and_starts_the_job(big_
         first = client.get(f"/api/versions/{ref}/points", params={"preview": "true"})
         assert first.headers["x-embver-stage"] == "preview"
         assert first.headers["x-embver-verified"] == "false"
+        # the server's own time on the frame, which the page's resource timing reads
+        timing = first.headers["server-timing"]
+        assert timing.startswith("frame;dur=") and timing.endswith(';desc="preview"')
+        assert float(timing.split("dur=")[1].split(";")[0]) > 0
         [(preview, _)], rows = decode_points_and_rows(first.content)
         assert rows is not None and np.array_equal(rows, _sampled_rows())
         # the full layout starts with the preview, before the page asks for every row
