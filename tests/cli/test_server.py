@@ -60,3 +60,32 @@ def test_given_token_is_required(store, served):
     with TestClient(served["app"], base_url="http://127.0.0.1:8765") as client:
         assert client.get("/api/spaces").status_code == 401
         assert client.get("/api/spaces", headers={"X-Embver-Token": "tok-123"}).status_code == 200
+
+
+def test_open_waits_until_the_server_listens(monkeypatch):
+    """`embver ui --open`: the browser is sent to the URL only once the port accepts (the
+    server listens after its layout worker has loaded), not before."""
+    import socket
+    import threading
+    import time
+    import webbrowser
+
+    from embver.cli.server import open_when_listening
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append((url, time.monotonic())))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/"
+        waiting = threading.Thread(target=open_when_listening, args=("127.0.0.1", port, url))
+        waiting.start()
+        time.sleep(0.5)
+        assert not opened  # bound but not listening: nothing opened yet
+        listening_at = time.monotonic()
+        sock.listen()
+        waiting.join(timeout=10)
+    assert [u for u, _ in opened] == [url] and opened[0][1] >= listening_at
+    # nobody ever listens: the browser still opens (and says why) after the timeout
+    assert open_when_listening("127.0.0.1", port, url, timeout_s=0.3) is False
+    assert len(opened) == 2

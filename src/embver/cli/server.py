@@ -4,6 +4,8 @@ FastAPI, uvicorn, torch and Ray load when a command runs."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
 import webbrowser
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -88,8 +90,26 @@ def ui(
     if not is_loopback(host):
         click.echo(f"  exposed on {host}: every request needs the token {token}", err=True)
     if open_browser:
-        webbrowser.open(url)
+        # once the server listens: it starts serving after its layout worker has loaded
+        # (a second or two), and a browser already running opens its tab at once
+        connect = "127.0.0.1" if is_wildcard(host) else host
+        threading.Thread(target=open_when_listening, args=(connect, port, url), daemon=True).start()
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+def open_when_listening(host: str, port: int, url: str, timeout_s: float = 120.0) -> bool:
+    """Open ``url`` in a web browser once ``host:port`` accepts connections (or after
+    ``timeout_s``, when the browser then shows why not); whether it was listening."""
+    deadline = time.monotonic() + timeout_s
+    listening = False
+    while not listening and time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                listening = True
+        except OSError:
+            time.sleep(0.1)
+    webbrowser.open(url)
+    return listening
 
 
 @click.command("serve")
