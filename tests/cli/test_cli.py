@@ -189,19 +189,29 @@ def test_demo_tells_the_story(tmp_path):
 
 def test_demo_then_serves_the_ui_on_its_store(tmp_path, monkeypatch):
     """`embver demo --ui`: the story, then the UI's app on the demo store, opened."""
-    import webbrowser
+    import threading
 
     import uvicorn
     from fastapi.testclient import TestClient
 
-    served, opened = [], []
+    import embver.cli.server
+
+    served, opened, asked = [], [], threading.Event()
+
+    def open_when_listening(host: str, port: int, url: str) -> None:
+        opened.append((host, port, url))
+        asked.set()
+
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append((app, options)))
-    monkeypatch.setattr(webbrowser, "open", opened.append)
+    # the browser is sent once the server listens (a thread waits for the port)
+    monkeypatch.setattr(embver.cli.server, "open_when_listening", open_when_listening)
     result = CliRunner().invoke(cli, ["demo", "--synthetic", "--ui", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     assert "serving http://127.0.0.1:8765" in result.output
     ((app, options),) = served
-    assert options["host"] == "127.0.0.1" and opened == ["http://127.0.0.1:8765/"]
+    assert asked.wait(timeout=10)
+    assert options["host"] == "127.0.0.1"
+    assert opened == [("127.0.0.1", 8765, "http://127.0.0.1:8765/")]
     with TestClient(app, base_url="http://127.0.0.1:8765") as client:
         spaces = client.get("/api/spaces").json()
     assert "stop-signs" in str(spaces)

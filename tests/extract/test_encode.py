@@ -92,6 +92,23 @@ def test_batches_are_length_sorted_and_cover_every_item():
     assert sorted(np.concatenate(plan).tolist()) == list(range(7))
 
 
+def test_batches_of_long_items_hold_fewer_within_the_padded_budget():
+    """A batch's items × its largest cost stays within the budget (one item at least);
+    items of no cost (images) fill batches by number."""
+    cost = np.array([40, 252, 40, 100, 300, 40, 40, 40, 40, 100])
+    plan = batch_plan(cost, 4, padded_budget=256)
+    assert [b.tolist() for b in plan] == [[4], [1], [3, 9], [0, 2, 5, 6], [7, 8]]
+    assert sorted(np.concatenate(plan).tolist()) == list(range(10))
+    assert all(len(b) == 1 or len(b) * cost[b].max() <= 256 for b in plan)
+    free = batch_plan(np.zeros(10, np.int64), 4, padded_budget=256)
+    assert [len(b) for b in free] == [4, 4, 2]
+    # the chunks keep the budget, and no budget is the plan by number
+    every = np.arange(10)
+    chunked = chunked_plan(cost, every, 4, chunk_rows=5, padded_budget=256)
+    assert [b.tolist() for b in chunked] == [[4], [1], [3, 0], [2], [9, 5], [6, 7, 8]]
+    assert [b.tolist() for b in batch_plan(cost, 4)] == [[4, 1, 3, 9], [0, 2, 5, 6], [7, 8]]
+
+
 def test_batches_are_length_sorted_within_each_chunk():
     cost = np.array([3, 9, 1, 9, 4, 2, 7])
     every = np.arange(7)
