@@ -76,7 +76,14 @@ _THIS_CONNECTION = "\x00default"
 )
 @click.option("--max-length", type=int, default=None, help="Truncate inputs to N tokens.")
 @click.option("--prefix", default=None, help="Prompt prefix prepended to every text.")
-@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=32,
+    show_default=True,
+    help="Items per forward pass, at most: a batch holds at most N x 64 padded tokens, so "
+    "the longest texts go in smaller ones.",
+)
 @click.option(
     "--chunk",
     "chunk_rows",
@@ -281,7 +288,14 @@ def _embedded_data(version: Any) -> dict[str, Any]:
     default=None,
     help="Write the vectors: .npy (n × dim float32) or .parquet (id + vector columns).",
 )
-@click.option("--batch-size", type=int, default=32, show_default=True)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=32,
+    show_default=True,
+    help="Items per forward pass, at most: a batch holds at most N x 64 padded tokens, so "
+    "the longest texts go in smaller ones.",
+)
 @json_option
 @pass_ctx
 def encode_command(
