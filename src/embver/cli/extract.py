@@ -11,6 +11,16 @@ from embver.cli._common import _Context, appended_text, emit, json_option, pass_
 # What a bare ``--ray`` stands for: the API's ray=True (RAY_ADDRESS, or a new local Ray).
 _THIS_CONNECTION = "\x00default"
 
+#: embed's and encode's batch size
+batch_size_option = click.option(
+    "--batch-size",
+    type=int,
+    default=32,
+    show_default=True,
+    help="Items per forward pass, at most: a batch holds at most N x 64 padded tokens, so "
+    "the longest texts go in smaller ones.",
+)
+
 
 @click.command(name="embed")
 @click.argument("space")
@@ -76,14 +86,7 @@ _THIS_CONNECTION = "\x00default"
 )
 @click.option("--max-length", type=int, default=None, help="Truncate inputs to N tokens.")
 @click.option("--prefix", default=None, help="Prompt prefix prepended to every text.")
-@click.option(
-    "--batch-size",
-    type=int,
-    default=32,
-    show_default=True,
-    help="Items per forward pass, at most: a batch holds at most N x 64 padded tokens, so "
-    "the longest texts go in smaller ones.",
-)
+@batch_size_option
 @click.option(
     "--chunk",
     "chunk_rows",
@@ -288,14 +291,7 @@ def _embedded_data(version: Any) -> dict[str, Any]:
     default=None,
     help="Write the vectors: .npy (n × dim float32) or .parquet (id + vector columns).",
 )
-@click.option(
-    "--batch-size",
-    type=int,
-    default=32,
-    show_default=True,
-    help="Items per forward pass, at most: a batch holds at most N x 64 padded tokens, so "
-    "the longest texts go in smaller ones.",
-)
+@batch_size_option
 @json_option
 @pass_ctx
 def encode_command(

@@ -218,13 +218,21 @@ def pairwise_spearman(
     pairs : int
         The number of distinct pairs the correlation was computed over.
     """
+    x, y, i, j = _drawn_pairs(x, y, pairs, seed)
+    sim_x = pair_similarities(x, i, j, metric_x)
+    sim_y = pair_similarities(y, i, j, metric_y)
+    return spearman(sim_x, sim_y), int(i.size)
+
+
+def _drawn_pairs(
+    x: np.ndarray, y: np.ndarray, pairs: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``x``, ``y`` checked as paired and the pairs (i, j) a budget of ``pairs`` draws."""
     if pairs < 3:
         raise InvalidInputError(f"pairs={pairs} must be at least 3")
     x, y = paired(x, y)
     i, j = sample_pairs(x.shape[0], pairs, np.random.default_rng(seed))
-    sim_x = pair_similarities(x, i, j, metric_x)
-    sim_y = pair_similarities(y, i, j, metric_y)
-    return spearman(sim_x, sim_y), int(i.size)
+    return x, y, i, j
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
@@ -257,10 +265,7 @@ def spearman_and_chance(
     """:func:`pairwise_spearman` and :func:`spearman_chance` of the same arguments at once,
     ``(rho, pairs, chance)``: both draw the same pairs, so ``x``'s pair similarities and
     their ranks are computed once for the two (the same figures bit for bit)."""
-    if pairs < 3:
-        raise InvalidInputError(f"pairs={pairs} must be at least 3")
-    x, y = paired(x, y)
-    i, j = sample_pairs(x.shape[0], pairs, np.random.default_rng(seed))
+    x, y, i, j = _drawn_pairs(x, y, pairs, seed)
     ranks_x = average_ranks(pair_similarities(x, i, j, metric_x))
     rho = _rank_correlation(ranks_x, average_ranks(pair_similarities(y, i, j, metric_y)))
     shuffled = y[np.random.default_rng(seed + 1).permutation(y.shape[0])]

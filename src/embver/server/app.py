@@ -163,7 +163,7 @@ def _data_of(app: FastAPI) -> UIData:
 
 
 def _data(request: Request) -> UIData:
-    return request.app.state.data
+    return _data_of(request.app)
 
 
 def _install_errors(app: FastAPI) -> None:
